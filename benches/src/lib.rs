@@ -1,0 +1,1 @@
+//! Benchmarks (issue 7; not built yet).

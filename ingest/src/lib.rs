@@ -1,0 +1,1 @@
+//! Ingest service: Kafka to ClickHouse (issue 3; not built yet).

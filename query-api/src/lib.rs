@@ -1,0 +1,1 @@
+//! Query API service (issue 5; not built yet).

@@ -1,0 +1,1 @@
+//! Fleet simulator: realistic sync-engine traffic.
