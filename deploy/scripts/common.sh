@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings for the deploy scripts. Sourced, not run.
 # Everything can be overridden from the environment.
 
