@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The one command that runs every test: installs what is missing, starts the local stack
+# (ClickHouse + broker on loopback), then checks formatting and lints and runs the whole
+# test suite against the real servers. Safe to run again; the stack is left running
+# (deploy/stack.sh stop stops it).
+#
+# Usage: deploy/test.sh [extra arguments for cargo nextest run]
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=SCRIPTDIR/scripts/common.sh
+. "$here/scripts/common.sh"
+cd "$SYNCTEL_ROOT"
+
+t0=$(date +%s)
+"$here/stack.sh" start
+eval "$("$here/stack.sh" env)"
+
+log "formatting"
+cargo fmt --all -- --check
+log "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "tests"
+profile=default
+[ "${CI:-}" = true ] && profile=ci
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --profile "$profile" "$@"
+  # nextest does not run doctests.
+  cargo test --workspace --locked --doc
+else
+  cargo test --workspace --locked "$@"
+fi
+log "all tests passed in $(( $(date +%s) - t0 )) s"
