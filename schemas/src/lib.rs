@@ -1,16 +1,57 @@
 //! The event contract between sync engines and the telemetry pipeline.
 //!
 //! - [`event`]: one plain struct per event kind, and [`Event`] over all of them.
-//! - [`enums`]: the closed vocabularies (statuses, categories, sources, ...).
+//! - [`enums`]: the closed vocabularies (statuses, categories, sources, ...), each an Avro
+//!   enum with the variant names as symbols ([`AvroEnum`]).
+//! - [`registry`]: the fixed table of schema ids and the `.avsc` files under `avro/`.
+//! - [`wire`]: encode/decode in the Confluent wire format (magic byte 0, 4-byte big-endian
+//!   schema id, Avro binary body), hand-written for the current schema of each kind,
+//!   with writer/reader resolution (apache-avro) for older versions.
+//! - [`validate`]: contract rules beyond Avro (non-empty ids, end >= start, ...).
+//! - [`decode_valid`]: both, with one error type [`InvalidMessage`] for dead letters.
+//! - [`examples`]: realistic values of every kind; [`reference`]: the slow apache-avro
+//!   `Value` path, for cross-checks and benchmarks.
 //!
-//! Every kind has an Avro schema under `schemas/avro/` and travels in the Confluent wire
-//! format (magic byte 0, 4-byte big-endian schema id, Avro binary body).
+//! See `schemas/README.md` for the contract as sync-engine authors read it.
 
+pub mod avro_enum;
+mod binary;
+mod codec;
 pub mod enums;
+pub mod error;
 pub mod event;
+pub mod examples;
+pub mod reference;
+pub mod registry;
+mod resolve;
+pub mod validate;
+pub mod wire;
 
+pub use avro_enum::AvroEnum;
 pub use enums::*;
+pub use error::{AvroProblem, ContractError, DecodeError, InvalidMessage};
 pub use event::*;
+pub use registry::MessageKind;
+
+/// Decodes an event and checks it against the contract (system clock as "now").
+pub fn decode_valid(bytes: &[u8]) -> Result<Event, InvalidMessage> {
+    decode_valid_at(bytes, validate::now_ms())
+}
+
+/// Decodes an event and checks it against the contract, `now_ms` bounding future
+/// timestamps (ms since the Unix epoch).
+pub fn decode_valid_at(bytes: &[u8], now_ms: i64) -> Result<Event, InvalidMessage> {
+    let event = wire::decode(bytes)?;
+    validate::validate_at(&event, now_ms)?;
+    Ok(event)
+}
+
+/// Decodes an admin command and checks it against the contract (system clock as "now").
+pub fn decode_valid_command(bytes: &[u8]) -> Result<AdminCommand, InvalidMessage> {
+    let command = wire::decode_command(bytes)?;
+    validate::validate_command(&command)?;
+    Ok(command)
+}
 
 impl Event {
     /// The key a message is published under: `tenant/user` for user events and
