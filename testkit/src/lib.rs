@@ -122,3 +122,41 @@ impl Drop for TestTopics {
         let _ = deleting.join();
     }
 }
+
+/// A ClickHouse database of one test: `test_<name>_<random>`, dropped by
+/// [`TestDatabase::drop_database`].
+pub struct TestDatabase {
+    /// The database name.
+    pub name: String,
+    /// ClickHouse HTTP URL.
+    pub url: String,
+}
+
+impl TestDatabase {
+    /// Picks a fresh name (the migrator or the test creates the database).
+    pub fn new(test: &str) -> Self {
+        Self {
+            name: unique_name(&format!("test_{test}")),
+            url: clickhouse_url(),
+        }
+    }
+
+    /// A client with this database selected (validation off, as ClickHouse 18.16 needs).
+    pub fn client(&self) -> clickhouse::Client {
+        clickhouse::Client::default()
+            .with_url(&self.url)
+            .with_database(&self.name)
+            .with_validation(false)
+    }
+
+    /// Drops the database.
+    pub async fn drop_database(self) -> Result<()> {
+        clickhouse::Client::default()
+            .with_url(&self.url)
+            .with_validation(false)
+            .query(&format!("DROP DATABASE IF EXISTS {}", self.name))
+            .execute()
+            .await
+            .context("dropping the test database")
+    }
+}

@@ -1,0 +1,18 @@
+//! The ClickHouse side of the pipeline.
+//!
+//! - [`migrate`]: the numbered `.sql` migrations under `deploy/clickhouse/migrations/`,
+//!   embedded in the binary, and the migrator that applies them once, records their
+//!   checksums, and refuses to run on drift.
+//! - [`rows`]: one row type per raw table, as `ingest` inserts them.
+//! - [`ClickHouseConfig`]: where the server is and how to connect.
+//!
+//! Every statement runs on ClickHouse 18.16 and on current ClickHouse (checked by
+//! `deploy/clickhouse/portability/run.sh`).
+
+mod client;
+mod error;
+pub mod migrate;
+pub mod rows;
+
+pub use client::ClickHouseConfig;
+pub use error::{Result, StoreError};

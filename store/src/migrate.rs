@@ -1,0 +1,298 @@
+//! Numbered, append-only migrations and the migrator.
+//!
+//! Migration files live in `deploy/clickhouse/migrations/NNNN_name.sql` and are embedded
+//! here. The migrator creates the database if needed, records each applied migration with
+//! its SHA-256 in `schema_migrations`, applies the pending ones in order, and refuses to go
+//! on when an applied migration changed (checksum drift) or the database knows a migration
+//! this binary does not. Statements are idempotent (`IF NOT EXISTS`), so a migration cut
+//! short by a crash is simply applied again.
+
+use clickhouse::Client;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::client::ClickHouseConfig;
+use crate::error::{Result, StoreError};
+
+/// One migration file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migration {
+    /// Its number; applied in increasing order.
+    pub version: u32,
+    /// File name without the number and extension.
+    pub name: &'static str,
+    /// The SQL text, statements separated by `;` at the end of a line.
+    pub sql: &'static str,
+}
+
+/// Every migration, in order. A test checks this matches the directory.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "event_tables",
+        sql: include_str!("../../deploy/clickhouse/migrations/0001_event_tables.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "views",
+        sql: include_str!("../../deploy/clickhouse/migrations/0002_views.sql"),
+    },
+];
+
+impl Migration {
+    /// Hex SHA-256 of the SQL text.
+    pub fn checksum(&self) -> String {
+        hex::encode(Sha256::digest(self.sql.as_bytes()))
+    }
+
+    /// The statements of the file, comments removed, without their `;`.
+    pub fn statements(&self) -> Vec<String> {
+        split_statements(self.sql)
+    }
+}
+
+/// Splits SQL text into statements at `;` outside quotes; drops `--` comments and empty
+/// statements.
+pub fn split_statements(sql: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut current = String::new();
+    let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                current.push(c);
+                if c == '\\' {
+                    if let Some(next) = chars.next() {
+                        current.push(next);
+                    }
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' | '`' => {
+                    quote = Some(c);
+                    current.push(c);
+                }
+                '-' if chars.peek() == Some(&'-') => {
+                    for skipped in chars.by_ref() {
+                        if skipped == '\n' {
+                            current.push('\n');
+                            break;
+                        }
+                    }
+                }
+                ';' => {
+                    let statement = current.trim();
+                    if !statement.is_empty() {
+                        statements.push(statement.to_owned());
+                    }
+                    current.clear();
+                }
+                _ => current.push(c),
+            },
+        }
+    }
+    let statement = current.trim();
+    if !statement.is_empty() {
+        statements.push(statement.to_owned());
+    }
+    statements
+}
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Versions applied by this call.
+    pub applied: Vec<u32>,
+    /// Versions that were already there.
+    pub already_applied: Vec<u32>,
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct AppliedRow {
+    version: u32,
+    name: String,
+    checksum: String,
+}
+
+#[derive(Debug, clickhouse::Row, serde::Serialize)]
+struct NewRow<'a> {
+    version: u32,
+    name: &'a str,
+    checksum: String,
+}
+
+const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
+     (version UInt32, name String, checksum String, applied_at DateTime DEFAULT now()) \
+     ENGINE = MergeTree() ORDER BY version";
+
+/// Creates the database if needed and applies every pending migration.
+pub async fn migrate(config: &ClickHouseConfig) -> Result<MigrationReport> {
+    config.validate()?;
+    config
+        .server_client()
+        .query(&format!(
+            "CREATE DATABASE IF NOT EXISTS {}",
+            config.database
+        ))
+        .execute()
+        .await?;
+    let client = config.client();
+    client.query(BOOKKEEPING).execute().await?;
+    let pending = pending(&client, MIGRATIONS).await?;
+    let mut report = MigrationReport {
+        already_applied: MIGRATIONS
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !pending.iter().any(|p| p.version == *v))
+            .collect(),
+        ..MigrationReport::default()
+    };
+    for migration in pending {
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "applying migration"
+        );
+        for statement in migration.statements() {
+            client.query(&statement).execute().await?;
+        }
+        let mut insert = client.insert::<NewRow<'_>>("schema_migrations").await?;
+        insert
+            .write(&NewRow {
+                version: migration.version,
+                name: migration.name,
+                checksum: migration.checksum(),
+            })
+            .await?;
+        insert.end().await?;
+        report.applied.push(migration.version);
+    }
+    Ok(report)
+}
+
+/// Checks that the database is fully migrated, without changing anything: the check a
+/// service runs at start.
+pub async fn verify(config: &ClickHouseConfig) -> Result<()> {
+    let client = config.client();
+    let pending = pending(&client, MIGRATIONS).await?;
+    match pending.first() {
+        None => Ok(()),
+        Some(first) => Err(StoreError::Pending {
+            count: pending.len(),
+            first: format!("{:04}_{}", first.version, first.name),
+        }),
+    }
+}
+
+/// The migrations of `known` not applied yet; errors on drift.
+async fn pending(client: &Client, known: &'static [Migration]) -> Result<Vec<Migration>> {
+    let applied: Vec<AppliedRow> = match client
+        .query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
+        .fetch_all()
+        .await
+    {
+        Ok(rows) => rows,
+        // 60: table does not exist (nothing applied yet).
+        Err(e) if crate::error::server_code(&e) == Some(60) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    check_drift(&applied, known)?;
+    Ok(known
+        .iter()
+        .filter(|m| !applied.iter().any(|a| a.version == m.version))
+        .copied()
+        .collect())
+}
+
+fn check_drift(applied: &[AppliedRow], known: &[Migration]) -> Result<()> {
+    for row in applied {
+        match known.iter().find(|m| m.version == row.version) {
+            None => {
+                return Err(StoreError::UnknownMigration {
+                    version: row.version,
+                    name: row.name.clone(),
+                })
+            }
+            Some(m) if m.checksum() != row.checksum => {
+                return Err(StoreError::ChecksumDrift {
+                    version: row.version,
+                    name: row.name.clone(),
+                    recorded: row.checksum.clone(),
+                    current: m.checksum(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_statements_outside_quotes_and_comments() {
+        let sql = "-- a comment; with a semicolon\nCREATE TABLE a (x String DEFAULT 'a;b');\n\n\
+                   SELECT 'it''s', \"q;\" -- trailing; comment\n;\n;";
+        assert_eq!(
+            split_statements(sql),
+            vec![
+                "CREATE TABLE a (x String DEFAULT 'a;b')".to_owned(),
+                "SELECT 'it''s', \"q;\"".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn embedded_list_matches_the_directory() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/clickhouse/migrations"
+        );
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("migrations dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let listed: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|m| format!("{:04}_{}.sql", m.version, m.name))
+            .collect();
+        assert_eq!(files, listed);
+        for pair in MIGRATIONS.windows(2) {
+            assert!(pair[0].version < pair[1].version);
+        }
+        for m in MIGRATIONS {
+            assert_eq!(
+                m.sql,
+                std::fs::read_to_string(format!("{dir}/{:04}_{}.sql", m.version, m.name))
+                    .expect("read")
+            );
+            assert!(!m.statements().is_empty());
+        }
+    }
+
+    #[test]
+    fn drift_is_refused() {
+        let row = |version, checksum: &str| AppliedRow {
+            version,
+            name: "x".to_owned(),
+            checksum: checksum.to_owned(),
+        };
+        let good = MIGRATIONS[0].checksum();
+        assert!(check_drift(&[row(1, &good)], MIGRATIONS).is_ok());
+        assert!(matches!(
+            check_drift(&[row(1, "beef")], MIGRATIONS),
+            Err(StoreError::ChecksumDrift { version: 1, .. })
+        ));
+        assert!(matches!(
+            check_drift(&[row(9_999, "beef")], MIGRATIONS),
+            Err(StoreError::UnknownMigration { version: 9_999, .. })
+        ));
+    }
+}

@@ -1,0 +1,358 @@
+//! One row type per raw table, and how an event becomes rows.
+//!
+//! Columns with a DEFAULT (`occurred_at`, `ingested_at`, ...) are left to ClickHouse.
+//! Optional values are stored as empty strings; enums by their variant name.
+
+use schemas::{AvroEnum, Event};
+use serde::Serialize;
+
+/// Table `session_events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, clickhouse::Row)]
+#[allow(missing_docs)]
+pub struct SessionEventRow {
+    pub tenant_id: String,
+    pub profile_id: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub event_kind: &'static str,
+    pub event_id: String,
+    pub occurred_at_ms: i64,
+    pub engine_id: String,
+    pub engine_version: String,
+    pub trigger: &'static str,
+    pub started_at_ms: i64,
+    pub ended_at_ms: i64,
+    pub status: &'static str,
+    pub scope_items: i64,
+    pub changes: i64,
+    pub total_changes: i64,
+    pub failures: i64,
+    pub issues: i64,
+    pub conflicts: i64,
+    pub objects_type: Vec<&'static str>,
+    pub objects_synchronized: Vec<i64>,
+    pub objects_mail_to_crm_created: Vec<i64>,
+    pub objects_mail_to_crm_updated: Vec<i64>,
+    pub objects_mail_to_crm_deleted: Vec<i64>,
+    pub objects_crm_to_mail_created: Vec<i64>,
+    pub objects_crm_to_mail_updated: Vec<i64>,
+    pub objects_crm_to_mail_deleted: Vec<i64>,
+    pub error_category: &'static str,
+    pub error_source: &'static str,
+    pub message: String,
+    pub exception: String,
+}
+
+/// Table `issue_events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, clickhouse::Row)]
+#[allow(missing_docs)]
+pub struct IssueEventRow {
+    pub tenant_id: String,
+    pub profile_id: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub issue_id: String,
+    pub event_id: String,
+    pub occurred_at_ms: i64,
+    pub engine_id: String,
+    pub engine_version: String,
+    pub object_type: &'static str,
+    pub direction: &'static str,
+    pub mail_system: &'static str,
+    pub crm_system: &'static str,
+    pub object_name: String,
+    pub operation: &'static str,
+    pub error_code: u8,
+    pub description: String,
+    pub error_source: &'static str,
+    pub target_object_id: String,
+}
+
+/// Table `log_lines`: one row per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, clickhouse::Row)]
+#[allow(missing_docs)]
+pub struct LogLineRow {
+    pub tenant_id: String,
+    pub profile_id: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub sequence: i32,
+    pub line_no: u32,
+    pub event_id: String,
+    pub chunk_at_ms: i64,
+    pub at_ms: i64,
+    pub level: &'static str,
+    pub text: String,
+}
+
+/// Table `user_state_events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, clickhouse::Row)]
+#[allow(missing_docs)]
+pub struct UserStateRow {
+    pub tenant_id: String,
+    pub profile_id: String,
+    pub user_id: String,
+    pub event_id: String,
+    pub occurred_at_ms: i64,
+    pub engine_id: String,
+    pub engine_version: String,
+    pub change: &'static str,
+    pub display_name: String,
+    pub mail_account: String,
+    pub crm_user_name: String,
+    pub mail_system: &'static str,
+    pub crm_system: &'static str,
+    pub sync_setting: &'static str,
+    pub crm_token_active: u8,
+    pub mail_token_authorized: u8,
+    pub last_token_error: String,
+    pub saved_searches_name: Vec<String>,
+    pub saved_searches_object_type: Vec<&'static str>,
+    pub saved_searches_conflict_resolution: Vec<&'static str>,
+}
+
+/// Table `profile_state_events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, clickhouse::Row)]
+#[allow(missing_docs)]
+pub struct ProfileStateRow {
+    pub tenant_id: String,
+    pub profile_id: String,
+    pub event_id: String,
+    pub occurred_at_ms: i64,
+    pub engine_id: String,
+    pub engine_version: String,
+    pub change: &'static str,
+    pub name: String,
+    pub sync_enabled: u8,
+}
+
+/// Table `dead_letters`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, clickhouse::Row)]
+#[allow(missing_docs)]
+pub struct DeadLetterRow {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub message_key: String,
+    /// The original bytes (ClickHouse `String` holds arbitrary bytes).
+    #[serde(with = "serde_bytes")]
+    pub payload: Vec<u8>,
+    pub message_timestamp_ms: i64,
+    pub error_kind: String,
+    pub error_message: String,
+    pub received_at_ms: i64,
+}
+
+/// Rows of any table, as produced from one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row {
+    /// For `session_events`.
+    Session(SessionEventRow),
+    /// For `issue_events`.
+    Issue(IssueEventRow),
+    /// For `log_lines` (one per line of the chunk).
+    LogLines(Vec<LogLineRow>),
+    /// For `user_state_events`.
+    UserState(UserStateRow),
+    /// For `profile_state_events`.
+    ProfileState(ProfileStateRow),
+}
+
+fn opt<T: AvroEnum>(value: Option<T>) -> &'static str {
+    value.map_or("", AvroEnum::symbol)
+}
+
+impl Row {
+    /// The rows one valid event becomes.
+    pub fn from_event(event: &Event) -> Row {
+        match event {
+            Event::SessionQueued(e) => Row::Session(SessionEventRow::header_only(
+                &e.header,
+                &e.session_id,
+                "session_queued",
+                "",
+                0,
+            )),
+            Event::SessionStarted(e) => Row::Session(SessionEventRow::header_only(
+                &e.header,
+                &e.session_id,
+                "session_started",
+                e.trigger.symbol(),
+                e.header.occurred_at_ms,
+            )),
+            Event::SessionEnded(e) => {
+                let h = &e.header;
+                let objects = &e.objects;
+                let col = |f: fn(&schemas::ObjectReport) -> i64| objects.iter().map(f).collect();
+                Row::Session(SessionEventRow {
+                    tenant_id: h.tenant_id.clone(),
+                    profile_id: h.profile_id.clone(),
+                    user_id: h.user_id.clone(),
+                    session_id: e.session_id.clone(),
+                    event_kind: "session_ended",
+                    event_id: h.event_id.clone(),
+                    occurred_at_ms: h.occurred_at_ms,
+                    engine_id: h.engine_id.clone(),
+                    engine_version: h.engine_version.clone(),
+                    trigger: "",
+                    started_at_ms: e.started_at_ms,
+                    ended_at_ms: e.ended_at_ms,
+                    status: e.status.symbol(),
+                    scope_items: e.scope_items,
+                    changes: e.changes,
+                    total_changes: e.total_changes,
+                    failures: e.failures,
+                    issues: e.issues,
+                    conflicts: e.conflicts,
+                    objects_type: objects.iter().map(|o| o.object_type.symbol()).collect(),
+                    objects_synchronized: col(|o| o.synchronized),
+                    objects_mail_to_crm_created: col(|o| o.mail_to_crm.created),
+                    objects_mail_to_crm_updated: col(|o| o.mail_to_crm.updated),
+                    objects_mail_to_crm_deleted: col(|o| o.mail_to_crm.deleted),
+                    objects_crm_to_mail_created: col(|o| o.crm_to_mail.created),
+                    objects_crm_to_mail_updated: col(|o| o.crm_to_mail.updated),
+                    objects_crm_to_mail_deleted: col(|o| o.crm_to_mail.deleted),
+                    error_category: opt(e.error_category),
+                    error_source: opt(e.error_source),
+                    message: e.message.clone().unwrap_or_default(),
+                    exception: e.exception.clone().unwrap_or_default(),
+                })
+            }
+            Event::SyncIssue(i) => {
+                let h = &i.header;
+                Row::Issue(IssueEventRow {
+                    tenant_id: h.tenant_id.clone(),
+                    profile_id: h.profile_id.clone(),
+                    user_id: h.user_id.clone(),
+                    session_id: i.session_id.clone(),
+                    issue_id: i.issue_id.clone(),
+                    event_id: h.event_id.clone(),
+                    occurred_at_ms: h.occurred_at_ms,
+                    engine_id: h.engine_id.clone(),
+                    engine_version: h.engine_version.clone(),
+                    object_type: i.object_type.symbol(),
+                    direction: i.direction.symbol(),
+                    mail_system: i.mail_system.symbol(),
+                    crm_system: i.crm_system.symbol(),
+                    object_name: i.object_name.clone(),
+                    operation: i.operation.symbol(),
+                    // Validation guarantees 0..=3.
+                    error_code: u8::try_from(i.error_code).unwrap_or(u8::MAX),
+                    description: i.description.clone(),
+                    error_source: i.error_source.symbol(),
+                    target_object_id: i.target_object_id.clone().unwrap_or_default(),
+                })
+            }
+            Event::SessionLog(l) => {
+                let h = &l.header;
+                Row::LogLines(
+                    l.lines
+                        .iter()
+                        .enumerate()
+                        .map(|(n, line)| LogLineRow {
+                            tenant_id: h.tenant_id.clone(),
+                            profile_id: h.profile_id.clone(),
+                            user_id: h.user_id.clone(),
+                            session_id: l.session_id.clone(),
+                            sequence: l.sequence,
+                            line_no: u32::try_from(n).unwrap_or(u32::MAX),
+                            event_id: h.event_id.clone(),
+                            chunk_at_ms: h.occurred_at_ms,
+                            at_ms: line.at_ms,
+                            level: line.level.symbol(),
+                            text: line.text.clone(),
+                        })
+                        .collect(),
+                )
+            }
+            Event::UserState(u) => {
+                let h = &u.header;
+                Row::UserState(UserStateRow {
+                    tenant_id: h.tenant_id.clone(),
+                    profile_id: h.profile_id.clone(),
+                    user_id: h.user_id.clone(),
+                    event_id: h.event_id.clone(),
+                    occurred_at_ms: h.occurred_at_ms,
+                    engine_id: h.engine_id.clone(),
+                    engine_version: h.engine_version.clone(),
+                    change: u.change.symbol(),
+                    display_name: u.display_name.clone(),
+                    mail_account: u.mail_account.clone(),
+                    crm_user_name: u.crm_user_name.clone(),
+                    mail_system: u.mail_system.symbol(),
+                    crm_system: u.crm_system.symbol(),
+                    sync_setting: u.sync_setting.symbol(),
+                    crm_token_active: u8::from(u.crm_token_active),
+                    mail_token_authorized: u8::from(u.mail_token_authorized),
+                    last_token_error: u.last_token_error.clone().unwrap_or_default(),
+                    saved_searches_name: u.saved_searches.iter().map(|s| s.name.clone()).collect(),
+                    saved_searches_object_type: u
+                        .saved_searches
+                        .iter()
+                        .map(|s| s.object_type.symbol())
+                        .collect(),
+                    saved_searches_conflict_resolution: u
+                        .saved_searches
+                        .iter()
+                        .map(|s| s.conflict_resolution.symbol())
+                        .collect(),
+                })
+            }
+            Event::ProfileState(p) => Row::ProfileState(ProfileStateRow {
+                tenant_id: p.tenant_id.clone(),
+                profile_id: p.profile_id.clone(),
+                event_id: p.event_id.clone(),
+                occurred_at_ms: p.occurred_at_ms,
+                engine_id: p.engine_id.clone(),
+                engine_version: p.engine_version.clone(),
+                change: p.change.symbol(),
+                name: p.name.clone(),
+                sync_enabled: u8::from(p.sync_enabled),
+            }),
+        }
+    }
+}
+
+impl SessionEventRow {
+    fn header_only(
+        h: &schemas::Header,
+        session_id: &str,
+        event_kind: &'static str,
+        trigger: &'static str,
+        started_at_ms: i64,
+    ) -> Self {
+        Self {
+            tenant_id: h.tenant_id.clone(),
+            profile_id: h.profile_id.clone(),
+            user_id: h.user_id.clone(),
+            session_id: session_id.to_owned(),
+            event_kind,
+            event_id: h.event_id.clone(),
+            occurred_at_ms: h.occurred_at_ms,
+            engine_id: h.engine_id.clone(),
+            engine_version: h.engine_version.clone(),
+            trigger,
+            started_at_ms,
+            ended_at_ms: 0,
+            status: "",
+            scope_items: 0,
+            changes: 0,
+            total_changes: 0,
+            failures: 0,
+            issues: 0,
+            conflicts: 0,
+            objects_type: Vec::new(),
+            objects_synchronized: Vec::new(),
+            objects_mail_to_crm_created: Vec::new(),
+            objects_mail_to_crm_updated: Vec::new(),
+            objects_mail_to_crm_deleted: Vec::new(),
+            objects_crm_to_mail_created: Vec::new(),
+            objects_crm_to_mail_updated: Vec::new(),
+            objects_crm_to_mail_deleted: Vec::new(),
+            error_category: "",
+            error_source: "",
+            message: String::new(),
+            exception: String::new(),
+        }
+    }
+}
