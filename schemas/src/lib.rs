@@ -9,7 +9,7 @@
 //!   with writer/reader resolution (apache-avro) for older versions.
 //! - [`validate`]: contract rules beyond Avro (non-empty ids, end >= start, ...).
 //! - [`decode_valid`]: both, with one error type [`InvalidMessage`] for dead letters.
-//! - [`examples`]: realistic values of every kind; [`reference`]: the slow apache-avro
+//! - [`examples`]: realistic values of every kind; [`reference`](mod@reference): the slow apache-avro
 //!   `Value` path, for cross-checks and benchmarks.
 //!
 //! See `schemas/README.md` for the contract as sync-engine authors read it.
@@ -115,6 +115,13 @@ impl Event {
             Event::UserState(_) => EventKind::UserState,
             Event::ProfileState(_) => EventKind::ProfileState,
         }
+    }
+}
+
+impl AdminCommand {
+    /// The key a command is published under: `tenant/user`, like the user's events.
+    pub fn partition_key(&self) -> String {
+        format!("{}/{}", self.tenant_id, self.user_id)
     }
 }
 
