@@ -65,7 +65,7 @@ pub enum DecodeError {
     },
     /// The body is not valid Avro for the schema: wrong types, bad enum or union index,
     /// invalid UTF-8, trailing bytes, ...
-    #[error("invalid avro in `{field}` at byte {offset}: {problem}")]
+    #[error("invalid avro{} at byte {offset}: {problem}", in_field(field))]
     InvalidAvro {
         /// The field being read (`""` for the record as a whole, e.g. trailing bytes).
         field: &'static str,
@@ -83,6 +83,14 @@ pub enum DecodeError {
         /// apache-avro's explanation.
         reason: String,
     },
+}
+
+fn in_field(field: &str) -> String {
+    if field.is_empty() {
+        String::new()
+    } else {
+        format!(" in `{field}`")
+    }
 }
 
 /// What exactly is wrong in an [`DecodeError::InvalidAvro`].

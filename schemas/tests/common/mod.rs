@@ -102,6 +102,35 @@ pub fn as_written_by(event: &Event, version: u32) -> Event {
     e
 }
 
+/// Every valid message we have: the examples, the command, the old-version goldens.
+pub fn all_messages() -> Vec<(String, Vec<u8>, bool)> {
+    let mut out: Vec<(String, Vec<u8>, bool)> = examples::named()
+        .into_iter()
+        .map(|(n, e)| (n.to_owned(), schemas::wire::encode(&e), false))
+        .collect();
+    out.push((
+        "admin_command".into(),
+        schemas::wire::encode_command(&examples::command()),
+        true,
+    ));
+    for name in [
+        "session_ended.v1",
+        "session_ended_skipped.v1",
+        "user_state.v1",
+    ] {
+        out.push((name.into(), read_golden(&format!("{name}.hex")), false));
+    }
+    out
+}
+
+pub fn decode_any(bytes: &[u8], is_command: bool) -> Result<(), DecodeError> {
+    if is_command {
+        schemas::wire::decode_command(bytes).map(drop)
+    } else {
+        schemas::wire::decode(bytes).map(drop)
+    }
+}
+
 // ---- proptest strategies -------------------------------------------------------------
 
 fn text() -> impl Strategy<Value = String> {
