@@ -10,7 +10,7 @@
 //! `deploy/clickhouse/portability/run.sh`).
 
 mod client;
-mod error;
+pub mod error;
 pub mod migrate;
 pub mod rows;
 

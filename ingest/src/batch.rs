@@ -1,0 +1,180 @@
+//! A batch: rows per table, dead letters, and the offsets it covers. Cut by messages,
+//! bytes or age, whichever comes first. Pure data; no I/O.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use store::rows::{
+    DeadLetterRow, IssueEventRow, LogLineRow, ProfileStateRow, Row, SessionEventRow, UserStateRow,
+};
+
+use crate::config::BatchConfig;
+use crate::decode::{Decoded, Origin};
+
+/// A topic partition.
+pub type Partition = (String, i32);
+
+/// What the batch covers of one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Covered {
+    /// Highest offset in the batch; the commit is `last_offset + 1`.
+    pub last_offset: i64,
+    /// Timestamp of that message, ms since the Unix epoch (0 when none).
+    pub last_timestamp_ms: i64,
+}
+
+/// Messages waiting to be stored, and the offsets they cover.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// For `session_events`.
+    pub sessions: Vec<SessionEventRow>,
+    /// For `issue_events`.
+    pub issues: Vec<IssueEventRow>,
+    /// For `log_lines`.
+    pub log_lines: Vec<LogLineRow>,
+    /// For `user_state_events`.
+    pub user_states: Vec<UserStateRow>,
+    /// For `profile_state_events`.
+    pub profile_states: Vec<ProfileStateRow>,
+    /// For the dead-letter topic and the `dead_letters` table.
+    pub dead_letters: Vec<DeadLetterRow>,
+    /// Per partition: what this batch covers.
+    pub offsets: BTreeMap<Partition, Covered>,
+    /// Messages per topic.
+    pub per_topic: BTreeMap<String, u64>,
+    /// Messages in the batch.
+    pub messages: usize,
+    /// Payload bytes in the batch.
+    pub bytes: usize,
+    /// When the first message was added.
+    pub opened: Option<Instant>,
+}
+
+impl Batch {
+    /// Adds one decoded message.
+    pub fn push(&mut self, decoded: Decoded, origin: Origin<'_>, payload_len: usize) {
+        match decoded {
+            Decoded::Rows(Row::Session(r)) => self.sessions.push(r),
+            Decoded::Rows(Row::Issue(r)) => self.issues.push(r),
+            Decoded::Rows(Row::LogLines(lines)) => self.log_lines.extend(lines),
+            Decoded::Rows(Row::UserState(r)) => self.user_states.push(r),
+            Decoded::Rows(Row::ProfileState(r)) => self.profile_states.push(r),
+            Decoded::Dead(d) => self.dead_letters.push(d),
+        }
+        let covered = self
+            .offsets
+            .entry((origin.topic.to_owned(), origin.partition))
+            .or_insert(Covered {
+                last_offset: origin.offset,
+                last_timestamp_ms: origin.timestamp_ms,
+            });
+        if origin.offset >= covered.last_offset {
+            *covered = Covered {
+                last_offset: origin.offset,
+                last_timestamp_ms: origin.timestamp_ms,
+            };
+        }
+        if let Some(n) = self.per_topic.get_mut(origin.topic) {
+            *n += 1;
+        } else {
+            self.per_topic.insert(origin.topic.to_owned(), 1);
+        }
+        self.messages += 1;
+        self.bytes += payload_len;
+        self.opened.get_or_insert_with(Instant::now);
+    }
+
+    /// No message yet.
+    pub fn is_empty(&self) -> bool {
+        self.messages == 0
+    }
+
+    /// A size limit is reached: the batch must be cut now.
+    pub fn is_full(&self, cfg: &BatchConfig) -> bool {
+        self.messages >= cfg.max_messages || self.bytes >= cfg.max_bytes
+    }
+
+    /// The batch should be cut: full, or its first message is `max_age` old.
+    pub fn is_due(&self, cfg: &BatchConfig, now: Instant) -> bool {
+        self.is_full(cfg)
+            || self
+                .opened
+                .is_some_and(|t| now.saturating_duration_since(t) >= cfg.max_age())
+    }
+
+    /// Time until the batch is due by age (None when empty).
+    pub fn due_in(&self, cfg: &BatchConfig, now: Instant) -> Option<Duration> {
+        self.opened.map(|t| {
+            cfg.max_age()
+                .saturating_sub(now.saturating_duration_since(t))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(offset: i64) -> Origin<'static> {
+        Origin {
+            topic: "events",
+            partition: 1,
+            offset,
+            key: b"k",
+            timestamp_ms: offset * 10,
+        }
+    }
+
+    fn dead() -> Decoded {
+        Decoded::Dead(DeadLetterRow {
+            topic: "events".into(),
+            partition: 1,
+            offset: 0,
+            message_key: String::new(),
+            payload: vec![],
+            message_timestamp_ms: 0,
+            error_kind: "empty".into(),
+            error_message: "empty".into(),
+            received_at_ms: 0,
+        })
+    }
+
+    #[test]
+    fn tracks_the_highest_offset_per_partition() {
+        let mut batch = Batch::default();
+        for offset in [5, 7, 6] {
+            batch.push(dead(), origin(offset), 10);
+        }
+        assert_eq!(
+            batch.offsets[&("events".to_owned(), 1)],
+            Covered {
+                last_offset: 7,
+                last_timestamp_ms: 70
+            }
+        );
+        assert_eq!((batch.messages, batch.bytes), (3, 30));
+        assert_eq!(batch.per_topic["events"], 3);
+    }
+
+    #[test]
+    fn cut_by_messages_bytes_or_age() {
+        let cfg = BatchConfig {
+            max_messages: 3,
+            max_bytes: 100,
+            max_age_ms: 1_000,
+        };
+        let mut batch = Batch::default();
+        let now = Instant::now();
+        assert!(!batch.is_due(&cfg, now + Duration::from_secs(60)));
+        batch.push(dead(), origin(1), 10);
+        assert!(!batch.is_due(&cfg, now));
+        assert!(batch.is_due(&cfg, now + Duration::from_millis(1_001)));
+        batch.push(dead(), origin(2), 95);
+        assert!(batch.is_full(&cfg), "bytes");
+        let mut batch = Batch::default();
+        for o in 0..3 {
+            batch.push(dead(), origin(o), 1);
+        }
+        assert!(batch.is_full(&cfg), "messages");
+    }
+}

@@ -1,0 +1,408 @@
+//! The ingest configuration: one TOML file plus environment overrides, validated before
+//! anything starts. Every field has a default, so an empty file is a valid config.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use store::ClickHouseConfig;
+use thiserror::Error;
+
+/// Everything `ingest` needs to run.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Kafka side.
+    pub kafka: KafkaConfig,
+    /// ClickHouse side.
+    pub clickhouse: ClickHouseConfig,
+    /// When a batch is cut.
+    pub batch: BatchConfig,
+    /// Retries while ClickHouse or the broker is unavailable.
+    pub retry: RetryConfig,
+    /// The dead-letter guard.
+    pub dead_letters: DeadLetterConfig,
+    /// The metrics and health endpoint.
+    pub http: HttpConfig,
+}
+
+/// Kafka consumer settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers. Default `127.0.0.1:9092`.
+    pub brokers: String,
+    /// Consumer group. Default `synctel-ingest`.
+    pub group_id: String,
+    /// Topics to consume. Default `synctel.events`, `synctel.logs`.
+    pub topics: Vec<String>,
+    /// Where bad messages go. Default `synctel.deadletter`.
+    pub dead_letter_topic: String,
+    /// Group session timeout, ms. Default 30000.
+    pub session_timeout_ms: u32,
+    /// Max time between polls before the group evicts us, ms. Default 300000. We keep
+    /// polling during ClickHouse outages (partitions paused), so this is never hit by them.
+    pub max_poll_interval_ms: u32,
+    /// librdkafka prefetch cap per partition, KiB. Default 8192.
+    pub queued_max_messages_kbytes: u32,
+    /// Extra librdkafka properties, e.g. `security.protocol`.
+    pub extra: HashMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:9092".to_owned(),
+            group_id: "synctel-ingest".to_owned(),
+            topics: vec!["synctel.events".to_owned(), "synctel.logs".to_owned()],
+            dead_letter_topic: "synctel.deadletter".to_owned(),
+            session_timeout_ms: 30_000,
+            max_poll_interval_ms: 300_000,
+            queued_max_messages_kbytes: 8_192,
+            extra: HashMap::new(),
+        }
+    }
+}
+
+/// When a batch is cut: whichever limit is reached first.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// Messages per batch. Default 50000.
+    pub max_messages: usize,
+    /// Payload bytes per batch. Default 32 MiB.
+    pub max_bytes: usize,
+    /// Age of the oldest message in the batch, ms. Default 1000.
+    pub max_age_ms: u64,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            max_messages: 50_000,
+            max_bytes: 32 << 20,
+            max_age_ms: 1_000,
+        }
+    }
+}
+
+impl BatchConfig {
+    /// `max_age_ms` as a duration.
+    pub fn max_age(&self) -> Duration {
+        Duration::from_millis(self.max_age_ms)
+    }
+}
+
+/// Capped exponential backoff with jitter.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// First wait, ms. Default 100.
+    pub initial_backoff_ms: u64,
+    /// Longest wait, ms. Default 10000.
+    pub max_backoff_ms: u64,
+    /// On shutdown, how long to keep trying to flush the last batch, ms. Default 10000.
+    pub shutdown_flush_timeout_ms: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            initial_backoff_ms: 100,
+            max_backoff_ms: 10_000,
+            shutdown_flush_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// The dead-letter ratio guard: stop (without committing) when too much input is bad.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeadLetterConfig {
+    /// Largest share of dead letters among the last `window` messages. Default 0.5.
+    pub max_ratio: f64,
+    /// Messages the ratio is computed over. Default 1000.
+    pub window: usize,
+    /// The guard only trips once the window holds this many messages. Default 100.
+    pub min_messages: usize,
+}
+
+impl Default for DeadLetterConfig {
+    fn default() -> Self {
+        Self {
+            max_ratio: 0.5,
+            window: 1_000,
+            min_messages: 100,
+        }
+    }
+}
+
+/// The HTTP endpoint for `/metrics` and `/health`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Listen address. Default `127.0.0.1:9464`; port 0 picks a free port.
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+        }
+    }
+}
+
+/// A config that cannot be used, naming the field.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys.
+    #[error("parsing {path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        source: Box<toml::de::Error>,
+    },
+    /// An environment override has a bad value.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// Dotted field path, e.g. `batch.max_messages`.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Environment variables that override the file (the names `deploy/stack.sh env` prints).
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("SYNCTEL_KAFKA_BROKERS", "kafka.brokers"),
+    ("SYNCTEL_INGEST_GROUP_ID", "kafka.group_id"),
+    ("SYNCTEL_INGEST_TOPICS", "kafka.topics (comma separated)"),
+    ("SYNCTEL_TOPIC_DEADLETTER", "kafka.dead_letter_topic"),
+    ("SYNCTEL_CLICKHOUSE_URL", "clickhouse.url"),
+    ("SYNCTEL_CLICKHOUSE_USER", "clickhouse.user"),
+    ("SYNCTEL_CLICKHOUSE_PASSWORD", "clickhouse.password"),
+    ("SYNCTEL_CLICKHOUSE_DATABASE", "clickhouse.database"),
+    ("SYNCTEL_INGEST_LISTEN", "http.listen"),
+];
+
+impl IngestConfig {
+    /// Reads `path` (if any), applies overrides from `env`, validates.
+    pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut config = match path {
+            None => IngestConfig::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                Self::parse(&text).map_err(|source| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    source: Box::new(source),
+                })?
+            }
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text (unknown keys are an error).
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
+        let get = |var: &str| env.get(var).filter(|v| !v.is_empty()).cloned();
+        if let Some(v) = get("SYNCTEL_KAFKA_BROKERS") {
+            self.kafka.brokers = v;
+        }
+        if let Some(v) = get("SYNCTEL_INGEST_GROUP_ID") {
+            self.kafka.group_id = v;
+        }
+        if let Some(v) = get("SYNCTEL_INGEST_TOPICS") {
+            self.kafka.topics = v.split(',').map(|t| t.trim().to_owned()).collect();
+        }
+        if let Some(v) = get("SYNCTEL_TOPIC_DEADLETTER") {
+            self.kafka.dead_letter_topic = v;
+        }
+        if let Some(v) = get("SYNCTEL_CLICKHOUSE_URL") {
+            self.clickhouse.url = v;
+        }
+        if let Some(v) = get("SYNCTEL_CLICKHOUSE_USER") {
+            self.clickhouse.user = v;
+        }
+        if let Some(v) = get("SYNCTEL_CLICKHOUSE_PASSWORD") {
+            self.clickhouse.password = v;
+        }
+        if let Some(v) = get("SYNCTEL_CLICKHOUSE_DATABASE") {
+            self.clickhouse.database = v;
+        }
+        if let Some(v) = get("SYNCTEL_INGEST_LISTEN") {
+            self.http.listen = v.parse().map_err(|e| ConfigError::Env {
+                var: "SYNCTEL_INGEST_LISTEN",
+                message: format!("{e}: {v:?}"),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Checks every value; the first problem is returned, naming its field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.to_owned(),
+            })
+        };
+        if self.kafka.brokers.trim().is_empty() {
+            return invalid("kafka.brokers", "must not be empty");
+        }
+        if self.kafka.group_id.trim().is_empty() {
+            return invalid("kafka.group_id", "must not be empty");
+        }
+        if self.kafka.topics.is_empty() || self.kafka.topics.iter().any(|t| t.trim().is_empty()) {
+            return invalid("kafka.topics", "must list at least one non-empty topic");
+        }
+        if self.kafka.dead_letter_topic.trim().is_empty() {
+            return invalid("kafka.dead_letter_topic", "must not be empty");
+        }
+        if self.kafka.topics.contains(&self.kafka.dead_letter_topic) {
+            return invalid("kafka.dead_letter_topic", "must not be one of kafka.topics");
+        }
+        if self.kafka.max_poll_interval_ms <= self.kafka.session_timeout_ms {
+            return invalid(
+                "kafka.max_poll_interval_ms",
+                "must be larger than kafka.session_timeout_ms",
+            );
+        }
+        self.clickhouse
+            .validate()
+            .or_else(|e| invalid("clickhouse", &e.to_string()))?;
+        if self.batch.max_messages == 0 {
+            return invalid("batch.max_messages", "must be at least 1");
+        }
+        if self.batch.max_bytes < 1024 {
+            return invalid("batch.max_bytes", "must be at least 1024");
+        }
+        if !(10..=60_000).contains(&self.batch.max_age_ms) {
+            return invalid("batch.max_age_ms", "must be between 10 and 60000");
+        }
+        if self.retry.initial_backoff_ms == 0
+            || self.retry.max_backoff_ms < self.retry.initial_backoff_ms
+        {
+            return invalid(
+                "retry",
+                "initial_backoff_ms must be positive and at most max_backoff_ms",
+            );
+        }
+        if !(0.0..=1.0).contains(&self.dead_letters.max_ratio) || self.dead_letters.max_ratio == 0.0
+        {
+            return invalid("dead_letters.max_ratio", "must be in (0, 1]");
+        }
+        if self.dead_letters.window == 0
+            || self.dead_letters.min_messages > self.dead_letters.window
+        {
+            return invalid(
+                "dead_letters.window",
+                "must be positive and at least dead_letters.min_messages",
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_default_and_valid() {
+        let config = IngestConfig::parse("").unwrap();
+        assert_eq!(config, IngestConfig::default());
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = IngestConfig::parse("[batch]\nmax_rows = 5\n").unwrap_err();
+        assert!(err.to_string().contains("max_rows"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_the_file() {
+        let mut config = IngestConfig::parse("[kafka]\nbrokers = \"a:1\"\n").unwrap();
+        let env: HashMap<String, String> = [
+            ("SYNCTEL_KAFKA_BROKERS", "b:2"),
+            ("SYNCTEL_INGEST_TOPICS", "x, y"),
+            ("SYNCTEL_CLICKHOUSE_DATABASE", "other"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        config.apply_env(&env).unwrap();
+        assert_eq!(config.kafka.brokers, "b:2");
+        assert_eq!(config.kafka.topics, vec!["x", "y"]);
+        assert_eq!(config.clickhouse.database, "other");
+    }
+
+    #[test]
+    fn invalid_values_name_their_field() {
+        let cases: &[(&str, &str)] = &[
+            ("[batch]\nmax_messages = 0\n", "batch.max_messages"),
+            ("[batch]\nmax_age_ms = 5\n", "batch.max_age_ms"),
+            ("[kafka]\ntopics = []\n", "kafka.topics"),
+            (
+                "[kafka]\ndead_letter_topic = \"synctel.events\"\n",
+                "kafka.dead_letter_topic",
+            ),
+            (
+                "[dead_letters]\nmax_ratio = 1.5\n",
+                "dead_letters.max_ratio",
+            ),
+            ("[clickhouse]\nurl = \"localhost\"\n", "clickhouse"),
+            ("[clickhouse]\ndatabase = \"a;DROP\"\n", "clickhouse"),
+        ];
+        for (text, field) in cases {
+            let err = IngestConfig::parse(text).unwrap().validate().unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { field: f, .. } if f == field),
+                "{text}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_env_value_names_the_variable() {
+        let env: HashMap<String, String> =
+            [("SYNCTEL_INGEST_LISTEN".to_owned(), "nope".to_owned())].into();
+        let err = IngestConfig::load(None, &env).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Env {
+                var: "SYNCTEL_INGEST_LISTEN",
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,105 @@
+//! The writer task: stores batches one at a time, retrying with backoff while ClickHouse or
+//! the broker is unavailable, and reports each stored batch back to the consumer loop,
+//! which then commits its offsets.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::backoff::Backoff;
+use crate::batch::{Batch, Covered, Partition};
+use crate::config::RetryConfig;
+use crate::metrics::{Metrics, TargetLabel};
+use crate::sink::{Sink, SinkError, WriteProgress};
+
+/// What the writer reports.
+#[derive(Debug)]
+pub enum Written {
+    /// The batch is stored: its offsets may be committed.
+    Stored(std::collections::BTreeMap<Partition, Covered>),
+    /// Storing failed for good; stop without committing.
+    Failed(SinkError),
+    /// Shutdown came while ClickHouse was unavailable: the batch is not stored.
+    Abandoned,
+}
+
+/// Runs until `batches` closes; `shutdown` bounds the retries of the last batches.
+pub async fn run(
+    sink: Sink,
+    mut batches: mpsc::Receiver<Batch>,
+    written: mpsc::Sender<Written>,
+    retry: RetryConfig,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
+    while let Some(batch) = batches.recv().await {
+        let started = Instant::now();
+        let outcome = store_with_retries(&sink, &batch, &retry, &metrics, &shutdown).await;
+        let report = match outcome {
+            Ok(()) => {
+                metrics
+                    .batch_flush_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                metrics.batch_messages.observe(batch.messages as f64);
+                Written::Stored(batch.offsets)
+            }
+            Err(Some(e)) => Written::Failed(e),
+            Err(None) => Written::Abandoned,
+        };
+        let stop = !matches!(report, Written::Stored(_));
+        if written.send(report).await.is_err() || stop {
+            return;
+        }
+    }
+}
+
+/// `Err(None)`: gave up because of shutdown.
+async fn store_with_retries(
+    sink: &Sink,
+    batch: &Batch,
+    retry: &RetryConfig,
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+) -> Result<(), Option<SinkError>> {
+    let mut progress = WriteProgress::default();
+    let mut backoff = Backoff::new(
+        Duration::from_millis(retry.initial_backoff_ms),
+        Duration::from_millis(retry.max_backoff_ms),
+    );
+    let mut shutdown_deadline: Option<Instant> = None;
+    loop {
+        match sink.write(batch, &mut progress, metrics).await {
+            Ok(()) => return Ok(()),
+            Err(e @ SinkError::Fatal { .. }) => return Err(Some(e)),
+            Err(e) => {
+                let target = match &e {
+                    SinkError::Retryable { target, .. } => *target,
+                    _ => "clickhouse",
+                };
+                metrics.retries.get_or_create(&TargetLabel { target }).inc();
+                let wait = backoff.next_wait(&mut rand::rng());
+                tracing::warn!(
+                    error = %e,
+                    attempt = backoff.attempts(),
+                    wait_ms = wait.as_millis() as u64,
+                    messages = batch.messages,
+                    "storing a batch failed; retrying"
+                );
+                if shutdown.is_cancelled() {
+                    let deadline = *shutdown_deadline.get_or_insert_with(|| {
+                        Instant::now() + Duration::from_millis(retry.shutdown_flush_timeout_ms)
+                    });
+                    if Instant::now() >= deadline {
+                        return Err(None);
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown.cancelled(), if shutdown_deadline.is_none() => {}
+                }
+            }
+        }
+    }
+}
