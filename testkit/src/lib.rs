@@ -113,10 +113,13 @@ impl Drop for TestTopics {
                 .enable_time()
                 .build()
             {
-                let _ = rt.block_on(tokio::time::timeout(
-                    Duration::from_secs(10),
-                    admin.delete_topics(&names, &opts),
-                ));
+                rt.block_on(async {
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(10),
+                        admin.delete_topics(&names, &opts),
+                    )
+                    .await;
+                });
             }
         });
         let _ = deleting.join();
