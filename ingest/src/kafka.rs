@@ -12,7 +12,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, TopicPartitionList};
 
 use crate::config::KafkaConfig;
-use crate::metrics::{Metrics, PartitionLabel};
+use crate::metrics::{Metrics, PartitionLabel, RebalanceLabel};
 use crate::sink::now_ms;
 
 /// Timestamps of the newest stored message per partition (for lag in seconds).

@@ -38,6 +38,13 @@ pub struct ReasonLabel {
     pub reason: String,
 }
 
+/// Label: what a rebalance did.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RebalanceLabel {
+    /// `assign`, `revoke` or `error`.
+    pub kind: &'static str,
+}
+
 /// Label: what a retry was for.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TargetLabel {
@@ -68,6 +75,8 @@ pub struct Metrics {
     pub lag_seconds: Family<PartitionLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// 1 while partitions are paused for backpressure.
     pub paused: Gauge,
+    /// Group rebalances seen by this consumer.
+    pub rebalances: Family<RebalanceLabel, Counter>,
 }
 
 impl Metrics {
@@ -84,6 +93,7 @@ impl Metrics {
             lag_messages: Family::default(),
             lag_seconds: Family::default(),
             paused: Gauge::default(),
+            rebalances: Family::default(),
         };
         let r = registry.sub_registry_with_prefix("ingest");
         r.register(
