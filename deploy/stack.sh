@@ -9,26 +9,40 @@
 #   reset              stop and delete all data under $SYNCTEL_VAR
 #   env                print export lines: eval "$(deploy/stack.sh env)"
 #   start-clickhouse | stop-clickhouse | start-broker | stop-broker
+#   start-postgres | stop-postgres   (the broker's database, SYNCTEL_BROKER_STORAGE=postgres)
 #   topics             create the configured topics (start does it) and list them
 # Settings: deploy/stack.conf (every value can be overridden from the environment).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=deploy/scripts/common.sh
+# shellcheck source=SCRIPTDIR/scripts/common.sh
 . "$here/scripts/common.sh"
-# shellcheck source=deploy/stack.conf
+# shellcheck source=SCRIPTDIR/stack.conf
 . "$here/stack.conf"
-# shellcheck source=deploy/scripts/proc.sh
+# shellcheck source=SCRIPTDIR/scripts/proc.sh
 . "$here/scripts/proc.sh"
-# shellcheck source=deploy/scripts/clickhouse.sh
+# shellcheck source=SCRIPTDIR/scripts/clickhouse.sh
 . "$here/scripts/clickhouse.sh"
-# shellcheck source=deploy/scripts/postgres.sh
+# shellcheck source=SCRIPTDIR/scripts/postgres.sh
 . "$here/scripts/postgres.sh"
-# shellcheck source=deploy/scripts/broker.sh
+# shellcheck source=SCRIPTDIR/scripts/broker.sh
 . "$here/scripts/broker.sh"
 
 # clickhouse-server lives in /usr/sbin, which a non-root PATH may lack.
 PATH=$PATH:/usr/sbin:/sbin
+
+# A relative SYNCTEL_VAR would move with the servers' working directories.
+case $SYNCTEL_VAR in
+  /*) ;;
+  *) SYNCTEL_VAR=$PWD/$SYNCTEL_VAR ;;
+esac
+
+# One stack.sh at a time changes the stack (parallel test processes may all call start).
+lock_stack() {
+  mkdir -p "$SYNCTEL_VAR"
+  exec 8>"$SYNCTEL_VAR/stack.lock"
+  flock 8
+}
 
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
@@ -38,7 +52,6 @@ usage() {
 cmd_start() {
   local t0
   t0=$(date +%s.%N)
-  mkdir -p "$SYNCTEL_VAR"
   ch_start
   broker_start
   log "stack ready in $(elapsed "$t0") s"
@@ -61,8 +74,9 @@ cmd_reset() {
   case $SYNCTEL_VAR in
     "" | / | "$HOME") die "refusing to wipe SYNCTEL_VAR='$SYNCTEL_VAR'" ;;
   esac
-  log "deleting $SYNCTEL_VAR"
-  rm -rf "$SYNCTEL_VAR"
+  log "deleting the contents of $SYNCTEL_VAR"
+  # Everything but the lock we hold.
+  find "$SYNCTEL_VAR" -mindepth 1 -maxdepth 1 ! -name stack.lock -exec rm -rf {} +
 }
 
 cmd_env() {
@@ -76,13 +90,16 @@ export SYNCTEL_CLICKHOUSE_DATABASE=$(printf '%q' "$SYNCTEL_CLICKHOUSE_DATABASE")
 export SYNCTEL_ANALYST_USER=$(printf '%q' "$SYNCTEL_ANALYST_USER")
 export SYNCTEL_ANALYST_PASSWORD=$(printf '%q' "$SYNCTEL_ANALYST_PASSWORD")
 export SYNCTEL_KAFKA_BROKERS=$(printf '%q' "$brokers")
-export SYNCTEL_TOPIC_EVENTS=$(printf '%q' "$SYNCTEL_TOPIC_EVENTS")
-export SYNCTEL_TOPIC_LOGS=$(printf '%q' "$SYNCTEL_TOPIC_LOGS")
-export SYNCTEL_TOPIC_COMMANDS=$(printf '%q' "$SYNCTEL_TOPIC_COMMANDS")
-export SYNCTEL_TOPIC_DEADLETTER=$(printf '%q' "$SYNCTEL_TOPIC_DEADLETTER")
+export SYNCTEL_EVENTS_TOPIC=$(printf '%q' "$SYNCTEL_EVENTS_TOPIC")
+export SYNCTEL_LOGS_TOPIC=$(printf '%q' "$SYNCTEL_LOGS_TOPIC")
+export SYNCTEL_COMMANDS_TOPIC=$(printf '%q' "$SYNCTEL_COMMANDS_TOPIC")
+export SYNCTEL_DEADLETTER_TOPIC=$(printf '%q' "$SYNCTEL_DEADLETTER_TOPIC")
 export SYNCTEL_TOPICS=$(printf '%q' "$SYNCTEL_TOPICS")
 export SYNCTEL_BROKER_STORAGE=$(printf '%q' "$SYNCTEL_BROKER_STORAGE")
 EOF
+  if [ "$SYNCTEL_BROKER_STORAGE" = postgres ]; then
+    echo "export SYNCTEL_POSTGRES_URL=$(printf '%q' "$(pg_url)")"
+  fi
 }
 
 elapsed() {
@@ -94,6 +111,10 @@ elapsed() {
 main() {
   [ $# -ge 1 ] || usage
   case $1 in
+    env | status | help | -h | --help) ;;
+    *) lock_stack ;;
+  esac
+  case $1 in
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
@@ -103,6 +124,8 @@ main() {
     stop-clickhouse) ch_stop ;;
     start-broker) broker_start ;;
     stop-broker) broker_stop ;;
+    start-postgres) pg_start ;;
+    stop-postgres) pg_stop ;;
     topics) broker_topics ;;
     -h | --help | help) usage ;;
     *) log "unknown command: $1"; usage ;;

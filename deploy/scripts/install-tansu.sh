@@ -3,7 +3,7 @@
 # Usage: deploy/scripts/install-tansu.sh   (prints the binary path on stdout)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=deploy/scripts/common.sh
+# shellcheck source=SCRIPTDIR/common.sh
 . "$here/common.sh"
 
 bin="$TANSU_ROOT/bin/tansu"

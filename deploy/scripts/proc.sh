@@ -43,13 +43,15 @@ svc_launch() {
   shift
   mkdir -p "$(run_dir)" "$(log_dir)"
   printf '\n=== %s start: %s\n' "$(date -Is)" "$*" >>"$(out_file "$name")"
-  setsid "$@" >>"$(out_file "$name")" 2>&1 </dev/null &
+  # fd 8 is stack.sh's lock: the server must not inherit (and so hold) it.
+  setsid "$@" >>"$(out_file "$name")" 2>&1 </dev/null 8>&- &
   echo $! >"$(pid_file "$name")"
 }
 
-# SIGTERM, wait up to SYNCTEL_STOP_TIMEOUT seconds, then SIGKILL.
+# SIGNAL (default TERM), wait up to SYNCTEL_STOP_TIMEOUT seconds, then SIGKILL.
+# Usage: svc_stop NAME [SIGNAL]
 svc_stop() {
-  local name=$1 pid waited=0
+  local name=$1 signal=${2:-TERM} pid waited=0
   pid=$(svc_pid "$name")
   if [ -z "$pid" ]; then
     rm -f "$(pid_file "$name")"
@@ -57,7 +59,7 @@ svc_stop() {
     return 0
   fi
   log "$name: stopping (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
+  kill "-$signal" "$pid" 2>/dev/null || true
   while kill -0 "$pid" 2>/dev/null; do
     if [ "$waited" -ge $((SYNCTEL_STOP_TIMEOUT * 10)) ]; then
       log "$name: still running after ${SYNCTEL_STOP_TIMEOUT}s, sending SIGKILL"
@@ -113,14 +115,11 @@ wait_until() {
   done
 }
 
-# Installs Debian packages when a command is missing. Usage: ensure_apt CMD PACKAGE...
-ensure_apt() {
-  local cmd=$1
-  shift
-  command -v "$cmd" >/dev/null 2>&1 && return 0
+# Installs Debian packages (noninteractive; refreshes stale package lists first).
+apt_install() {
   local sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  log "installing $* (apt-get; '$cmd' not found)"
+  log "installing $* (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   # Refresh the package lists when they are missing or a day old.
   if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n 1)" ]; then
@@ -128,6 +127,14 @@ ensure_apt() {
   fi
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "$@" >&2 \
     || die "apt-get install $* failed"
+}
+
+# Installs Debian packages when a command is missing. Usage: ensure_apt CMD PACKAGE...
+ensure_apt() {
+  local cmd=$1
+  shift
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  apt_install "$@"
   command -v "$cmd" >/dev/null 2>&1 || die "'$cmd' still missing after installing $*"
 }
 
