@@ -35,13 +35,19 @@ redact_url() { sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<<"$1"; }
 
 # True when the broker answers a Kafka Metadata request.
 broker_ping() {
-  timeout 5 "$TANSU" topic list --broker "$(broker_url)" >/dev/null 2>&1
+  port_open "$SYNCTEL_HOST" "$SYNCTEL_KAFKA_PORT" \
+    && timeout 5 "$TANSU" topic list --broker "$(broker_url)" >/dev/null 2>&1
 }
 
 broker_start() {
   TANSU=$(tansu_bin)
   if svc_running broker; then
-    log "broker: already running (pid $(svc_pid broker)) at $(broker_addr), storage $(cat "$(broker_state)" 2>/dev/null || echo unknown)"
+    local running
+    running=$(cat "$(broker_state)" 2>/dev/null || echo unknown)
+    log "broker: already running (pid $(svc_pid broker)) at $(broker_addr), storage $running"
+    if [ -z "$SYNCTEL_BROKER_STORAGE_URL" ] && [ "${running%%:*}" != "$SYNCTEL_BROKER_STORAGE" ]; then
+      log "broker: warning: SYNCTEL_BROKER_STORAGE=$SYNCTEL_BROKER_STORAGE but the running broker uses $running; 'stack.sh stop-broker' first to switch"
+    fi
   else
     require_free_port broker "$SYNCTEL_KAFKA_PORT"
     local storage
@@ -52,7 +58,7 @@ broker_start() {
     # tansu reads .env from its cwd and some unprefixed variables (SCHEMA_REGISTRY, ...):
     # run it from its own directory with only the settings given here.
     (cd "$(broker_dir)" && svc_launch broker env -u SCHEMA_REGISTRY -u OTEL_EXPORTER_OTLP_ENDPOINT \
-      RUST_LOG="$SYNCTEL_BROKER_LOG" "$TANSU" broker \
+      RUST_LOG="$SYNCTEL_BROKER_LOG" NO_COLOR=1 "$TANSU" broker \
       --cluster-id "$SYNCTEL_KAFKA_CLUSTER_ID" \
       --listener-url "$(broker_url)" \
       --advertised-listener-url "$(broker_url)" \

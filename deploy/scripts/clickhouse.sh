@@ -10,7 +10,8 @@ ch_install() {
   if [ -x "$(ch_server_bin)" ] && command -v clickhouse-client >/dev/null 2>&1; then
     return 0
   fi
-  ensure_apt clickhouse-client clickhouse-server clickhouse-client
+  apt_install clickhouse-server clickhouse-client
+  [ -x "$(ch_server_bin)" ] || die "clickhouse: $(ch_server_bin) missing after installing clickhouse-server"
   # Where no policy-rc.d forbids it, the package's postinst starts a system-wide server
   # (as user clickhouse, /etc/clickhouse-server) on the default ports: stop that one.
   if [ -x /etc/init.d/clickhouse-server ] && pgrep -u clickhouse -x clickhouse-server >/dev/null 2>&1; then

@@ -90,18 +90,20 @@ require_free_port() {
 # Polls CHECK (a command) every 0.2 s until it succeeds; on timeout prints the tail of
 # LOGFILE(s) and dies. Usage: wait_until NAME TIMEOUT_S CHECK... -- LOGFILE...
 wait_until() {
-  local name=$1 timeout=$2 start now
+  local name=$1 timeout=$2 start now pid
   shift 2
   local check=() logs=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do check+=("$1"); shift; done
   [ $# -gt 0 ] && shift
   logs=("$@")
+  # Liveness by pid only: right after the fork the command line is still ours.
+  pid=$(cat "$(pid_file "$name")" 2>/dev/null || true)
   start=$(date +%s)
   until "${check[@]}" >/dev/null 2>&1; do
     now=$(date +%s)
-    if [ $((now - start)) -ge "$timeout" ] || ! svc_running "$name"; then
+    if [ $((now - start)) -ge "$timeout" ] || ! kill -0 "$pid" 2>/dev/null; then
       local why="did not answer within ${timeout}s"
-      svc_running "$name" || why="exited"
+      kill -0 "$pid" 2>/dev/null || why="exited"
       log "$name: $why; last log lines:"
       local f
       for f in "${logs[@]}"; do
@@ -117,14 +119,19 @@ wait_until() {
 
 # Installs Debian packages (noninteractive; refreshes stale package lists first).
 apt_install() {
-  local sudo=()
+  local sudo=() updated=0
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   log "installing $* (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   # Refresh the package lists when they are missing or a day old.
   if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n 1)" ]; then
     "${sudo[@]}" apt-get update -q >&2 || die "apt-get update failed"
+    updated=1
   fi
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "$@" >&2 && return 0
+  # Lists younger than a day can still point at superseded versions: refresh once, retry.
+  [ "$updated" -eq 0 ] || die "apt-get install $* failed"
+  "${sudo[@]}" apt-get update -q >&2 || die "apt-get update failed"
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "$@" >&2 \
     || die "apt-get install $* failed"
 }
