@@ -54,15 +54,24 @@ impl ClientContext for IngestContext {
 
 impl ConsumerContext for IngestContext {
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        match rebalance {
+        let kind = match rebalance {
             Rebalance::Assign(tpl) => {
-                tracing::info!(partitions = %describe(tpl), "partitions assigned")
+                tracing::info!(partitions = %describe(tpl), "partitions assigned");
+                "assign"
             }
             Rebalance::Revoke(tpl) => {
-                tracing::info!(partitions = %describe(tpl), "partitions revoked")
+                tracing::info!(partitions = %describe(tpl), "partitions revoked");
+                "revoke"
             }
-            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance failed"),
-        }
+            Rebalance::Error(e) => {
+                tracing::warn!(error = %e, "rebalance failed");
+                "error"
+            }
+        };
+        self.metrics
+            .rebalances
+            .get_or_create(&RebalanceLabel { kind })
+            .inc();
     }
 
     fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {

@@ -142,6 +142,11 @@ impl Metrics {
             metrics.lag_seconds.clone(),
         );
         r.register(
+            "rebalances",
+            "Consumer group rebalances seen (assign, revoke, error)",
+            metrics.rebalances.clone(),
+        );
+        r.register(
             "paused",
             "1 while partitions are paused for backpressure",
             metrics.paused.clone(),

@@ -163,3 +163,68 @@ impl TestDatabase {
             .context("dropping the test database")
     }
 }
+
+/// A ClickHouse server of one test (own ports and data directory), for tests that stop
+/// and start the server; started with the project's own `deploy/stack.sh`.
+pub struct PrivateClickHouse {
+    var: std::path::PathBuf,
+    http_port: u16,
+    tcp_port: u16,
+}
+
+impl PrivateClickHouse {
+    /// Starts a fresh server on free loopback ports.
+    pub fn start(test: &str) -> Result<Self> {
+        let var = std::env::temp_dir().join(unique_name(&format!("synctel-{test}")));
+        let server = Self {
+            var,
+            http_port: free_port()?,
+            tcp_port: free_port()?,
+        };
+        server.stack("start-clickhouse")?;
+        Ok(server)
+    }
+
+    /// Its HTTP URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL).
+    pub fn stop(&self) -> Result<()> {
+        self.stack("stop-clickhouse")
+    }
+
+    /// Starts it again, same data.
+    pub fn restart(&self) -> Result<()> {
+        self.stack("start-clickhouse")
+    }
+
+    /// Stops it and deletes its data.
+    pub fn destroy(self) -> Result<()> {
+        self.stop()?;
+        std::fs::remove_dir_all(&self.var).context("removing the server's data")
+    }
+
+    fn stack(&self, command: &str) -> Result<()> {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/stack.sh");
+        let status = std::process::Command::new("bash")
+            .arg(script)
+            .arg(command)
+            .env("SYNCTEL_VAR", &self.var)
+            .env("SYNCTEL_CLICKHOUSE_HTTP_PORT", self.http_port.to_string())
+            .env("SYNCTEL_CLICKHOUSE_TCP_PORT", self.tcp_port.to_string())
+            .status()
+            .context("running deploy/stack.sh")?;
+        if !status.success() {
+            bail!("deploy/stack.sh {command} failed: {status}");
+        }
+        Ok(())
+    }
+}
+
+/// A loopback port free right now.
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding port 0")?;
+    Ok(listener.local_addr().context("local address")?.port())
+}
