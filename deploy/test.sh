@@ -31,4 +31,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked "$@"
 fi
+log "ClickHouse portability: every migration and query on 18.16 and on current ClickHouse (chdb-core)"
+"$here/clickhouse/portability/run.sh"
 log "all tests passed in $(( $(date +%s) - t0 )) s"

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The one command that sets up and runs the whole pipeline on this machine: the local
+# stack (ClickHouse + broker), the ClickHouse schema, `ingest`, and a simulated fleet of
+# sync engines (one day of history, then live traffic). Safe to run again.
+#
+# Usage: deploy/run.sh [start|stop|status]    (default: start)
+# Settings: deploy/stack.conf, plus SYNCTEL_DEMO_* below.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=SCRIPTDIR/scripts/common.sh
+. "$here/scripts/common.sh"
+# shellcheck source=SCRIPTDIR/stack.conf
+. "$here/stack.conf"
+# shellcheck source=SCRIPTDIR/scripts/proc.sh
+. "$here/scripts/proc.sh"
+
+: "${SYNCTEL_DEMO_TENANTS:=3}"
+: "${SYNCTEL_DEMO_PROFILES:=4}"       # per tenant
+: "${SYNCTEL_DEMO_USERS:=25}"         # per profile
+: "${SYNCTEL_DEMO_HISTORY_DAYS:=1}"   # published at once before live traffic
+: "${SYNCTEL_DEMO_SEED:=1}"
+: "${SYNCTEL_INGEST_LISTEN:=127.0.0.1:9464}"
+export SYNCTEL_INGEST_LISTEN
+
+bin_dir() { echo "$SYNCTEL_ROOT/target/release"; }
+
+start() {
+  "$here/stack.sh" start
+  eval "$("$here/stack.sh" env)"
+  log "building the services (release)"
+  (cd "$SYNCTEL_ROOT" && cargo build --release --locked -p ingest -p simulator >&2)
+  "$(bin_dir)/ingest" migrate
+  if svc_running ingest; then
+    log "ingest: already running (pid $(svc_pid ingest))"
+  else
+    svc_launch ingest "$(bin_dir)/ingest" --json-logs run
+    wait_until ingest 60 curl -fsS "http://$SYNCTEL_INGEST_LISTEN/health" -- "$(out_file ingest)"
+    log "ingest: running, metrics at http://$SYNCTEL_INGEST_LISTEN/metrics"
+  fi
+  if svc_running fleet-sim; then
+    log "fleet-sim: already running (pid $(svc_pid fleet-sim))"
+  else
+    svc_launch fleet-sim "$(bin_dir)/fleet-sim" --mode live \
+      --days "$SYNCTEL_DEMO_HISTORY_DAYS" --duration-secs 604800 \
+      --seed "$SYNCTEL_DEMO_SEED" --tenants "$SYNCTEL_DEMO_TENANTS" \
+      --profiles "$SYNCTEL_DEMO_PROFILES" --users "$SYNCTEL_DEMO_USERS" \
+      --duplicate-rate 0.01 --reorder-rate 0.01 --malformed-rate 0.001 \
+      --manifest "$SYNCTEL_VAR/demo-manifest.json"
+    log "fleet-sim: publishing $SYNCTEL_DEMO_HISTORY_DAYS day(s) of history, then live traffic"
+  fi
+  status
+  cat >&2 <<MSG
+
+The pipeline runs. Try:
+  clickhouse-client --port $SYNCTEL_CLICKHOUSE_TCP_PORT --user $SYNCTEL_ANALYST_USER --password $SYNCTEL_ANALYST_PASSWORD \\
+    -d $SYNCTEL_CLICKHOUSE_DATABASE -q "SELECT tenant_id, status, count() FROM sessions GROUP BY tenant_id, status ORDER BY 1, 2"
+  curl -s http://$SYNCTEL_INGEST_LISTEN/metrics | grep ^ingest_
+  tail -f $(out_file ingest)
+Stop with: deploy/run.sh stop   (services)   and   deploy/stack.sh stop   (servers)
+MSG
+}
+
+stop() {
+  svc_stop fleet-sim
+  svc_stop ingest
+}
+
+status() {
+  "$here/stack.sh" status || true
+  local name
+  for name in ingest fleet-sim; do
+    if svc_running "$name"; then
+      echo "$name  running  pid $(svc_pid "$name")  log $(out_file "$name")"
+    else
+      echo "$name  stopped"
+    fi
+  done
+}
+
+case ${1:-start} in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) die "usage: deploy/run.sh [start|stop|status]" ;;
+esac
