@@ -197,8 +197,19 @@ pub enum ConfigError {
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("SYNCTEL_KAFKA_BROKERS", "kafka.brokers"),
     ("SYNCTEL_INGEST_GROUP_ID", "kafka.group_id"),
-    ("SYNCTEL_INGEST_TOPICS", "kafka.topics (comma separated)"),
-    ("SYNCTEL_TOPIC_DEADLETTER", "kafka.dead_letter_topic"),
+    (
+        "SYNCTEL_EVENTS_TOPIC",
+        "kafka.topics (first: the events topic)",
+    ),
+    (
+        "SYNCTEL_LOGS_TOPIC",
+        "kafka.topics (second: the logs topic)",
+    ),
+    (
+        "SYNCTEL_INGEST_TOPICS",
+        "kafka.topics (comma separated; wins over the two above)",
+    ),
+    ("SYNCTEL_DEADLETTER_TOPIC", "kafka.dead_letter_topic"),
     ("SYNCTEL_CLICKHOUSE_URL", "clickhouse.url"),
     ("SYNCTEL_CLICKHOUSE_USER", "clickhouse.user"),
     ("SYNCTEL_CLICKHOUSE_PASSWORD", "clickhouse.password"),
@@ -240,10 +251,19 @@ impl IngestConfig {
         if let Some(v) = get("SYNCTEL_INGEST_GROUP_ID") {
             self.kafka.group_id = v;
         }
+        let events = get("SYNCTEL_EVENTS_TOPIC");
+        let logs = get("SYNCTEL_LOGS_TOPIC");
+        if events.is_some() || logs.is_some() {
+            let default = KafkaConfig::default().topics;
+            self.kafka.topics = vec![
+                events.unwrap_or_else(|| default[0].clone()),
+                logs.unwrap_or_else(|| default[1].clone()),
+            ];
+        }
         if let Some(v) = get("SYNCTEL_INGEST_TOPICS") {
             self.kafka.topics = v.split(',').map(|t| t.trim().to_owned()).collect();
         }
-        if let Some(v) = get("SYNCTEL_TOPIC_DEADLETTER") {
+        if let Some(v) = get("SYNCTEL_DEADLETTER_TOPIC") {
             self.kafka.dead_letter_topic = v;
         }
         if let Some(v) = get("SYNCTEL_CLICKHOUSE_URL") {

@@ -85,7 +85,7 @@ impl Harness {
                 ),
             ),
             (
-                "SYNCTEL_TOPIC_DEADLETTER",
+                "SYNCTEL_DEADLETTER_TOPIC",
                 self.topics.name("deadletter").to_owned(),
             ),
             ("SYNCTEL_CLICKHOUSE_URL", self.clickhouse_url.clone()),
