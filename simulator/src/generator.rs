@@ -216,10 +216,22 @@ impl Generator {
                 }
                 ChangeKind::Updated
             }
-            85..=89 => {
+            85..=87 => {
                 user.deleted = true;
                 ChangeKind::Deleted
             }
+            88..=97 => {
+                let first = vocab::FIRST_NAMES[roll as usize % vocab::FIRST_NAMES.len()];
+                let last = user
+                    .display_name
+                    .rsplit(' ')
+                    .next()
+                    .unwrap_or("Baker")
+                    .to_owned();
+                user.display_name = format!("{first} {last}");
+                ChangeKind::Updated
+            }
+            // Rarely, the whole profile is switched off or back on.
             _ => {
                 let p = &mut self.fleet.profiles[profile];
                 p.sync_enabled = !p.sync_enabled;

@@ -70,7 +70,7 @@ struct Args {
     #[arg(long, default_value_t = 0.01)]
     abandoned_rate: f64,
     /// Probability of a state change before a session.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.003)]
     state_change_rate: f64,
     /// Probability that a message is sent twice.
     #[arg(long, default_value_t = 0.0)]
