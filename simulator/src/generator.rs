@@ -171,6 +171,13 @@ impl Generator {
             return;
         }
         let profile = user.profile;
+        if !self.fleet.profiles[profile].sync_enabled && roll < 50 {
+            // Switched-off profiles come back, like switched-off users.
+            self.fleet.profiles[profile].sync_enabled = true;
+            let event = self.profile_event(profile, ChangeKind::Updated, at);
+            self.ready.push_back(event);
+            return;
+        }
         let change = match roll {
             // Bring back users who were switched off.
             _ if user.sync_setting != SyncSetting::Enabled && roll < 50 => {
