@@ -1,1 +1,2 @@
-//! Aggregator service: effective status per user and summary counts (issue 4; not built yet).
+//! Aggregator service: effective status per user and summary counts (issue 4).
+pub mod rules;
