@@ -37,6 +37,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "views",
         sql: include_str!("../../deploy/clickhouse/migrations/0002_views.sql"),
     },
+    Migration {
+        version: 3,
+        name: "aggregator",
+        sql: include_str!("../../deploy/clickhouse/migrations/0003_aggregator.sql"),
+    },
 ];
 
 impl Migration {

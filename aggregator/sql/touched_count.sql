@@ -1,0 +1,26 @@
+-- The users to recompute in a cycle: new session or user-state events ingested in
+-- [from_s, to_s), users of profiles with new profile-state events, and users whose state
+-- changes by time alone by now (a session turning Stalled, "no recent session").
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000
+SELECT count()
+FROM
+(
+    SELECT DISTINCT tenant_id, user_id
+    FROM (
+    SELECT tenant_id, user_id FROM session_events
+    WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+    UNION ALL
+    SELECT tenant_id, user_id FROM user_state_events
+    WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+    UNION ALL
+    SELECT tenant_id, user_id FROM user_state FINAL
+    WHERE (tenant_id, profile_id) IN
+    (
+        SELECT tenant_id, profile_id FROM profile_state_events
+        WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+    )
+    UNION ALL
+    SELECT tenant_id, user_id FROM user_state FINAL
+    WHERE changes_at_ms > 0 AND changes_at_ms <= ?
+)
+);
