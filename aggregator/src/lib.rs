@@ -1,2 +1,120 @@
-//! Aggregator service: effective status per user and summary counts (issue 4).
+//! `aggregator`: per-user effective status and sync state, summary series and freshness,
+//! kept current in ClickHouse.
+//!
+//! - [`rules`]: the status rules as pure functions (the specification; see
+//!   `docs/status-rules.md`).
+//! - [`cycle`]: one incremental recomputation cycle, in SQL that mirrors the rules: users
+//!   touched since the watermark (by `ingested_at` of the raw tables) or whose state changes
+//!   with time are recomputed from all their events into `user_state`
+//!   (ReplacingMergeTree by version), then the hourly/daily series, then the watermark.
+//! - [`config`], [`metrics`], [`http`]: operations, as in `ingest`.
+//!
+//! No state lives only in memory: a restart continues from the watermark in ClickHouse and
+//! recomputation is idempotent. See the "Aggregator" section of `ARCHITECTURE.md`.
+
+pub mod config;
+pub mod cycle;
+pub mod error;
+pub mod http;
+pub mod metrics;
 pub mod rules;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::AggregatorConfig;
+pub use cycle::{Aggregator, CycleReport};
+pub use error::{AggregatorError, Result};
+
+use crate::metrics::Metrics;
+
+/// Applies pending migrations, waiting for ClickHouse to come up (up to `wait`).
+pub async fn migrate(config: &AggregatorConfig, wait: Duration) -> Result<()> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match store::migrate::migrate(&config.clickhouse).await {
+            Ok(report) => {
+                tracing::info!(applied = ?report.applied, "schema up to date");
+                return Ok(());
+            }
+            Err(e @ store::StoreError::ClickHouse(_))
+                if e.server_code().is_none() && std::time::Instant::now() < deadline =>
+            {
+                tracing::warn!(error = %e, "clickhouse not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// A started aggregator.
+pub struct Running {
+    /// Where `/metrics` and `/health` listen.
+    pub http_addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Waits until the aggregator stops (after `shutdown`).
+    pub async fn join(self) {
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "aggregator task panicked");
+        }
+    }
+}
+
+/// Starts the loop with a validated config: one cycle every `cycle.interval_ms` until
+/// `shutdown`. A failed cycle is logged, counted and retried at the next tick (the
+/// watermark did not move). The schema must be migrated; drift is refused here.
+pub async fn start(config: AggregatorConfig, shutdown: CancellationToken) -> Result<Running> {
+    config.validate()?;
+    store::migrate::verify(&config.clickhouse).await?;
+    let mut registry = Registry::default();
+    let metrics = Arc::new(Metrics::new(&mut registry));
+    let registry = Arc::new(registry);
+    let listener = TcpListener::bind(config.http.listen)
+        .await
+        .map_err(AggregatorError::Http)?;
+    let http_addr = listener.local_addr().map_err(AggregatorError::Http)?;
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            if let Err(e) = http::serve(listener, registry, shutdown).await {
+                tracing::error!(error = %e, "metrics endpoint failed");
+            }
+        }
+    });
+    let interval = config.cycle.interval();
+    let mut aggregator = Aggregator::new(config, metrics).await?;
+    tracing::info!(%http_addr, "aggregator started");
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            match aggregator.cycle().await {
+                Ok(report) if report.touched > 0 => {
+                    tracing::info!(
+                        users = report.touched,
+                        shards = report.shards,
+                        watermark = report.to_s,
+                        "cycle"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cycle failed; retrying next tick"),
+            }
+        }
+        tracing::info!("aggregator stopped");
+    });
+    Ok(Running { http_addr, task })
+}

@@ -1,0 +1,297 @@
+//! The aggregator configuration: one TOML file plus environment overrides, validated before
+//! anything starts. Every field has a default, so an empty file is a valid config.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use store::ClickHouseConfig;
+use thiserror::Error;
+
+use crate::rules::Limits;
+
+/// Everything `aggregator` needs to run.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AggregatorConfig {
+    /// Where the tables are.
+    pub clickhouse: ClickHouseConfig,
+    /// How often and how much it recomputes.
+    pub cycle: CycleConfig,
+    /// The time limits of the status rules.
+    pub rules: RulesConfig,
+    /// The metrics and health endpoint.
+    pub http: HttpConfig,
+}
+
+/// The recompute loop.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CycleConfig {
+    /// Time between the starts of two cycles, ms. Default 5000.
+    pub interval_ms: u64,
+    /// Rows ingested in the last `settle_secs` seconds are left to the next cycle (an insert
+    /// still in flight may carry an earlier `ingested_at`). Default 2.
+    pub settle_secs: u32,
+    /// Each cycle looks this far back before the watermark again, s; re-reading is harmless
+    /// (recomputation is idempotent). Default 10.
+    pub overlap_secs: u32,
+    /// Users per recompute statement; more touched users are split into hash shards.
+    /// Default 20000.
+    pub max_users_per_statement: u64,
+    /// How often the users-per-status snapshot of the trend series is taken, ms. Default 60000.
+    pub snapshot_interval_ms: u64,
+}
+
+impl Default for CycleConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: 5_000,
+            settle_secs: 2,
+            overlap_secs: 10,
+            max_users_per_statement: 20_000,
+            snapshot_interval_ms: 60_000,
+        }
+    }
+}
+
+impl CycleConfig {
+    /// `interval_ms` as a duration.
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms)
+    }
+}
+
+/// Time limits of the rules (see `docs/status-rules.md`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// A session running longer than this is Stalled, s. Default 3600.
+    pub stall_after_secs: u64,
+    /// An enabled user with no session for this long is flagged, s. Default 86400.
+    pub no_session_after_secs: u64,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        Self {
+            stall_after_secs: 3_600,
+            no_session_after_secs: 86_400,
+        }
+    }
+}
+
+impl RulesConfig {
+    /// As the pure rules take them.
+    pub fn limits(&self) -> Limits {
+        let ms = |s: u64| i64::try_from(s.saturating_mul(1_000)).unwrap_or(i64::MAX);
+        Limits {
+            stall_after_ms: ms(self.stall_after_secs),
+            no_session_after_ms: ms(self.no_session_after_secs),
+        }
+    }
+}
+
+/// The `/metrics` and `/health` endpoint.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Listen address. Default `127.0.0.1:9465`.
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9465)),
+        }
+    }
+}
+
+/// A configuration that cannot run.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this config (unknown keys included).
+    #[error("parsing {path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The error.
+        source: toml::de::Error,
+    },
+    /// An environment override has a bad value.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field, dotted.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl AggregatorConfig {
+    /// Reads `path` (if any), applies overrides from `env`, validates.
+    pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                Self::parse(&text).map_err(|source| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    source,
+                })?
+            }
+            None => Self::default(),
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a TOML text (no overrides, no validation).
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Environment overrides: `SYNCTEL_CLICKHOUSE_{URL,USER,PASSWORD,DATABASE}`,
+    /// `SYNCTEL_AGGREGATOR_LISTEN`, `SYNCTEL_AGGREGATOR_INTERVAL_MS`,
+    /// `SYNCTEL_STALL_AFTER_SECS`, `SYNCTEL_NO_SESSION_AFTER_SECS`.
+    pub fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
+        let get = |var: &str| env.get(var).filter(|v| !v.is_empty()).cloned();
+        if let Some(v) = get("SYNCTEL_CLICKHOUSE_URL") {
+            self.clickhouse.url = v;
+        }
+        if let Some(v) = get("SYNCTEL_CLICKHOUSE_USER") {
+            self.clickhouse.user = v;
+        }
+        if let Some(v) = get("SYNCTEL_CLICKHOUSE_PASSWORD") {
+            self.clickhouse.password = v;
+        }
+        if let Some(v) = get("SYNCTEL_CLICKHOUSE_DATABASE") {
+            self.clickhouse.database = v;
+        }
+        fn parsed<T: std::str::FromStr>(var: &'static str, v: &str) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.parse().map_err(|e: T::Err| ConfigError::Env {
+                var,
+                message: e.to_string(),
+            })
+        }
+        if let Some(v) = get("SYNCTEL_AGGREGATOR_LISTEN") {
+            self.http.listen = parsed("SYNCTEL_AGGREGATOR_LISTEN", &v)?;
+        }
+        if let Some(v) = get("SYNCTEL_AGGREGATOR_INTERVAL_MS") {
+            self.cycle.interval_ms = parsed("SYNCTEL_AGGREGATOR_INTERVAL_MS", &v)?;
+        }
+        if let Some(v) = get("SYNCTEL_STALL_AFTER_SECS") {
+            self.rules.stall_after_secs = parsed("SYNCTEL_STALL_AFTER_SECS", &v)?;
+        }
+        if let Some(v) = get("SYNCTEL_NO_SESSION_AFTER_SECS") {
+            self.rules.no_session_after_secs = parsed("SYNCTEL_NO_SESSION_AFTER_SECS", &v)?;
+        }
+        Ok(())
+    }
+
+    /// Checks every value; the first problem is returned.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.clickhouse
+            .validate()
+            .map_err(|e| ConfigError::Invalid {
+                field: "clickhouse",
+                message: e.to_string(),
+            })?;
+        let positive = [
+            ("cycle.interval_ms", self.cycle.interval_ms),
+            (
+                "cycle.max_users_per_statement",
+                self.cycle.max_users_per_statement,
+            ),
+            (
+                "cycle.snapshot_interval_ms",
+                self.cycle.snapshot_interval_ms,
+            ),
+            ("rules.stall_after_secs", self.rules.stall_after_secs),
+            (
+                "rules.no_session_after_secs",
+                self.rules.no_session_after_secs,
+            ),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    field,
+                    message: "must be at least 1".to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_default_and_valid() {
+        let config = AggregatorConfig::parse("").unwrap();
+        assert_eq!(config, AggregatorConfig::default());
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(AggregatorConfig::parse("[cycle]\nintervall_ms = 5").is_err());
+    }
+
+    #[test]
+    fn env_overrides_the_file() {
+        let mut config = AggregatorConfig::parse("[rules]\nstall_after_secs = 10").unwrap();
+        let env: HashMap<String, String> = [
+            ("SYNCTEL_CLICKHOUSE_DATABASE", "other"),
+            ("SYNCTEL_STALL_AFTER_SECS", "20"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        config.apply_env(&env).unwrap();
+        assert_eq!(config.clickhouse.database, "other");
+        assert_eq!(config.rules.limits().stall_after_ms, 20_000);
+    }
+
+    #[test]
+    fn invalid_values_name_their_field() {
+        let mut config = AggregatorConfig::default();
+        config.cycle.max_users_per_statement = 0;
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains("cycle.max_users_per_statement"));
+        let env: HashMap<String, String> =
+            [("SYNCTEL_AGGREGATOR_LISTEN".to_owned(), "nope".to_owned())].into();
+        let err = AggregatorConfig::load(None, &env).unwrap_err();
+        assert!(err.to_string().contains("SYNCTEL_AGGREGATOR_LISTEN"));
+    }
+}

@@ -1,0 +1,257 @@
+//! One aggregation cycle, all of it SQL run on ClickHouse (no event crosses into memory):
+//!
+//! 1. read the server's clock and the watermark `W` (everything ingested before `W` is
+//!    reflected); the window is `[W - overlap, now - settle)`;
+//! 2. count the touched users (new session or user-state events in the window, users of
+//!    profiles with new profile-state events, users whose `changes_at_ms` has passed);
+//! 3. recompute them from all their events (`sql/recompute_users.sql`, split in hash shards
+//!    when many) into `user_state` with a new version;
+//! 4. recompute the session and issue series of the touched (tenant, day)s; take the
+//!    users-per-status snapshot when it is due;
+//! 5. only then move the watermark.
+//!
+//! A crash anywhere before 5 repeats the cycle from the same watermark after a restart, and
+//! every step is idempotent (ReplacingMergeTree, full recomputation per key), so the tables
+//! converge to the same values.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use clickhouse::Client;
+
+use crate::config::AggregatorConfig;
+use crate::error::{at, Result};
+use crate::metrics::{Metrics, ResultLabel};
+
+/// The query files, embedded (each is checked on 18.16 and current ClickHouse by
+/// `deploy/clickhouse/portability/run.sh`).
+pub mod sql {
+    /// Server clock.
+    pub const SERVER_NOW: &str = include_str!("../sql/server_now.sql");
+    /// Read the watermark.
+    pub const PROGRESS_READ: &str = include_str!("../sql/progress_read.sql");
+    /// Move the watermark.
+    pub const PROGRESS_WRITE: &str = include_str!("../sql/progress_write.sql");
+    /// Highest version written.
+    pub const MAX_VERSION: &str = include_str!("../sql/max_version.sql");
+    /// Users to recompute.
+    pub const TOUCHED_COUNT: &str = include_str!("../sql/touched_count.sql");
+    /// Recompute users.
+    pub const RECOMPUTE_USERS: &str = include_str!("../sql/recompute_users.sql");
+    /// Session series.
+    pub const SESSION_COUNTS: &str = include_str!("../sql/session_counts.sql");
+    /// Issue series.
+    pub const ISSUE_COUNTS: &str = include_str!("../sql/issue_counts.sql");
+    /// Users-per-status snapshot.
+    pub const USER_STATUS_SNAPSHOT: &str = include_str!("../sql/user_status_snapshot.sql");
+    /// Monitor cards of a tenant.
+    pub const MONITOR_CARDS: &str = include_str!("../sql/monitor_cards.sql");
+    /// The user table behind a card.
+    pub const MONITOR_CARD_USERS: &str = include_str!("../sql/monitor_card_users.sql");
+}
+
+/// Name of the aggregator's row in `aggregator_progress`.
+pub const PROGRESS_NAME: &str = "main";
+
+/// What a cycle did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CycleReport {
+    /// Window start, s since the epoch (server clock).
+    pub from_s: u32,
+    /// Window end = the new watermark, s.
+    pub to_s: u32,
+    /// Users recomputed.
+    pub touched: u64,
+    /// Statements they were split into.
+    pub shards: u64,
+    /// Whether the users-per-status snapshot was taken.
+    pub snapshot: bool,
+}
+
+/// The aggregator's loop state. Nothing here is needed to restart: the watermark and the
+/// versions live in ClickHouse.
+pub struct Aggregator {
+    client: Client,
+    config: AggregatorConfig,
+    metrics: Arc<Metrics>,
+    last_version: u64,
+    last_snapshot_ms: i64,
+}
+
+/// Wall clock, ms since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Aggregator {
+    /// An aggregator over a migrated database.
+    pub async fn new(config: AggregatorConfig, metrics: Arc<Metrics>) -> Result<Self> {
+        let client = config.clickhouse.client();
+        let last_version = client
+            .query(sql::MAX_VERSION)
+            .fetch_one::<u64>()
+            .await
+            .map_err(at("max_version"))?;
+        Ok(Self {
+            client,
+            config,
+            metrics,
+            last_version,
+            last_snapshot_ms: 0,
+        })
+    }
+
+    /// A version greater than every one written before (wall clock ms, or +1).
+    fn next_version(&mut self) -> u64 {
+        let now = u64::try_from(now_ms()).unwrap_or(0);
+        self.last_version = now.max(self.last_version + 1);
+        self.last_version
+    }
+
+    /// Runs one cycle and records its metrics.
+    pub async fn cycle(&mut self) -> Result<CycleReport> {
+        let started = Instant::now();
+        let result = self.cycle_inner().await;
+        self.metrics
+            .cycle_seconds
+            .observe(started.elapsed().as_secs_f64());
+        let label = ResultLabel {
+            result: if result.is_ok() { "ok" } else { "error" },
+        };
+        self.metrics.cycles.get_or_create(&label).inc();
+        if let Ok(report) = &result {
+            self.metrics.users_recomputed.inc_by(report.touched);
+            self.metrics
+                .last_cycle_users
+                .set(i64::try_from(report.touched).unwrap_or(i64::MAX));
+            self.metrics.watermark_seconds.set(i64::from(report.to_s));
+        }
+        result
+    }
+
+    async fn cycle_inner(&mut self) -> Result<CycleReport> {
+        let c = &self.client;
+        let server_now = c
+            .query(sql::SERVER_NOW)
+            .fetch_one::<u32>()
+            .await
+            .map_err(at("server_now"))?;
+        let watermark = c
+            .query(sql::PROGRESS_READ)
+            .bind(PROGRESS_NAME)
+            .fetch_optional::<(u32, u64)>()
+            .await
+            .map_err(at("progress_read"))?
+            .map(|(w, _)| w);
+        let cycle = self.config.cycle.clone();
+        let from_s = watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
+        let to_s = server_now
+            .saturating_sub(cycle.settle_secs)
+            .max(watermark.unwrap_or(0));
+        let now = now_ms();
+        let limits = self.config.rules.limits();
+        let touched = c
+            .query(sql::TOUCHED_COUNT)
+            .bind(from_s)
+            .bind(to_s)
+            .bind(from_s)
+            .bind(to_s)
+            .bind(from_s)
+            .bind(to_s)
+            .bind(now)
+            .fetch_one::<u64>()
+            .await
+            .map_err(at("touched"))?;
+        let version = self.next_version();
+        let shards = touched.div_ceil(cycle.max_users_per_statement).max(1);
+        if touched > 0 {
+            for shard in 0..shards {
+                let (stall, idle) = (limits.stall_after_ms, limits.no_session_after_ms);
+                let mut q = self
+                    .client
+                    .query(sql::RECOMPUTE_USERS)
+                    .bind(now)
+                    .bind(stall)
+                    .bind(now)
+                    .bind(idle)
+                    .bind(stall)
+                    .bind(now)
+                    .bind(stall)
+                    .bind(idle)
+                    .bind(now)
+                    .bind(idle)
+                    .bind(now)
+                    .bind(version);
+                for _ in 0..2 {
+                    q = q
+                        .bind(from_s)
+                        .bind(to_s)
+                        .bind(from_s)
+                        .bind(to_s)
+                        .bind(from_s)
+                        .bind(to_s)
+                        .bind(now)
+                        .bind(shards)
+                        .bind(shard);
+                }
+                q.execute().await.map_err(at("recompute"))?;
+            }
+        }
+        let c = &self.client;
+        for (step, query) in [
+            ("session_counts", sql::SESSION_COUNTS),
+            ("issue_counts", sql::ISSUE_COUNTS),
+        ] {
+            c.query(query)
+                .bind(version)
+                .bind(from_s)
+                .bind(to_s)
+                .bind(from_s)
+                .bind(to_s)
+                .execute()
+                .await
+                .map_err(at(step))?;
+        }
+        let snapshot_due = touched > 0
+            && now.saturating_sub(self.last_snapshot_ms)
+                >= i64::try_from(cycle.snapshot_interval_ms).unwrap_or(i64::MAX);
+        if snapshot_due {
+            c.query(sql::USER_STATUS_SNAPSHOT)
+                .bind(server_now)
+                .bind(server_now)
+                .bind(version)
+                .execute()
+                .await
+                .map_err(at("snapshot"))?;
+            self.last_snapshot_ms = now;
+        }
+        c.query(sql::PROGRESS_WRITE)
+            .bind(PROGRESS_NAME)
+            .bind(to_s)
+            .bind(now)
+            .bind(version)
+            .execute()
+            .await
+            .map_err(at("progress_write"))?;
+        self.metrics
+            .lag_seconds
+            .set(f64::from(server_now.saturating_sub(to_s)));
+        tracing::debug!(
+            from_s,
+            to_s,
+            touched,
+            shards,
+            snapshot = snapshot_due,
+            "cycle done"
+        );
+        Ok(CycleReport {
+            from_s,
+            to_s,
+            touched,
+            shards,
+            snapshot: snapshot_due,
+        })
+    }
+}
