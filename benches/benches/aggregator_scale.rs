@@ -17,7 +17,12 @@
 //! (`SYNCTEL_BENCH_USERS`, `SYNCTEL_BENCH_SESSIONS_PER_USER` size it;
 //! `SYNCTEL_BENCH_KEEP=1` keeps the database).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default,
+    missing_docs
+)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
