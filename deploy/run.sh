@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one command that sets up and runs the whole pipeline on this machine: the local
-# stack (ClickHouse + broker), the ClickHouse schema, `ingest`, and a simulated fleet of
+# stack (ClickHouse + broker), the ClickHouse schema, `ingest`, `aggregator`, and a simulated fleet of
 # sync engines (one day of history, then live traffic). Safe to run again.
 #
 # Usage: deploy/run.sh [start|stop|status]    (default: start)
@@ -21,7 +21,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${SYNCTEL_DEMO_HISTORY_DAYS:=1}"   # published at once before live traffic
 : "${SYNCTEL_DEMO_SEED:=1}"
 : "${SYNCTEL_INGEST_LISTEN:=127.0.0.1:9464}"
-export SYNCTEL_INGEST_LISTEN
+: "${SYNCTEL_AGGREGATOR_LISTEN:=127.0.0.1:9465}"
+export SYNCTEL_INGEST_LISTEN SYNCTEL_AGGREGATOR_LISTEN
 
 bin_dir() { echo "$SYNCTEL_ROOT/target/release"; }
 
@@ -29,7 +30,7 @@ start() {
   "$here/stack.sh" start
   eval "$("$here/stack.sh" env)"
   log "building the services (release)"
-  (cd "$SYNCTEL_ROOT" && cargo build --release --locked -p ingest -p simulator >&2)
+  (cd "$SYNCTEL_ROOT" && cargo build --release --locked -p ingest -p aggregator -p simulator >&2)
   "$(bin_dir)/ingest" migrate
   if svc_running ingest; then
     log "ingest: already running (pid $(svc_pid ingest))"
@@ -37,6 +38,13 @@ start() {
     svc_launch ingest "$(bin_dir)/ingest" --json-logs run
     wait_until ingest 60 curl -fsS "http://$SYNCTEL_INGEST_LISTEN/health" -- "$(out_file ingest)"
     log "ingest: running, metrics at http://$SYNCTEL_INGEST_LISTEN/metrics"
+  fi
+  if svc_running aggregator; then
+    log "aggregator: already running (pid $(svc_pid aggregator))"
+  else
+    svc_launch aggregator "$(bin_dir)/aggregator" --json-logs run
+    wait_until aggregator 60 curl -fsS "http://$SYNCTEL_AGGREGATOR_LISTEN/health" -- "$(out_file aggregator)"
+    log "aggregator: running, metrics at http://$SYNCTEL_AGGREGATOR_LISTEN/metrics"
   fi
   if svc_running fleet-sim; then
     log "fleet-sim: already running (pid $(svc_pid fleet-sim))"
@@ -63,13 +71,14 @@ MSG
 
 stop() {
   svc_stop fleet-sim
+  svc_stop aggregator
   svc_stop ingest
 }
 
 status() {
   "$here/stack.sh" status || true
   local name
-  for name in ingest fleet-sim; do
+  for name in ingest aggregator fleet-sim; do
     if svc_running "$name"; then
       echo "$name  running  pid $(svc_pid "$name")  log $(out_file "$name")"
     else
