@@ -76,6 +76,7 @@ pub struct Aggregator {
     metrics: Arc<Metrics>,
     last_version: u64,
     last_snapshot_ms: i64,
+    last_watermark_s: u32,
 }
 
 /// Wall clock, ms since the Unix epoch.
@@ -100,6 +101,7 @@ impl Aggregator {
             metrics,
             last_version,
             last_snapshot_ms: 0,
+            last_watermark_s: 0,
         })
     }
 
@@ -127,6 +129,11 @@ impl Aggregator {
                 .last_cycle_users
                 .set(i64::try_from(report.touched).unwrap_or(i64::MAX));
             self.metrics.watermark_seconds.set(i64::from(report.to_s));
+            self.last_watermark_s = report.to_s;
+        } else if self.last_watermark_s > 0 {
+            // Failing cycles: the lag keeps growing with the wall clock.
+            let lag = (now_ms() / 1_000).saturating_sub(i64::from(self.last_watermark_s));
+            self.metrics.lag_seconds.set(lag as f64);
         }
         result
     }
@@ -214,9 +221,9 @@ impl Aggregator {
                 .await
                 .map_err(at(step))?;
         }
-        let snapshot_due = touched > 0
-            && now.saturating_sub(self.last_snapshot_ms)
-                >= i64::try_from(cycle.snapshot_interval_ms).unwrap_or(i64::MAX);
+        // Taken whether or not anything changed, so every hour and day has a value.
+        let snapshot_due = now.saturating_sub(self.last_snapshot_ms)
+            >= i64::try_from(cycle.snapshot_interval_ms).unwrap_or(i64::MAX);
         if snapshot_due {
             c.query(sql::USER_STATUS_SNAPSHOT)
                 .bind(server_now)
