@@ -119,6 +119,17 @@ async fn deleted_users_and_profiles_leave_the_counts_and_moves_count_once() {
         .await
         .unwrap();
     assert_eq!(cards, vec![("LastSyncSucceeded".to_owned(), 2, 0)]);
+    // Profiles (only those with a state event): the deleted one is Disabled, counts nobody.
+    let profiles: Vec<(String, String, u8, u64)> = db
+        .client()
+        .query("SELECT profile_id, status, deleted, users FROM profile_status ORDER BY profile_id")
+        .fetch_all()
+        .await
+        .unwrap();
+    assert_eq!(
+        profiles,
+        vec![("p3".to_owned(), "Disabled".to_owned(), 1, 0)]
+    );
     // Every user still has a row (for history and the API), flagged.
     let rows = db.users().await;
     assert_eq!(rows.len(), 4);

@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "aggregator",
         sql: include_str!("../../deploy/clickhouse/migrations/0003_aggregator.sql"),
     },
+    Migration {
+        version: 4,
+        name: "profile_status",
+        sql: include_str!("../../deploy/clickhouse/migrations/0004_profile_status.sql"),
+    },
 ];
 
 impl Migration {
