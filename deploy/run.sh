@@ -54,6 +54,7 @@ start() {
       --seed "$SYNCTEL_DEMO_SEED" --tenants "$SYNCTEL_DEMO_TENANTS" \
       --profiles "$SYNCTEL_DEMO_PROFILES" --users "$SYNCTEL_DEMO_USERS" \
       --duplicate-rate 0.01 --reorder-rate 0.01 --malformed-rate 0.001 \
+      --max-batch-messages 1 \
       --manifest "$SYNCTEL_VAR/demo-manifest.json"
     log "fleet-sim: publishing $SYNCTEL_DEMO_HISTORY_DAYS day(s) of history, then live traffic"
   fi

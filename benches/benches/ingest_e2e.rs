@@ -75,6 +75,7 @@ async fn main() {
         logs_topic: logs.clone(),
         pace: Pace::Unlimited,
         progress_every: Duration::from_secs(5),
+        max_batch_messages: 10_000,
     };
     let published = {
         let records = records.clone();

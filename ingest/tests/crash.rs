@@ -66,6 +66,7 @@ async fn sigkill_mid_stream_loses_nothing_and_doubles_nothing() {
                 logs_topic: logs,
                 pace,
                 progress_every: Duration::from_secs(3600),
+                max_batch_messages: 1,
             };
             simulator::publish::publish(
                 records.into_iter(),

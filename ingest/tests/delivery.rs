@@ -41,6 +41,9 @@ async fn faulty_traffic_lands_exactly_as_the_manifest_says() {
     let mut config = h.config();
     // The malformed share here is far below the guard's limit.
     config.dead_letters.max_ratio = 0.2;
+    // Small batches: the next batch fills while one is being stored, so partitions are
+    // paused and resumed many times (backpressure) during the run.
+    config.batch.max_messages = 300;
     let running = ingest::start(config, shutdown.clone())
         .await
         .expect("start");

@@ -49,6 +49,7 @@ async fn clickhouse_outage_is_waited_out_without_leaving_the_group() {
         logs_topic: h.topics.name("logs").to_owned(),
         pace,
         progress_every: Duration::from_secs(3600),
+        max_batch_messages: 1,
     };
     let publishing = {
         let records = records.clone();

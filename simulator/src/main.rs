@@ -81,6 +81,10 @@ struct Args {
     /// Probability of a malformed message next to a valid one.
     #[arg(long, default_value_t = 0.0)]
     malformed_rate: f64,
+    /// Most messages per produced batch (1 avoids a tansu 0.6 fetch bug, see
+    /// deploy/README.md; 10000 is fastest).
+    #[arg(long, default_value_t = 10_000)]
+    max_batch_messages: u32,
     /// Do not publish session logs.
     #[arg(long)]
     no_logs: bool,
@@ -188,6 +192,7 @@ fn main() -> Result<()> {
             logs_topic: args.logs_topic.clone(),
             pace,
             progress_every: Duration::from_secs(2),
+            max_batch_messages: args.max_batch_messages,
         };
         publish(records.by_ref(), &publish_cfg, &stop, report)?
     };

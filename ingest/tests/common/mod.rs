@@ -31,6 +31,13 @@ impl Harness {
     }
 
     pub async fn with_clickhouse(test: &str, clickhouse_url: String) -> Self {
+        // Logs show up in the output of a failing test.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,rdkafka=warn".to_owned()),
+            )
+            .with_test_writer()
+            .try_init();
         let topics = TestTopics::create(test, &[("events", 4), ("logs", 2), ("deadletter", 1)])
             .await
             .expect("topics");
@@ -108,6 +115,7 @@ impl Harness {
             logs_topic: self.topics.name("logs").to_owned(),
             pace,
             progress_every: Duration::from_secs(3600),
+            max_batch_messages: 1,
         };
         let sent = tokio::task::spawn_blocking(move || {
             publish(records.into_iter(), &cfg, &AtomicBool::new(false), |_| {})
