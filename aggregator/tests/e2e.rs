@@ -67,6 +67,7 @@ async fn aggregator_output_matches_the_manifest_for_every_user() {
         logs_topic: topics.name("logs").to_owned(),
         pace: Pace::Unlimited,
         progress_every: Duration::from_secs(3600),
+        max_batch_messages: 1,
     };
     let sent = tokio::task::spawn_blocking(move || {
         publish(
