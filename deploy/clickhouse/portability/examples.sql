@@ -1,8 +1,8 @@
 -- Example queries for analysts (docs/clickhouse-schema.md shows them with their output).
 -- Every one runs on ClickHouse 18.16 and on current ClickHouse: deploy/clickhouse/portability/
 -- check.py runs them on both against fixtures.sql and checks they return the same rows.
--- They read only the stable views (and dead_letters with FINAL), as the read-only analyst
--- user can. Replace the tenant / session ids with real ones.
+-- They read only the stable views (and the tables dead_letters and session_counts with
+-- FINAL), as the read-only analyst user can. Replace the tenant / session ids with real ones.
 
 -- 1. Sessions per hour over the last 24 hours, per tenant, by outcome.
 SELECT
@@ -212,3 +212,63 @@ FROM dead_letters FINAL
 WHERE received_at >= now() - INTERVAL 7 DAY
 GROUP BY error_kind, topic
 ORDER BY messages DESC, error_kind, topic;
+
+-- 13. Users per effective status and sync state, per tenant, from the aggregator's current
+--     state (monitor_users: one row per user, deleted users and users of deleted profiles
+--     left out).
+SELECT
+    tenant_id,
+    effective_status,
+    count() AS users,
+    countIf(sync_state = 'NeverSynced') AS never_synced,
+    countIf(sync_state = 'InProgress') AS in_progress,
+    countIf(sync_state = 'Stalled') AS stalled,
+    countIf(sync_state = 'LastSyncFailed') AS last_failed,
+    countIf(sync_state = 'LastSyncSucceeded') AS last_succeeded,
+    countIf(no_recent_session = 1) AS no_recent_session
+FROM monitor_users
+GROUP BY tenant_id, effective_status
+ORDER BY tenant_id, effective_status;
+
+-- 14. Users whose last outcome is an error, with the error, from the aggregator's current
+--     state (the "Last Sync Failed" card is sync_state = 'LastSyncFailed': it leaves out a
+--     user whose next session is running, and one who never succeeded).
+SELECT
+    tenant_id,
+    profile_id,
+    user_id,
+    sync_state,
+    effective_status,
+    consecutive_failures,
+    last_error_category,
+    last_error_source,
+    last_error_message
+FROM monitor_users
+WHERE last_outcome = 'Error'
+ORDER BY tenant_id, consecutive_failures DESC, user_id;
+
+-- 15. Ended sessions per day and status over the last 7 days, per tenant, from the
+--     aggregator's series (a table: read it with FINAL, which keeps each count's newest
+--     version).
+SELECT
+    tenant_id,
+    bucket AS day,
+    sum(sessions) AS ended_sessions,
+    sumIf(sessions, status = 'Success') AS succeeded,
+    sumIf(sessions, status = 'Error') AS failed,
+    sumIf(sessions, status = 'Canceled') AS canceled,
+    sumIf(sessions, status = 'Skipped') AS skipped
+FROM session_counts FINAL
+WHERE granularity = 'day' AND bucket >= toStartOfDay(now()) - INTERVAL 7 DAY
+GROUP BY tenant_id, day
+ORDER BY tenant_id, day;
+
+-- 16. "Statistics as of" per tenant: everything ingested before as_of is in the
+--     aggregator's tables and views.
+SELECT
+    tenant_id,
+    toDateTime(intDiv(as_of_ms, 1000)) AS statistics_as_of,
+    toDateTime(intDiv(newest_event_at_ms, 1000)) AS newest_event_at,
+    toDateTime(intDiv(computed_at_ms, 1000)) AS computed_at
+FROM tenant_freshness
+ORDER BY tenant_id;

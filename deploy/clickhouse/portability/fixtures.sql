@@ -7,7 +7,7 @@
 -- hide them.
 --
 -- Tenants: acme (profiles acme-sales, acme-support), globex (globex-main).
--- Users: alice, bob (acme-sales), carol (acme-support), dave (globex-main).
+-- Users: alice, bob (acme-sales), carol (acme-support), dave and erin (deleted) (globex-main).
 
 -- Sessions: queued, started and ended rows, in no particular order.
 INSERT INTO session_events
@@ -167,7 +167,14 @@ VALUES
      1, 0, '', [], [], []),
     ('globex', 'globex-main', 'dave', 'e-us-6', $ANCHOR_MS - 2592000000, 'engine-3', '4.1.7', 'Created',
      'Dave Example', 'dave@globex.example', 'dave@globex.example.crm', 'Gmail', 'Dynamics365', 'Enabled',
-     1, 1, '', ['All tasks'], ['Task'], ['LatestWins']);
+     1, 1, '', ['All tasks'], ['Task'], ['LatestWins']),
+    -- erin (globex): created a month ago, deleted two days ago, never synced
+    ('globex', 'globex-main', 'erin', 'e-us-7', $ANCHOR_MS - 2592000000 + 60000, 'engine-3', '4.1.7', 'Created',
+     'Erin Example', 'erin@globex.example', 'erin@globex.example.crm', 'Gmail', 'Dynamics365', 'Enabled',
+     1, 1, '', [], [], []),
+    ('globex', 'globex-main', 'erin', 'e-us-8', $ANCHOR_MS - 172800000, 'engine-3', '4.1.7', 'Deleted',
+     'Erin Example', 'erin@globex.example', 'erin@globex.example.crm', 'Gmail', 'Dynamics365', 'Enabled',
+     1, 1, '', [], [], []);
 
 INSERT INTO profile_state_events
     (tenant_id, profile_id, event_id, occurred_at_ms, engine_id, engine_version, change, name,
@@ -206,3 +213,117 @@ INSERT INTO dead_letters
      error_message, received_at_ms)
 VALUES
     ('synctel.events', 0, 42, 'acme/alice', 'not avro', $ANCHOR_MS - 7000000, 'bad_magic_byte', 'magic byte 110, expected 0', $ANCHOR_MS - 7000000 + 15);
+
+-- What the aggregator writes for the events above, in a cycle at $ANCHOR_MS (rows produced
+-- by aggregator/sql/recompute_users.sql with now = $ANCHOR_MS and the default limits, then
+-- written relative to $ANCHOR_MS). First an older row of alice, computed right after s-a2
+-- ended and before s-a3 started, in its own part: FINAL and the views keep only the newest.
+INSERT INTO user_state
+    (tenant_id, user_id, profile_id, display_name, mail_account, crm_user_name, deleted,
+     profile_deleted, sync_setting, profile_status, effective_status, sync_state,
+     no_recent_session, crm_token_active, mail_token_authorized, last_token_error,
+     last_session_id, last_session_started_at_ms, last_session_ended_at_ms,
+     last_session_duration_ms, last_session_status, last_outcome, ever_succeeded,
+     last_error_category, last_error_source, last_error_message, consecutive_failures,
+     first_seen_ms, last_event_at_ms, changes_at_ms, computed_at_ms, version)
+VALUES
+    ('acme', 'alice', 'acme-sales', 'Alice Example', 'alice@acme.example',
+     'alice@acme.example.crm', 0, 0, 'Enabled', 'Enabled', 'Enabled', 'LastSyncFailed', 0, 0,
+     1, 'INVALID_SESSION_ID: Session expired or invalid', 's-a2', $ANCHOR_MS - 10800000,
+     $ANCHOR_MS - 10755000, 45000, 'Error', 'Error', 1, 'Authorization', 'Crm',
+     'Salesforce session expired', 1, $ANCHOR_MS - 2592000000, $ANCHOR_MS - 10754000,
+     $ANCHOR_MS + 75600000, $ANCHOR_MS - 10740000, $ANCHOR_MS - 10740000);
+-- The current rows: alice in progress (s-a3), bob's skipped session keeps his success, carol
+-- disabled with her profile and never synced, dave failing, erin deleted.
+INSERT INTO user_state
+    (tenant_id, user_id, profile_id, display_name, mail_account, crm_user_name, deleted,
+     profile_deleted, sync_setting, profile_status, effective_status, sync_state,
+     no_recent_session, crm_token_active, mail_token_authorized, last_token_error,
+     last_session_id, last_session_started_at_ms, last_session_ended_at_ms,
+     last_session_duration_ms, last_session_status, last_outcome, ever_succeeded,
+     last_error_category, last_error_source, last_error_message, consecutive_failures,
+     first_seen_ms, last_event_at_ms, changes_at_ms, computed_at_ms, version)
+VALUES
+    ('acme', 'alice', 'acme-sales', 'Alice Example', 'alice@acme.example',
+     'alice@acme.example.crm', 0, 0, 'Enabled', 'Enabled', 'Enabled', 'InProgress', 0, 0, 1,
+     'INVALID_SESSION_ID: Session expired or invalid', 's-a3', $ANCHOR_MS - 1800000, 0, 0, '',
+     'Error', 1, 'Authorization', 'Crm', 'Salesforce session expired', 1,
+     $ANCHOR_MS - 2592000000, $ANCHOR_MS - 1800000, $ANCHOR_MS + 1800000, $ANCHOR_MS,
+     $ANCHOR_MS),
+    ('acme', 'bob', 'acme-sales', 'Bob Example', 'bob@acme.example', 'bob@acme.example.crm', 0,
+     0, 'Enabled', 'Enabled', 'Enabled', 'LastSyncSucceeded', 0, 1, 1, '', 's-b2',
+     $ANCHOR_MS - 7200000, $ANCHOR_MS - 7199000, 1000, 'Skipped', 'Success', 1, '', '', '', 0,
+     $ANCHOR_MS - 2591940000, $ANCHOR_MS - 7199000, $ANCHOR_MS + 79200000, $ANCHOR_MS,
+     $ANCHOR_MS),
+    ('acme', 'carol', 'acme-support', 'Carol Example', 'carol@acme.example',
+     'carol@acme.example.crm', 0, 0, 'DisabledDueToError', 'Disabled', 'Disabled',
+     'NeverSynced', 0, 1, 0, '', 's-c2', $ANCHOR_MS - 14400000, $ANCHOR_MS - 14370000, 30000,
+     'Error', 'Error', 0, 'Connectivity', 'MailServer', 'Mail server unreachable', 2,
+     $ANCHOR_MS - 2591880000, $ANCHOR_MS - 14369000, 0, $ANCHOR_MS, $ANCHOR_MS),
+    ('globex', 'dave', 'globex-main', 'Dave Example', 'dave@globex.example',
+     'dave@globex.example.crm', 0, 0, 'Enabled', 'Enabled', 'Enabled', 'LastSyncFailed', 0, 1,
+     1, '', 's-d2', $ANCHOR_MS - 21600000, $ANCHOR_MS - 21595000, 5000, 'Error', 'Error', 1,
+     'Configuration', 'SyncApplication', 'No saved search selected', 1,
+     $ANCHOR_MS - 2592000000, $ANCHOR_MS - 21595000, $ANCHOR_MS + 64800000, $ANCHOR_MS,
+     $ANCHOR_MS),
+    ('globex', 'erin', 'globex-main', 'Erin Example', 'erin@globex.example',
+     'erin@globex.example.crm', 1, 0, 'Enabled', 'Enabled', 'Enabled', 'NeverSynced', 0, 1, 1,
+     '', '', 0, 0, 0, '', '', 0, '', '', '', 0, $ANCHOR_MS - 2591940000,
+     $ANCHOR_MS - 172800000, 0, $ANCHOR_MS, $ANCHOR_MS);
+
+-- The session and issue series of that cycle: the statements of aggregator/sql/
+-- session_counts.sql and issue_counts.sql over every event.
+INSERT INTO session_counts (tenant_id, profile_id, granularity, bucket, status, sessions, version)
+SELECT
+    tenant_id,
+    profile_id,
+    g,
+    if(g = 'hour', toStartOfHour(occurred_at), toStartOfDay(occurred_at)) AS b,
+    status,
+    uniqExact(session_id),
+    toUInt64($ANCHOR_MS)
+FROM session_events
+ARRAY JOIN ['hour', 'day'] AS g
+WHERE event_kind = 'session_ended'
+GROUP BY tenant_id, profile_id, g, b, status;
+
+INSERT INTO issue_counts
+    (tenant_id, profile_id, granularity, bucket, error_code, object_type, direction, issues, version)
+SELECT
+    tenant_id,
+    profile_id,
+    g,
+    if(g = 'hour', toStartOfHour(occurred_at), toStartOfDay(occurred_at)) AS b,
+    error_code,
+    object_type,
+    direction,
+    uniqExact(issue_id),
+    toUInt64($ANCHOR_MS)
+FROM issue_events
+ARRAY JOIN ['hour', 'day'] AS g
+GROUP BY tenant_id, profile_id, g, b, error_code, object_type, direction;
+
+-- Its users-per-status snapshot (aggregator/sql/user_status_snapshot.sql).
+INSERT INTO user_status_counts
+    (tenant_id, profile_id, granularity, bucket, effective_status, sync_state, users, snapshot_version)
+SELECT
+    tenant_id,
+    profile_id,
+    g,
+    if(g = 'hour', toStartOfHour(toDateTime(intDiv($ANCHOR_MS, 1000))),
+        toStartOfDay(toDateTime(intDiv($ANCHOR_MS, 1000)))) AS b,
+    effective_status,
+    sync_state,
+    count(),
+    toUInt64($ANCHOR_MS)
+FROM
+(
+    SELECT tenant_id, profile_id, effective_status, sync_state
+    FROM monitor_users
+)
+ARRAY JOIN ['hour', 'day'] AS g
+GROUP BY tenant_id, profile_id, g, b, effective_status, sync_state;
+
+-- Its watermark: everything ingested up to 2 s (settle_secs) before the cycle is reflected.
+INSERT INTO aggregator_progress (name, watermark, cycle_at_ms, version)
+VALUES ('main', toDateTime(intDiv($ANCHOR_MS, 1000) - 2), $ANCHOR_MS, $ANCHOR_MS);
