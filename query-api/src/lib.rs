@@ -1,1 +1,177 @@
-//! Query API service (issue 5; not built yet).
+//! `query-api`: the admin API over ClickHouse (issue 5).
+//!
+//! - [`config`]: one typed config (file + environment), validated before start.
+//! - [`auth`]: bearer tokens (stored hashed) -> [`auth::Principal`] (tenant, profiles, role).
+//! - [`list`]: column whitelists and the parsing of filters, sort, columns, page (pure).
+//! - [`fetch`]: running the queries: JSON pages, CSV exports streamed in constant memory.
+//! - [`routes`]: the thin `/api/v1` handlers; every query is scoped to the principal's
+//!   tenant and profiles, and another tenant's ids answer like missing ones.
+//! - [`error`]: the one [`ApiError`], JSON bodies `{"error": {"code", "message"}}`.
+//! - [`metrics`]: latency per route, exports.
+//!
+//! Query SQL lives in `query-api/sql/*.sql` (checked on ClickHouse 18.16 and current by
+//! `deploy/clickhouse/portability/run.sh`); only bound values reach ClickHouse.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod fetch;
+pub mod list;
+pub mod metrics;
+pub mod routes;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+pub use config::ApiConfig;
+pub use error::ApiError;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The config.
+    pub config: Arc<ApiConfig>,
+    /// ClickHouse, the configured database selected.
+    pub client: clickhouse::Client,
+    /// Metrics.
+    pub metrics: Arc<metrics::Metrics>,
+    /// The registry `/metrics` encodes.
+    pub registry: Arc<Registry>,
+    exports: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+impl AppState {
+    /// State for `config` (connects lazily).
+    pub fn new(config: ApiConfig) -> Self {
+        let mut registry = Registry::default();
+        let metrics = Arc::new(metrics::Metrics::new(&mut registry));
+        Self {
+            client: config.clickhouse.client(),
+            config: Arc::new(config),
+            metrics,
+            registry: Arc::new(registry),
+            exports: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// A slot for one CSV export of `tenant_id`, or 429 when its exports are all running.
+    pub fn export_permit(&self, tenant_id: &str) -> Result<OwnedSemaphorePermit, ApiError> {
+        let limit = self.config.limits.exports_per_tenant;
+        let semaphore = {
+            let mut map = self
+                .exports
+                .lock()
+                .map_err(|_| ApiError::Internal("export slots lock poisoned".to_owned()))?;
+            Arc::clone(
+                map.entry(tenant_id.to_owned())
+                    .or_insert_with(|| Arc::new(Semaphore::new(limit))),
+            )
+        };
+        semaphore
+            .try_acquire_owned()
+            .map_err(|_| ApiError::TooManyExports { limit })
+    }
+}
+
+/// The router, apart from serving, so tests call it with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    use routes as r;
+    let api = Router::new()
+        .route("/me", get(r::me))
+        .route("/profiles", get(r::profiles))
+        .route("/profiles/{profile_id}/users", get(r::profile_users))
+        .route("/profiles/{profile_id}/sessions", get(r::profile_sessions))
+        .route("/profiles/{profile_id}/issues", get(r::profile_issues))
+        .route("/users", get(r::users))
+        .route("/users/{user_id}", get(r::user_detail))
+        .route("/users/{user_id}/sessions", get(r::user_sessions))
+        .route("/users/{user_id}/issues", get(r::user_issues))
+        .route("/sessions/{session_id}", get(r::session_detail))
+        .route("/monitor/cards", get(r::monitor_cards))
+        .route("/monitor/cards/{sync_state}/users", get(r::card_users))
+        .route("/freshness", get(r::freshness));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/health", get(|| async { "ok\n" }))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics_text))
+        .fallback(|| async {
+            let body =
+                serde_json::json!({"error": {"code": "not_found", "message": "no such route"}});
+            (StatusCode::NOT_FOUND, Json(body))
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(state.config.http.max_body_bytes))
+        .with_state(state)
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    match store::migrate::verify(&state.config.clickhouse).await {
+        Ok(()) => "ready\n".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            let body = serde_json::json!({"error": {"code": "not_ready", "message": "the statistics store is not reachable or not migrated"}});
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let mut body = String::new();
+    match prometheus_client::encoding::text::encode(&mut body, &state.registry) {
+        Ok(()) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => ApiError::Internal(format!("encoding metrics: {e}")).into_response(),
+    }
+}
+
+/// Serves `app(state)` on `listener` until `shutdown`, then lets in-flight requests finish
+/// for at most `http.shutdown_timeout_ms`.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let grace = Duration::from_millis(state.config.http.shutdown_timeout_ms);
+    let stopping = shutdown.clone();
+    let server = axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move { stopping.cancelled().await });
+    let server = std::future::IntoFuture::into_future(server);
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result,
+        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("shutdown grace period over: dropping in-flight requests");
+            Ok(())
+        }
+    }
+}
+
+/// Checks the schema is migrated, binds the listener, serves until `shutdown`.
+pub async fn run(config: ApiConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    store::migrate::verify(&config.clickhouse).await?;
+    let listener = TcpListener::bind(config.http.listen).await?;
+    tracing::info!(addr = %listener.local_addr()?, "query-api listening");
+    serve(listener, AppState::new(config), shutdown).await?;
+    Ok(())
+}

@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "profile_status",
         sql: include_str!("../../deploy/clickhouse/migrations/0004_profile_status.sql"),
     },
+    Migration {
+        version: 10,
+        name: "api_tokens",
+        sql: include_str!("../../deploy/clickhouse/migrations/0010_api_tokens.sql"),
+    },
 ];
 
 impl Migration {

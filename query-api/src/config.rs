@@ -1,0 +1,301 @@
+//! The query API configuration: one TOML file plus environment overrides, validated before
+//! anything starts. Every field has a default, so an empty file is a valid config.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use store::ClickHouseConfig;
+use thiserror::Error;
+
+/// Everything `query-api` needs to run.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// The HTTP listener.
+    pub http: HttpConfig,
+    /// ClickHouse side.
+    pub clickhouse: ClickHouseConfig,
+    /// Kafka side (admin commands).
+    pub kafka: KafkaConfig,
+    /// Limits on requests, queries and exports.
+    pub limits: LimitsConfig,
+}
+
+/// The HTTP listener.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Listen address. Default `127.0.0.1:8080`; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Largest request body, bytes. Default 65536.
+    pub max_body_bytes: usize,
+    /// On shutdown, how long in-flight requests may still run, ms. Default 10000.
+    pub shutdown_timeout_ms: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 64 << 10,
+            shutdown_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Kafka producer settings for admin commands.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers. Default `127.0.0.1:9092`.
+    pub brokers: String,
+    /// Where admin commands go. Default `synctel.commands`.
+    pub commands_topic: String,
+    /// Extra librdkafka properties, e.g. `security.protocol`.
+    pub extra: HashMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:9092".to_owned(),
+            commands_topic: "synctel.commands".to_owned(),
+            extra: HashMap::new(),
+        }
+    }
+}
+
+/// Limits on requests, queries and exports.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Longest a ClickHouse query may run, ms (sent as `max_execution_time` too). Default 30000.
+    pub query_timeout_ms: u64,
+    /// Rows per page when the request does not say. Default 100.
+    pub default_page_size: u64,
+    /// Largest page a request may ask for. Default 1000.
+    pub max_page_size: u64,
+    /// Most rows one CSV export may hold; a larger export is refused with 422. Default 1000000.
+    pub export_max_rows: u64,
+    /// CSV exports running at once per tenant; more are refused with 429. Default 2.
+    pub exports_per_tenant: usize,
+    /// Default time window of the session and issue lists, days back from now. Default 3.
+    pub default_window_days: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            query_timeout_ms: 30_000,
+            default_page_size: 100,
+            max_page_size: 1_000,
+            export_max_rows: 1_000_000,
+            exports_per_tenant: 2,
+            default_window_days: 3,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// `query_timeout_ms` as a duration.
+    pub fn query_timeout(&self) -> Duration {
+        Duration::from_millis(self.query_timeout_ms)
+    }
+}
+
+/// A config that cannot be used, naming the field.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys.
+    #[error("parsing {path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        source: Box<toml::de::Error>,
+    },
+    /// An environment override has a bad value.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// Dotted field path, e.g. `limits.max_page_size`.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Environment variables that override the file (the names `deploy/stack.sh env` prints).
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("SYNCTEL_KAFKA_BROKERS", "kafka.brokers"),
+    ("SYNCTEL_COMMANDS_TOPIC", "kafka.commands_topic"),
+    ("SYNCTEL_CLICKHOUSE_URL", "clickhouse.url"),
+    ("SYNCTEL_CLICKHOUSE_USER", "clickhouse.user"),
+    ("SYNCTEL_CLICKHOUSE_PASSWORD", "clickhouse.password"),
+    ("SYNCTEL_CLICKHOUSE_DATABASE", "clickhouse.database"),
+    ("SYNCTEL_API_LISTEN", "http.listen"),
+];
+
+impl ApiConfig {
+    /// Reads `path` (if any), applies overrides from `env`, validates.
+    pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut config = match path {
+            None => ApiConfig::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                Self::parse(&text).map_err(|source| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    source: Box::new(source),
+                })?
+            }
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text (unknown keys are an error).
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
+        let get = |var: &str| env.get(var).filter(|v| !v.is_empty()).cloned();
+        if let Some(v) = get("SYNCTEL_KAFKA_BROKERS") {
+            self.kafka.brokers = v;
+        }
+        if let Some(v) = get("SYNCTEL_COMMANDS_TOPIC") {
+            self.kafka.commands_topic = v;
+        }
+        if let Some(v) = get("SYNCTEL_CLICKHOUSE_URL") {
+            self.clickhouse.url = v;
+        }
+        if let Some(v) = get("SYNCTEL_CLICKHOUSE_USER") {
+            self.clickhouse.user = v;
+        }
+        if let Some(v) = get("SYNCTEL_CLICKHOUSE_PASSWORD") {
+            self.clickhouse.password = v;
+        }
+        if let Some(v) = get("SYNCTEL_CLICKHOUSE_DATABASE") {
+            self.clickhouse.database = v;
+        }
+        if let Some(v) = get("SYNCTEL_API_LISTEN") {
+            self.http.listen = v.parse().map_err(|e| ConfigError::Env {
+                var: "SYNCTEL_API_LISTEN",
+                message: format!("{e}: {v:?}"),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Checks every value; the first problem is returned, naming its field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.to_owned(),
+            })
+        };
+        if self.kafka.brokers.trim().is_empty() {
+            return invalid("kafka.brokers", "must not be empty");
+        }
+        if self.kafka.commands_topic.trim().is_empty() {
+            return invalid("kafka.commands_topic", "must not be empty");
+        }
+        if let Err(e) = self.clickhouse.validate() {
+            return invalid("clickhouse", &e.to_string());
+        }
+        if self.http.max_body_bytes == 0 {
+            return invalid("http.max_body_bytes", "must be at least 1");
+        }
+        let l = &self.limits;
+        if l.query_timeout_ms < 100 {
+            return invalid("limits.query_timeout_ms", "must be at least 100");
+        }
+        if l.max_page_size == 0 || l.default_page_size == 0 {
+            return invalid("limits.max_page_size", "page sizes must be at least 1");
+        }
+        if l.default_page_size > l.max_page_size {
+            return invalid(
+                "limits.default_page_size",
+                "must not exceed limits.max_page_size",
+            );
+        }
+        if l.export_max_rows == 0 {
+            return invalid("limits.export_max_rows", "must be at least 1");
+        }
+        if l.exports_per_tenant == 0 {
+            return invalid("limits.exports_per_tenant", "must be at least 1");
+        }
+        if l.default_window_days == 0 {
+            return invalid("limits.default_window_days", "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_default_and_valid() {
+        let c = ApiConfig::parse("").unwrap();
+        assert_eq!(c, ApiConfig::default());
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(ApiConfig::parse("[limits]\nexport_rows = 5\n").is_err());
+    }
+
+    #[test]
+    fn env_overrides_the_file_and_bad_values_name_the_variable() {
+        let env: HashMap<String, String> = [
+            ("SYNCTEL_API_LISTEN", "127.0.0.1:0"),
+            ("SYNCTEL_CLICKHOUSE_DATABASE", "other"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let c = ApiConfig::load(None, &env).unwrap();
+        assert_eq!(c.http.listen.port(), 0);
+        assert_eq!(c.clickhouse.database, "other");
+        let bad: HashMap<String, String> =
+            [("SYNCTEL_API_LISTEN".to_owned(), "nope".to_owned())].into();
+        let e = ApiConfig::load(None, &bad).unwrap_err();
+        assert!(e.to_string().contains("SYNCTEL_API_LISTEN"));
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        let mut c = ApiConfig::default();
+        c.limits.default_page_size = 5_000;
+        let e = c.validate().unwrap_err();
+        assert!(e.to_string().contains("limits.default_page_size"));
+    }
+}

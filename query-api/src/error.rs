@@ -1,0 +1,175 @@
+//! The one error type of the API: every failure of a request becomes an [`ApiError`], which
+//! answers with a status code and a JSON body `{"error": {"code", "message"}}`. Client
+//! errors name the problem; server errors are logged (inside the request's span) and
+//! answer with a generic message, never the internals.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use thiserror::Error;
+
+/// Why a request failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// No token, or a token that is unknown or revoked.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// The principal may not do this (a viewer acting).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing does not exist, or belongs to another tenant or profile.
+    #[error("{kind} {id:?} not found")]
+    NotFound {
+        /// What was looked for (`profile`, `user`, `session`).
+        kind: &'static str,
+        /// The id the client gave.
+        id: String,
+    },
+    /// A query parameter that this list does not take.
+    #[error("unknown parameter {0:?}")]
+    UnknownParameter(String),
+    /// A column that is not in this list's whitelist.
+    #[error("unknown column {column:?}; columns: {allowed}")]
+    UnknownColumn {
+        /// The column asked for.
+        column: String,
+        /// The columns of the list, comma separated.
+        allowed: String,
+    },
+    /// An operator that the column does not support.
+    #[error("operator {op:?} is not supported on column {column:?}; supported: {allowed}")]
+    BadOperator {
+        /// The column.
+        column: String,
+        /// The operator asked for.
+        op: String,
+        /// What the column supports.
+        allowed: &'static str,
+    },
+    /// A value that does not parse or is out of range.
+    #[error("bad value for {param}: {message}")]
+    BadValue {
+        /// The parameter.
+        param: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The list exists only as CSV.
+    #[error("{0}")]
+    CsvOnly(&'static str),
+    /// The export would hold more rows than allowed.
+    #[error("the export would hold {rows} rows, more than the limit of {limit}; narrow the filters or the time window")]
+    ExportTooLarge {
+        /// Rows the export would hold.
+        rows: u64,
+        /// The configured cap.
+        limit: u64,
+    },
+    /// Too many exports of the tenant are running.
+    #[error("{limit} exports of this tenant are already running; retry when one finishes")]
+    TooManyExports {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The query ran past the configured timeout.
+    #[error("the query took longer than {0} ms; narrow the filters or the time window")]
+    Timeout(u64),
+    /// ClickHouse failed or is unreachable (details logged, never sent).
+    #[error("storage error")]
+    Storage(#[source] clickhouse::error::Error),
+    /// Anything else unexpected (details logged, never sent).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::UnknownParameter(_)
+            | ApiError::UnknownColumn { .. }
+            | ApiError::BadOperator { .. }
+            | ApiError::BadValue { .. }
+            | ApiError::CsvOnly(_) => StatusCode::BAD_REQUEST,
+            ApiError::ExportTooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyExports { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code of the body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::UnknownParameter(_) => "unknown_parameter",
+            ApiError::UnknownColumn { .. } => "unknown_column",
+            ApiError::BadOperator { .. } => "bad_operator",
+            ApiError::BadValue { .. } => "bad_value",
+            ApiError::CsvOnly(_) => "csv_only",
+            ApiError::ExportTooLarge { .. } => "export_too_large",
+            ApiError::TooManyExports { .. } => "too_many_exports",
+            ApiError::Timeout(_) => "query_timeout",
+            ApiError::Storage(_) => "storage_unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// A bad value for `param`.
+    pub fn bad_value(param: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::BadValue {
+            param: param.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<clickhouse::error::Error> for ApiError {
+    fn from(e: clickhouse::error::Error) -> Self {
+        ApiError::Storage(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            ApiError::Storage(e) => {
+                tracing::error!(error = %e, "clickhouse query failed");
+                "the statistics store is unavailable; retry later".to_owned()
+            }
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let body = serde_json::json!({ "error": { "code": self.code(), "message": message } });
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Result alias of the API.
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internals_never_reach_the_body() {
+        let e = ApiError::Internal("secret path /etc".to_owned());
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let e = ApiError::Storage(clickhouse::error::Error::BadResponse(
+            "Code: 60, table x".to_owned(),
+        ));
+        assert_eq!(e.code(), "storage_unavailable");
+    }
+}

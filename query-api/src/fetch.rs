@@ -1,0 +1,255 @@
+//! Running list queries: a JSON page (bounded by the page size), or a CSV export streamed
+//! row by row from ClickHouse to the client (constant memory), both with the query timeout.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use clickhouse::query::Query;
+use serde_json::{Map, Value};
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::error::{ApiError, Result};
+use crate::list::Bound;
+use crate::AppState;
+
+/// Binds values in order.
+pub fn bind_all(mut query: Query, binds: &[Bound]) -> Query {
+    for b in binds {
+        query = match b {
+            Bound::Str(v) => query.bind(v.as_str()),
+            Bound::I64(v) => query.bind(*v),
+            Bound::U8(v) => query.bind(*v),
+            Bound::U64(v) => query.bind(*v),
+            Bound::Strs(v) => query.bind(v.as_slice()),
+        };
+    }
+    query
+}
+
+fn json_query(state: &AppState, sql: &str, binds: &[Bound]) -> Query {
+    let secs = state
+        .config
+        .limits
+        .query_timeout_ms
+        .div_ceil(1000)
+        .to_string();
+    bind_all(state.client.query(sql), binds)
+        .with_setting("output_format_json_quote_64bit_integers", "0")
+        .with_setting("max_execution_time", secs)
+}
+
+/// Every row of a query as JSON objects (callers bound the row count with LIMIT).
+pub async fn rows(state: &AppState, sql: &str, binds: &[Bound]) -> Result<Vec<Map<String, Value>>> {
+    let timeout = state.config.limits.query_timeout();
+    let work = async {
+        let mut cursor = json_query(state, sql, binds).fetch_bytes("JSONEachRow")?;
+        let bytes = cursor.collect().await?;
+        let mut out = Vec::new();
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let row: Map<String, Value> = serde_json::from_slice(line)
+                .map_err(|e| ApiError::Internal(format!("decoding a row: {e}")))?;
+            out.push(row);
+        }
+        Ok::<_, ApiError>(out)
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| ApiError::Timeout(state.config.limits.query_timeout_ms))?
+}
+
+/// One number from a query (a count).
+pub async fn count(state: &AppState, sql: &str, binds: &[Bound]) -> Result<u64> {
+    let timeout = state.config.limits.query_timeout();
+    let secs = state
+        .config
+        .limits
+        .query_timeout_ms
+        .div_ceil(1000)
+        .to_string();
+    let query = bind_all(state.client.query(sql), binds).with_setting("max_execution_time", secs);
+    tokio::time::timeout(timeout, query.fetch_one::<u64>())
+        .await
+        .map_err(|_| ApiError::Timeout(state.config.limits.query_timeout_ms))?
+        .map_err(ApiError::from)
+}
+
+/// A CSV cell: text as is, numbers as digits, arrays and objects as JSON; a cell that a
+/// spreadsheet would read as a formula (starting with = + - @ tab or CR) gets a leading
+/// apostrophe.
+pub fn cell(value: Option<&Value>) -> String {
+    let text = match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => u8::from(*b).to_string(),
+        Some(Value::Number(n)) => return n.to_string(),
+        Some(other) => other.to_string(),
+    };
+    neutralize(text)
+}
+
+/// Prefixes an apostrophe to text starting with a formula character.
+pub fn neutralize(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
+fn csv_line(cells: &[String]) -> Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    w.write_record(cells)
+        .map_err(|e| ApiError::Internal(format!("csv: {e}")))?;
+    w.into_inner()
+        .map_err(|e| ApiError::Internal(format!("csv: {e}")))
+}
+
+/// Streams a CSV export of `sql` (no LIMIT needed: the caller checked the row cap, and the
+/// stream stops after `max_rows` anyway). The first rows are read before answering, so a
+/// failing query still gets a JSON error; the export permit is held until the end.
+pub async fn csv_export(
+    state: &AppState,
+    sql: &str,
+    binds: &[Bound],
+    columns: Vec<&'static str>,
+    file_name: &str,
+    bom: bool,
+    permit: OwnedSemaphorePermit,
+) -> Result<Response> {
+    let cursor = json_query(state, sql, binds).fetch_bytes("JSONEachRow")?;
+    let mut lines = cursor.lines();
+    let timeout = state.config.limits.query_timeout();
+    let first = tokio::time::timeout(timeout, lines.next_line())
+        .await
+        .map_err(|_| ApiError::Timeout(state.config.limits.query_timeout_ms))?
+        .map_err(|e| ApiError::Internal(format!("reading the export: {e}")))?;
+    let mut head = Vec::new();
+    if bom {
+        head.extend_from_slice(b"\xEF\xBB\xBF");
+    }
+    let header: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+    head.extend(csv_line(&header)?);
+    let metrics = Arc::clone(&state.metrics);
+    metrics.exports_running.inc();
+    let max_rows = state.config.limits.export_max_rows;
+    struct Export {
+        lines: tokio::io::Lines<clickhouse::query::BytesCursor>,
+        pending: Option<String>,
+        columns: Vec<&'static str>,
+        rows: u64,
+        max_rows: u64,
+        done: bool,
+        metrics: Arc<crate::metrics::Metrics>,
+        _permit: OwnedSemaphorePermit,
+    }
+    impl Drop for Export {
+        fn drop(&mut self) {
+            self.metrics.exports_running.dec();
+            self.metrics.export_rows.inc_by(self.rows);
+        }
+    }
+    let export = Export {
+        lines,
+        pending: first,
+        columns,
+        rows: 0,
+        max_rows,
+        done: false,
+        metrics,
+        _permit: permit,
+    };
+    let head_stream =
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) });
+    let rows = futures_util::stream::unfold(export, |mut ex| async move {
+        if ex.done {
+            return None;
+        }
+        // Up to 256 rows per chunk.
+        let mut chunk = Vec::new();
+        for _ in 0..256 {
+            let line = match ex.pending.take() {
+                Some(l) => Some(l),
+                None => match ex.lines.next_line().await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::error!(error = %e, "export stream failed");
+                        ex.done = true;
+                        return Some((Err(std::io::Error::other("export failed")), ex));
+                    }
+                },
+            };
+            let Some(line) = line else {
+                ex.done = true;
+                break;
+            };
+            if ex.rows >= ex.max_rows {
+                ex.done = true;
+                break;
+            }
+            let row: Map<String, Value> = match serde_json::from_str(&line) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "export row did not decode");
+                    ex.done = true;
+                    return Some((Err(std::io::Error::other("export failed")), ex));
+                }
+            };
+            let cells: Vec<String> = ex.columns.iter().map(|c| cell(row.get(*c))).collect();
+            match csv_line(&cells) {
+                Ok(bytes) => chunk.extend(bytes),
+                Err(_) => {
+                    ex.done = true;
+                    return Some((Err(std::io::Error::other("export failed")), ex));
+                }
+            }
+            ex.rows += 1;
+        }
+        if chunk.is_empty() && ex.done {
+            return None;
+        }
+        Some((Ok(Bytes::from(chunk)), ex))
+    });
+    use futures_util::StreamExt;
+    let body = Body::from_stream(head_stream.chain(rows));
+    let disposition = format!("attachment; filename=\"{file_name}.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralized() {
+        for bad in ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralize(bad.to_owned()), format!("'{bad}"));
+        }
+        assert_eq!(neutralize("plain".to_owned()), "plain");
+        // Numbers are never text: a negative number stays a number.
+        assert_eq!(cell(Some(&serde_json::json!(-5))), "-5");
+        assert_eq!(cell(Some(&serde_json::json!(["a", "b"]))), "[\"a\",\"b\"]");
+    }
+
+    #[test]
+    fn csv_quotes_per_rfc4180() {
+        let line = csv_line(&["a,b".to_owned(), "say \"hi\"".to_owned(), "x\ny".to_owned()])
+            .unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&line),
+            "\"a,b\",\"say \"\"hi\"\"\",\"x\ny\"\r\n"
+        );
+    }
+}

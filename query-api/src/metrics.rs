@@ -1,0 +1,91 @@
+//! Every metric `query-api` exports, in one place. Units are in the names; labels are
+//! bounded (method, route template, status code), never a tenant, user or raw path.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::AppState;
+
+/// Label: one route and its answer.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    /// HTTP method.
+    pub method: String,
+    /// Route template (`/api/v1/users/{user_id}`), or `unmatched`.
+    pub route: String,
+    /// Status code.
+    pub status: u16,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+/// The API metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    /// Seconds from request to response headers, per route and status.
+    pub request_seconds: Family<RouteLabel, Histogram, fn() -> Histogram>,
+    /// Rows written by CSV exports.
+    pub export_rows: Counter,
+    /// CSV exports running now.
+    pub exports_running: Gauge,
+}
+
+impl Metrics {
+    /// Creates the metrics and registers them in `registry`.
+    pub fn new(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            request_seconds: Family::new_with_constructor(latency_histogram),
+            export_rows: Counter::default(),
+            exports_running: Gauge::default(),
+        };
+        let r = registry.sub_registry_with_prefix("query_api");
+        r.register(
+            "request_seconds",
+            "Time to answer a request (to the response headers), per route",
+            metrics.request_seconds.clone(),
+        );
+        r.register(
+            "export_rows",
+            "Rows written by CSV exports",
+            metrics.export_rows.clone(),
+        );
+        r.register(
+            "exports_running",
+            "CSV exports streaming now",
+            metrics.exports_running.clone(),
+        );
+        metrics
+    }
+}
+
+/// Middleware: observes every request's latency under its route template.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    state
+        .metrics
+        .request_seconds
+        .get_or_create(&RouteLabel {
+            method,
+            route,
+            status: response.status().as_u16(),
+        })
+        .observe(start.elapsed().as_secs_f64());
+    response
+}

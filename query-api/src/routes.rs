@@ -1,0 +1,460 @@
+//! The `/api/v1` handlers: thin, each one parses its parameters, scopes the query to the
+//! principal's tenant and profiles, and hands it to [`crate::fetch`]. Ids of another tenant
+//! or of a profile the principal may not see answer exactly like ids that do not exist.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use crate::auth::Principal;
+use crate::error::{ApiError, Result};
+use crate::fetch;
+use crate::list::{self, Bound, Format, ListRequest, ListSpec, ParseContext};
+use crate::AppState;
+
+const PROFILE_EXISTS: &str = include_str!("../sql/profile_exists.sql");
+const MONITOR_CARDS: &str = include_str!("../sql/monitor_cards.sql");
+const FRESHNESS: &str = include_str!("../sql/freshness.sql");
+const USER_SCOPE: &str = include_str!("../sql/user_scope.sql");
+
+/// The sync states of the monitor cards, in display order.
+pub const CARDS: &[&str] = &[
+    "NeverSynced",
+    "InProgress",
+    "LastSyncFailed",
+    "LastSyncSucceeded",
+    "Stalled",
+];
+
+type Params = Query<Vec<(String, String)>>;
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn ctx(state: &AppState) -> ParseContext {
+    let l = &state.config.limits;
+    ParseContext {
+        default_page_size: l.default_page_size,
+        max_page_size: l.max_page_size,
+        now_ms: now_ms(),
+        window_days: l.default_window_days,
+    }
+}
+
+fn scope(p: &Principal) -> Vec<Bound> {
+    let (all, profiles) = p.scope_binds();
+    vec![
+        Bound::Str(p.tenant_id.clone()),
+        Bound::U8(all),
+        Bound::Strs(profiles),
+    ]
+}
+
+/// Binds of `sessions.sql` (tenant, user, session, scope, window).
+fn session_binds(p: &Principal, user: &str, session: &str, from: i64, to: i64) -> Vec<Bound> {
+    let (all, profiles) = p.scope_binds();
+    vec![
+        Bound::Str(p.tenant_id.clone()),
+        Bound::Str(user.to_owned()),
+        Bound::Str(user.to_owned()),
+        Bound::Str(session.to_owned()),
+        Bound::Str(session.to_owned()),
+        Bound::U8(all),
+        Bound::Strs(profiles),
+        Bound::I64(from),
+        Bound::I64(to),
+    ]
+}
+
+/// Binds of `issues.sql` (tenant, user, profile, scope, window).
+fn issue_binds(p: &Principal, user: &str, profile: &str, from: i64, to: i64) -> Vec<Bound> {
+    let (all, profiles) = p.scope_binds();
+    vec![
+        Bound::Str(p.tenant_id.clone()),
+        Bound::Str(user.to_owned()),
+        Bound::Str(user.to_owned()),
+        Bound::Str(profile.to_owned()),
+        Bound::Str(profile.to_owned()),
+        Bound::U8(all),
+        Bound::Strs(profiles),
+        Bound::I64(from),
+        Bound::I64(to),
+    ]
+}
+
+fn eq(column: &str, value: &str) -> (String, Bound) {
+    (format!("{column} = ?"), Bound::Str(value.to_owned()))
+}
+
+/// Answers a list request: a JSON page or a streamed CSV export.
+async fn respond(
+    state: &AppState,
+    p: &Principal,
+    spec: &'static ListSpec,
+    req: ListRequest,
+    base: Vec<Bound>,
+    extra: Vec<(String, Bound)>,
+) -> Result<Response> {
+    let mut binds = base;
+    binds.extend(extra.iter().map(|(_, b)| b.clone()));
+    binds.extend(req.filters.iter().map(|(_, b)| b.clone()));
+    match req.format {
+        Format::Json => {
+            let sql = list::wrap(spec, &req, &extra, true);
+            binds.push(Bound::U64(req.limit + 1));
+            binds.push(Bound::U64(req.offset));
+            let mut rows = fetch::rows(state, &sql, &binds).await?;
+            let more = rows.len() as u64 > req.limit;
+            rows.truncate(usize::try_from(req.limit).unwrap_or(usize::MAX));
+            Ok(Json(json!({
+                "columns": req.columns,
+                "rows": rows,
+                "limit": req.limit,
+                "offset": req.offset,
+                "next_offset": more.then_some(req.offset + req.limit),
+            }))
+            .into_response())
+        }
+        Format::Csv => {
+            let permit = state.export_permit(&p.tenant_id)?;
+            let limit = state.config.limits.export_max_rows;
+            let rows = fetch::count(state, &list::wrap_count(spec, &req, &extra), &binds).await?;
+            if rows > limit {
+                return Err(ApiError::ExportTooLarge { rows, limit });
+            }
+            let sql = list::wrap(spec, &req, &extra, false);
+            fetch::csv_export(state, &sql, &binds, req.columns, spec.name, req.bom, permit).await
+        }
+    }
+}
+
+/// 404 unless the profile exists in the tenant and the principal may see it.
+async fn visible_profile(state: &AppState, p: &Principal, profile_id: &str) -> Result<()> {
+    let not_found = || ApiError::NotFound {
+        kind: "profile",
+        id: profile_id.to_owned(),
+    };
+    if !p.sees_profile(profile_id) {
+        return Err(not_found());
+    }
+    let t = Bound::Str(p.tenant_id.clone());
+    let id = Bound::Str(profile_id.to_owned());
+    let found = fetch::count(state, PROFILE_EXISTS, &[t.clone(), id.clone(), t, id]).await?;
+    if found == 0 {
+        return Err(not_found());
+    }
+    Ok(())
+}
+
+/// The user's row of `users.sql` (every column), or 404.
+async fn visible_user(
+    state: &AppState,
+    p: &Principal,
+    user_id: &str,
+) -> Result<Map<String, Value>> {
+    let spec = &list::USERS;
+    let req = ListRequest {
+        columns: spec.columns.iter().map(|c| c.name).collect(),
+        filters: Vec::new(),
+        order: spec.default_order.to_owned(),
+        limit: 1,
+        offset: 0,
+        from_ms: 0,
+        to_ms: 0,
+        format: Format::Json,
+        bom: false,
+    };
+    let extra = [eq("user_id", user_id)];
+    let mut binds = scope(p);
+    binds.push(extra[0].1.clone());
+    binds.push(Bound::U64(1));
+    binds.push(Bound::U64(0));
+    let sql = list::wrap(spec, &req, &extra, true);
+    fetch::rows(state, &sql, &binds)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::NotFound {
+            kind: "user",
+            id: user_id.to_owned(),
+        })
+}
+
+/// `GET /api/v1/me`: the principal of the token.
+pub async fn me(p: Principal) -> Json<Principal> {
+    Json(p)
+}
+
+/// `GET /api/v1/profiles`.
+pub async fn profiles(
+    State(s): State<AppState>,
+    p: Principal,
+    Query(q): Params,
+) -> Result<Response> {
+    let req = list::parse(&list::PROFILES, &q, ctx(&s))?;
+    respond(&s, &p, &list::PROFILES, req, scope(&p), Vec::new()).await
+}
+
+/// `GET /api/v1/users`.
+pub async fn users(State(s): State<AppState>, p: Principal, Query(q): Params) -> Result<Response> {
+    let req = list::parse(&list::USERS, &q, ctx(&s))?;
+    respond(&s, &p, &list::USERS, req, scope(&p), Vec::new()).await
+}
+
+/// `GET /api/v1/profiles/{profile_id}/users`.
+pub async fn profile_users(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(profile_id): Path<String>,
+    Query(q): Params,
+) -> Result<Response> {
+    let req = list::parse(&list::USERS, &q, ctx(&s))?;
+    visible_profile(&s, &p, &profile_id).await?;
+    let extra = vec![eq("profile_id", &profile_id)];
+    respond(&s, &p, &list::USERS, req, scope(&p), extra).await
+}
+
+/// `GET /api/v1/profiles/{profile_id}/sessions`.
+pub async fn profile_sessions(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(profile_id): Path<String>,
+    Query(q): Params,
+) -> Result<Response> {
+    let req = list::parse(&list::SESSIONS, &q, ctx(&s))?;
+    visible_profile(&s, &p, &profile_id).await?;
+    let base = session_binds(&p, "", "", req.from_ms, req.to_ms);
+    let extra = vec![eq("profile_id", &profile_id)];
+    respond(&s, &p, &list::SESSIONS, req, base, extra).await
+}
+
+/// `GET /api/v1/profiles/{profile_id}/issues?format=csv` (CSV only: large volume).
+pub async fn profile_issues(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(profile_id): Path<String>,
+    Query(q): Params,
+) -> Result<Response> {
+    let req = list::parse(&list::ISSUES, &q, ctx(&s))?;
+    if req.format != Format::Csv {
+        return Err(ApiError::CsvOnly(
+            "a profile's issues are exported as CSV only: add format=csv",
+        ));
+    }
+    visible_profile(&s, &p, &profile_id).await?;
+    let base = issue_binds(&p, "", &profile_id, req.from_ms, req.to_ms);
+    respond(&s, &p, &list::ISSUES, req, base, Vec::new()).await
+}
+
+/// `GET /api/v1/users/{user_id}`: status triple, connectivity, scope settings, history.
+pub async fn user_detail(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(user_id): Path<String>,
+    Query(q): Params,
+) -> Result<Response> {
+    if let Some((k, _)) = q.first() {
+        return Err(ApiError::UnknownParameter(k.clone()));
+    }
+    let user = visible_user(&s, &p, &user_id).await?;
+    let scope_rows = fetch::rows(
+        &s,
+        USER_SCOPE,
+        &[Bound::Str(p.tenant_id.clone()), Bound::Str(user_id.clone())],
+    )
+    .await?;
+    let sc = scope_rows.into_iter().next().unwrap_or_default();
+    let arr = |k: &str| sc.get(k).cloned().unwrap_or(Value::Array(Vec::new()));
+    let (names, types, resolutions) = (
+        arr("s_names"),
+        arr("s_object_types"),
+        arr("s_conflict_resolutions"),
+    );
+    let saved_searches: Vec<Value> = names
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, n)| {
+            json!({
+                "name": n,
+                "object_type": types.get(i),
+                "conflict_resolution": resolutions.get(i),
+            })
+        })
+        .collect();
+    let history_req = list::parse(
+        &list::SESSIONS,
+        &[
+            ("from".to_owned(), "0".to_owned()),
+            ("sort".to_owned(), "-started_at_ms".to_owned()),
+            ("limit".to_owned(), "20".to_owned()),
+        ],
+        ctx(&s),
+    )?;
+    let history_sql = list::wrap(&list::SESSIONS, &history_req, &[], true);
+    let mut binds = session_binds(&p, &user_id, "", 0, i64::MAX);
+    binds.push(Bound::U64(20));
+    binds.push(Bound::U64(0));
+    let history = fetch::rows(&s, &history_sql, &binds).await?;
+    let flag = |k: &str| user.get(k).and_then(Value::as_u64) == Some(1);
+    Ok(Json(json!({
+        "user": user,
+        "status": {
+            "authorized": flag("mail_token_authorized"),
+            "active": flag("crm_token_active"),
+            "sync_enabled": user.get("effective_status").and_then(Value::as_str) == Some("Enabled"),
+        },
+        "connectivity": {
+            "mail_system": sc.get("s_mail_system"),
+            "crm_system": sc.get("s_crm_system"),
+            "last_token_error": user.get("last_token_error"),
+        },
+        "scope": { "saved_searches": saved_searches },
+        "history": history,
+    }))
+    .into_response())
+}
+
+/// `GET /api/v1/users/{user_id}/sessions`.
+pub async fn user_sessions(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(user_id): Path<String>,
+    Query(q): Params,
+) -> Result<Response> {
+    let req = list::parse(&list::SESSIONS, &q, ctx(&s))?;
+    visible_user(&s, &p, &user_id).await?;
+    let base = session_binds(&p, &user_id, "", req.from_ms, req.to_ms);
+    respond(&s, &p, &list::SESSIONS, req, base, Vec::new()).await
+}
+
+/// `GET /api/v1/users/{user_id}/issues`.
+pub async fn user_issues(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(user_id): Path<String>,
+    Query(q): Params,
+) -> Result<Response> {
+    let req = list::parse(&list::ISSUES, &q, ctx(&s))?;
+    visible_user(&s, &p, &user_id).await?;
+    let base = issue_binds(&p, &user_id, "", req.from_ms, req.to_ms);
+    respond(&s, &p, &list::ISSUES, req, base, Vec::new()).await
+}
+
+/// `GET /api/v1/sessions/{session_id}`: every column, objects report per type.
+pub async fn session_detail(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(session_id): Path<String>,
+    Query(q): Params,
+) -> Result<Response> {
+    if let Some((k, _)) = q.first() {
+        return Err(ApiError::UnknownParameter(k.clone()));
+    }
+    let not_found = || ApiError::NotFound {
+        kind: "session",
+        id: session_id.clone(),
+    };
+    if session_id.is_empty() {
+        return Err(not_found());
+    }
+    let spec = &list::SESSIONS;
+    let sql = format!(
+        "SELECT * FROM ({}) ORDER BY started_at_ms DESC LIMIT 1",
+        list::base_sql(spec.sql)
+    );
+    let binds = session_binds(&p, "", &session_id, 0, i64::MAX);
+    let mut row = fetch::rows(&s, &sql, &binds)
+        .await?
+        .pop()
+        .ok_or_else(not_found)?;
+    let take = |row: &mut Map<String, Value>, k: &str| match row.remove(k) {
+        Some(Value::Array(v)) => v,
+        _ => Vec::new(),
+    };
+    let types = take(&mut row, "objects_type");
+    let cols = [
+        "synchronized",
+        "mail_to_crm_created",
+        "mail_to_crm_updated",
+        "mail_to_crm_deleted",
+        "crm_to_mail_created",
+        "crm_to_mail_updated",
+        "crm_to_mail_deleted",
+    ];
+    let values: Vec<Vec<Value>> = cols
+        .iter()
+        .map(|c| take(&mut row, &format!("objects_{c}")))
+        .collect();
+    let objects: Vec<Value> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut o = Map::new();
+            o.insert("object_type".to_owned(), t.clone());
+            for (c, v) in cols.iter().zip(&values) {
+                o.insert((*c).to_owned(), v.get(i).cloned().unwrap_or(Value::Null));
+            }
+            Value::Object(o)
+        })
+        .collect();
+    row.insert("objects".to_owned(), Value::Array(objects));
+    Ok(Json(Value::Object(row)).into_response())
+}
+
+/// `GET /api/v1/monitor/cards`: users per sync state (every card, zeros included).
+pub async fn monitor_cards(State(s): State<AppState>, p: Principal) -> Result<Response> {
+    let rows = fetch::rows(&s, MONITOR_CARDS, &scope(&p)).await?;
+    let cards: Vec<Value> = CARDS
+        .iter()
+        .map(|state| {
+            let row = rows
+                .iter()
+                .find(|r| r.get("sync_state").and_then(Value::as_str) == Some(state));
+            let n = |k: &str| {
+                row.and_then(|r| r.get(k))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+            };
+            json!({
+                "sync_state": state,
+                "users": n("users"),
+                "no_recent_session_users": n("no_recent_session_users"),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "cards": cards })).into_response())
+}
+
+/// `GET /api/v1/monitor/cards/{sync_state}/users`: the user table behind a card.
+pub async fn card_users(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(sync_state): Path<String>,
+    Query(q): Params,
+) -> Result<Response> {
+    if !CARDS.contains(&sync_state.as_str()) {
+        return Err(ApiError::NotFound {
+            kind: "card",
+            id: sync_state,
+        });
+    }
+    let req = list::parse(&list::CARD_USERS, &q, ctx(&s))?;
+    let extra = vec![eq("sync_state", &sync_state)];
+    respond(&s, &p, &list::CARD_USERS, req, scope(&p), extra).await
+}
+
+/// `GET /api/v1/freshness`: statistics as of.
+pub async fn freshness(State(s): State<AppState>, p: Principal) -> Result<Response> {
+    let rows = fetch::rows(&s, FRESHNESS, &[Bound::Str(p.tenant_id.clone())]).await?;
+    let row = rows.into_iter().next().unwrap_or_default();
+    let n = |k: &str| row.get(k).and_then(Value::as_i64).unwrap_or(0);
+    Ok(Json(json!({
+        "as_of_ms": n("as_of_ms"),
+        "newest_event_at_ms": n("newest_event_at_ms"),
+        "computed_at_ms": n("computed_at_ms"),
+    }))
+    .into_response())
+}
