@@ -71,9 +71,12 @@ impl Principal {
     }
 
     /// The scope as the SQL files bind it: `all_profiles UInt8, profiles Array(String)`.
+    /// The array is never empty (`[]` is `Array(Nothing)` on 18.16, which `has` refuses):
+    /// `['']` stands for "none" (profile ids are never empty).
     pub fn scope_binds(&self) -> (u8, Vec<String>) {
         match &self.profiles {
-            None => (1, Vec::new()),
+            None => (1, vec![String::new()]),
+            Some(list) if list.is_empty() => (0, vec![String::new()]),
             Some(list) => (0, list.clone()),
         }
     }
@@ -231,7 +234,7 @@ mod tests {
             profiles: None,
         };
         assert!(p.sees_profile("x"));
-        assert_eq!(p.scope_binds(), (1, vec![]));
+        assert_eq!(p.scope_binds(), (1, vec![String::new()]));
         p.profiles = Some(vec!["p1".into()]);
         assert!(p.sees_profile("p1") && !p.sees_profile("p2"));
         assert_eq!(Role::parse("admin"), Some(Role::Admin));
