@@ -263,6 +263,7 @@ pub static ISSUES: ListSpec = ListSpec {
         c("target_object_id", Text),
     ],
     default_columns: &[
+        "issue_id",
         "occurred_at_ms",
         "user_id",
         "session_id",

@@ -1,0 +1,419 @@
+//! Lists: filters, sort, column choice, paging, windows; CSV exports parsed back and
+//! checked against ClickHouse; injection payloads answer 400 or an empty result, never a
+//! storage error; limits; health, readiness and metrics.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{column, rows, Fixture};
+use serde_json::Value;
+
+#[tokio::test]
+async fn filters_sort_columns_and_pages() {
+    let f = Fixture::new("lists_filters").await;
+    let t = &f.admin_a;
+    // Profiles with status and user counts.
+    let (s, v) = f.json(t, "/api/v1/profiles").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(column(&v, "profile_id"), ["p1", "p2"]);
+    assert_eq!(column(&v, "users"), ["2", "1"]);
+    assert_eq!(column(&v, "status"), ["Enabled", "Enabled"]);
+    // Column choice, in the order asked.
+    let (_, v) = f
+        .json(
+            t,
+            "/api/v1/users?columns=mail_account,user_id&sort=-user_id",
+        )
+        .await;
+    assert_eq!(v["columns"], serde_json::json!(["mail_account", "user_id"]));
+    assert_eq!(column(&v, "user_id"), ["u3", "u2", "u1"]);
+    assert_eq!(rows(&v)[0].as_object().unwrap().len(), 2);
+    // eq, contains (case-insensitive), ne, numeric range, flag.
+    let ids = |v: &Value| column(v, "user_id");
+    let (_, v) = f.json(t, "/api/v1/users?display_name.contains=GAMMA").await;
+    assert_eq!(ids(&v), ["u3"]);
+    let (_, v) = f.json(t, "/api/v1/users?profile_id=p1&sort=user_id").await;
+    assert_eq!(ids(&v), ["u1", "u2"]);
+    let (_, v) = f.json(t, "/api/v1/users?profile_id.ne=p1").await;
+    assert_eq!(ids(&v), ["u3"]);
+    let (_, v) = f
+        .json(
+            t,
+            "/api/v1/users?last_session_duration_ms.gte=4000&sort=user_id",
+        )
+        .await;
+    assert_eq!(ids(&v), ["u2", "u3"]);
+    let (_, v) = f
+        .json(
+            t,
+            "/api/v1/users?crm_token_active=true&sync_state=LastSyncFailed&sort=user_id",
+        )
+        .await;
+    assert_eq!(ids(&v), ["u1"], "u3 never succeeded: NeverSynced");
+    // Paging.
+    let (_, v) = f.json(t, "/api/v1/users?sort=user_id&limit=2").await;
+    assert_eq!(ids(&v), ["u1", "u2"]);
+    assert_eq!(v["next_offset"], 2);
+    let (_, v) = f
+        .json(t, "/api/v1/users?sort=user_id&limit=2&offset=2")
+        .await;
+    assert_eq!(ids(&v), ["u3"]);
+    assert_eq!(v["next_offset"], Value::Null);
+    // Sessions: default window is the last 3 days (sa1 is 5 days old), errors first.
+    let (_, v) = f.json(t, "/api/v1/users/u1/sessions").await;
+    assert_eq!(column(&v, "session_id"), ["sa3", "sa2"]);
+    assert_eq!(column(&v, "status"), ["Error", "Success"]);
+    let (_, v) = f
+        .json(t, "/api/v1/users/u1/sessions?from=0&sort=started_at_ms")
+        .await;
+    assert_eq!(column(&v, "session_id"), ["sa1", "sa2", "sa3"]);
+    let from = chrono::DateTime::from_timestamp_millis(f.base + 30_000)
+        .unwrap()
+        .to_rfc3339();
+    let (_, v) = f
+        .json(
+            t,
+            &format!(
+                "/api/v1/profiles/p1/sessions?from={}",
+                from.replace('+', "%2B")
+            ),
+        )
+        .await;
+    assert_eq!(column(&v, "session_id"), ["sa3", "sa4"]);
+    let (_, v) = f
+        .json(
+            t,
+            "/api/v1/profiles/p1/sessions?status=Success&duration_ms.lt=3000",
+        )
+        .await;
+    assert_eq!(column(&v, "session_id"), ["sa2"]);
+    // Issues per user.
+    let (_, v) = f.json(t, "/api/v1/users/u1/issues").await;
+    assert_eq!(column(&v, "issue_id"), ["ia2", "ia1"], "newest first");
+    let (_, v) = f
+        .json(
+            t,
+            "/api/v1/users/u1/issues?columns=issue_id,object_name&sort=issue_id",
+        )
+        .await;
+    assert_eq!(column(&v, "issue_id"), ["ia1", "ia2"]);
+    // Session details: objects report and exception.
+    let (s, v) = f.json(t, "/api/v1/sessions/sa3").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["status"], "Error");
+    assert_eq!(v["exception"], "System.Exception: throttled");
+    assert_eq!(v["objects"][0]["object_type"], "Email");
+    assert_eq!(v["objects"][0]["mail_to_crm_created"], 3);
+    // User details.
+    let (_, v) = f.json(t, "/api/v1/users/u1").await;
+    assert_eq!(v["status"]["authorized"], true);
+    assert_eq!(v["status"]["sync_enabled"], true);
+    assert_eq!(v["connectivity"]["mail_system"], "Office365");
+    assert_eq!(v["scope"]["saved_searches"][0]["name"], "My contacts");
+    assert_eq!(v["history"].as_array().unwrap().len(), 3);
+    // Monitor.
+    let (_, v) = f.json(t, "/api/v1/monitor/cards").await;
+    let card = |state: &str| {
+        v["cards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["sync_state"] == state)
+            .unwrap()["users"]
+            .clone()
+    };
+    assert_eq!(
+        [
+            card("NeverSynced"),
+            card("LastSyncFailed"),
+            card("LastSyncSucceeded"),
+            card("Stalled")
+        ],
+        [1, 1, 1, 0].map(Value::from)
+    );
+    let (_, v) = f
+        .json(t, "/api/v1/monitor/cards/LastSyncFailed/users")
+        .await;
+    assert_eq!(column(&v, "user_id"), ["u1"]);
+    assert_eq!(column(&v, "last_session_status"), ["Error"]);
+    let (s, v) = f.json(t, "/api/v1/monitor/cards/Bogus/users").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (_, v) = f.json(t, "/api/v1/freshness").await;
+    assert!(v["as_of_ms"].as_i64().unwrap() > 0, "{v}");
+    f.drop().await;
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_naming_the_problem() {
+    let f = Fixture::new("lists_errors").await;
+    let cases = [
+        ("/api/v1/users?nope=1", "unknown_column", "nope"),
+        (
+            "/api/v1/users?columns=user_id,password",
+            "unknown_column",
+            "password",
+        ),
+        ("/api/v1/users?sort=-secret", "unknown_column", "secret"),
+        (
+            "/api/v1/users?display_name.gt=a",
+            "bad_operator",
+            "display_name",
+        ),
+        (
+            "/api/v1/users?consecutive_failures=many",
+            "bad_value",
+            "consecutive_failures",
+        ),
+        ("/api/v1/users?limit=0", "bad_value", "limit"),
+        ("/api/v1/users?limit=1000000", "bad_value", "limit"),
+        ("/api/v1/users?from=0", "unknown_column", "from"),
+        (
+            "/api/v1/users/u1/sessions?from=tomorrow",
+            "bad_value",
+            "from",
+        ),
+        (
+            "/api/v1/users/u1/sessions?objects_type=Email",
+            "bad_operator",
+            "objects_type",
+        ),
+        ("/api/v1/users?format=xml", "bad_value", "format"),
+        ("/api/v1/profiles/p1/issues", "csv_only", "CSV"),
+        ("/api/v1/sessions/sa3?x=1", "unknown_parameter", "x"),
+    ];
+    for (uri, code, named) in cases {
+        let (s, v) = f.json(&f.admin_a, uri).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}: {v}");
+        assert_eq!(v["error"]["code"], code, "{uri}: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(named),
+            "{uri}: {v}"
+        );
+    }
+    f.drop().await;
+}
+
+#[tokio::test]
+async fn injection_payloads_answer_400_or_empty_never_a_storage_error() {
+    let f = Fixture::new("lists_injection").await;
+    let payloads = [
+        "' OR 1=1 --",
+        "x'); DROP TABLE sessions; --",
+        "\\' OR ''='",
+        "?",
+        "??",
+        "?fields",
+        "1 UNION ALL SELECT * FROM system.tables",
+        "%00",
+        "ta",
+        "${jndi:x}",
+        "\u{202e}é😀",
+    ];
+    let templates = [
+        "/api/v1/users?display_name={}",
+        "/api/v1/users?display_name.contains={}",
+        "/api/v1/users?consecutive_failures.gte={}",
+        "/api/v1/users?columns={}",
+        "/api/v1/users?sort={}",
+        "/api/v1/users?{}=1",
+        "/api/v1/users?limit={}",
+        "/api/v1/profiles/{}/users",
+        "/api/v1/profiles/{}/sessions",
+        "/api/v1/profiles/{}/issues?format=csv",
+        "/api/v1/users/{}",
+        "/api/v1/users/{}/sessions?from={}",
+        "/api/v1/users/{}/issues",
+        "/api/v1/sessions/{}",
+        "/api/v1/monitor/cards/{}/users",
+        "/api/v1/users/u1/sessions?message.contains={}&format=csv",
+    ];
+    let enc = |p: &str| p.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+    for t in templates {
+        for p in payloads {
+            let uri = t.replace("{}", &enc(p));
+            let (s, _, body) = f.get(&f.admin_a, &uri).await;
+            let text = String::from_utf8_lossy(&body);
+            match s {
+                StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND => {
+                    assert!(text.contains("\"error\""), "{uri}: {text}")
+                }
+                StatusCode::OK => assert!(
+                    !text.contains("u1@ta") || t.contains("users/u1/"),
+                    "{uri} matched rows: {text}"
+                ),
+                other => panic!("{uri}: {other} {text}"),
+            }
+        }
+    }
+    // The tables are all still there.
+    let (s, v) = f.json(&f.admin_a, "/api/v1/users").await;
+    assert_eq!((s, rows(&v).len()), (StatusCode::OK, 3));
+    f.drop().await;
+}
+
+fn parse_csv(body: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::ReaderBuilder::new().from_reader(body);
+    let header = r.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+#[tokio::test]
+async fn csv_exports_match_clickhouse() {
+    let f = Fixture::new("lists_csv").await;
+    let t = &f.admin_a;
+    // Sessions of a profile, every session column that is not an array.
+    let cols = "session_id,user_id,started_at_ms,duration_ms,status,message,error_category,changes";
+    let (s, headers, body) = f
+        .get(
+            t,
+            &format!(
+                "/api/v1/profiles/p1/sessions?format=csv&from=0&columns={cols}&sort=session_id"
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        headers.get("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    assert!(headers
+        .get("content-disposition")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("sessions.csv"));
+    let (header, got) = parse_csv(&body);
+    assert_eq!(header.join(","), cols);
+    #[derive(serde::Deserialize, clickhouse::Row)]
+    struct S {
+        session_id: String,
+        user_id: String,
+        started_at_ms: i64,
+        duration_ms: i64,
+        status: String,
+        message: String,
+        error_category: String,
+        changes: i64,
+    }
+    let expected: Vec<S> = f
+        .db
+        .client()
+        .query(&format!(
+            "SELECT {cols} FROM sessions WHERE tenant_id = 'ta' AND profile_id = 'p1' ORDER BY session_id"
+        ))
+        .fetch_all()
+        .await
+        .unwrap();
+    assert_eq!(got.len(), expected.len());
+    assert_eq!(got.len(), 4);
+    for (g, e) in got.iter().zip(&expected) {
+        let message = if e.message.starts_with('=') {
+            format!("'{}", e.message)
+        } else {
+            e.message.clone()
+        };
+        assert_eq!(
+            g,
+            &vec![
+                e.session_id.clone(),
+                e.user_id.clone(),
+                e.started_at_ms.to_string(),
+                e.duration_ms.to_string(),
+                e.status.clone(),
+                message,
+                e.error_category.clone(),
+                e.changes.to_string(),
+            ]
+        );
+    }
+    // Formula injection neutralized, quotes and commas per RFC 4180, BOM on request.
+    let (_, _, body) = f
+        .get(t, "/api/v1/profiles/p1/issues?format=csv&bom=true&columns=issue_id,object_name,description&sort=issue_id")
+        .await;
+    assert!(body.starts_with(b"\xEF\xBB\xBF"));
+    let text = String::from_utf8(body[3..].to_vec()).unwrap();
+    assert!(text.contains("\r\n"));
+    let (_, got) = parse_csv(&body[3..]);
+    assert_eq!(
+        got,
+        vec![
+            vec!["ia1", "'-minus subject", "ENTITY_IS_LOCKED, \"quoted\""],
+            vec!["ia2", "'@at subject", "ENTITY_IS_LOCKED, \"quoted\""],
+        ]
+    );
+    // The same filters as the JSON list.
+    let (_, v) = f
+        .json(
+            t,
+            "/api/v1/users?sync_state=LastSyncFailed&columns=user_id,mail_account&sort=user_id",
+        )
+        .await;
+    let (_, _, body) = f
+        .get(t, "/api/v1/users?sync_state=LastSyncFailed&columns=user_id,mail_account&sort=user_id&format=csv")
+        .await;
+    let (_, got) = parse_csv(&body);
+    let from_json: Vec<Vec<String>> = rows(&v)
+        .iter()
+        .map(|r| {
+            vec![
+                r["user_id"].as_str().unwrap().to_owned(),
+                r["mail_account"].as_str().unwrap().to_owned(),
+            ]
+        })
+        .collect();
+    assert_eq!(got, from_json);
+    f.drop().await;
+}
+
+#[tokio::test]
+async fn export_caps_and_operations() {
+    let f = Fixture::with_limits("lists_limits", |c| {
+        c.limits.export_max_rows = 2;
+        c.limits.exports_per_tenant = 1;
+    })
+    .await;
+    let t = &f.admin_a;
+    let (s, v) = f.json(t, "/api/v1/users?format=csv").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "export_too_large");
+    assert!(v["error"]["message"].as_str().unwrap().contains("3 rows"));
+    let (s, _, _) = f.get(t, "/api/v1/users?format=csv&profile_id=p1").await;
+    assert_eq!(s, StatusCode::OK);
+    // One export slot per tenant: held while a body streams, free again after.
+    let permit = f.state.export_permit("ta").unwrap();
+    let (s, v) = f.json(t, "/api/v1/users?format=csv&profile_id=p1").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("too_many_exports"))
+    );
+    let (s, _, _) = f.get(&f.admin_b, "/api/v1/users?format=csv").await;
+    assert_eq!(s, StatusCode::OK, "another tenant has its own slots");
+    drop(permit);
+    let (s, _, _) = f.get(t, "/api/v1/users?format=csv&profile_id=p1").await;
+    assert_eq!(s, StatusCode::OK);
+    // Health, readiness, metrics with latency per route template.
+    let (s, _, body) = f.get("", "/health").await;
+    assert_eq!((s, body.as_slice()), (StatusCode::OK, &b"ok\n"[..]));
+    let (s, _, _) = f.get("", "/ready").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = f.json(t, "/api/v1/nope").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (_, _, body) = f.get("", "/metrics").await;
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("query_api_request_seconds_count{method=\"GET\",route=\"/api/v1/users\",status=\"200\"}"), "{text}");
+    assert!(text.contains("query_api_export_rows_total"));
+    assert!(!text.contains("u1"), "no ids in labels");
+    f.drop().await;
+}
