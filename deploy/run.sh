@@ -22,7 +22,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${SYNCTEL_DEMO_SEED:=1}"
 : "${SYNCTEL_INGEST_LISTEN:=127.0.0.1:9464}"
 : "${SYNCTEL_AGGREGATOR_LISTEN:=127.0.0.1:9465}"
-export SYNCTEL_INGEST_LISTEN SYNCTEL_AGGREGATOR_LISTEN
+: "${SYNCTEL_API_LISTEN:=127.0.0.1:8080}"
+export SYNCTEL_INGEST_LISTEN SYNCTEL_AGGREGATOR_LISTEN SYNCTEL_API_LISTEN
 
 bin_dir() { echo "$SYNCTEL_ROOT/target/release"; }
 
@@ -30,7 +31,7 @@ start() {
   "$here/stack.sh" start
   eval "$("$here/stack.sh" env)"
   log "building the services (release)"
-  (cd "$SYNCTEL_ROOT" && cargo build --release --locked -p ingest -p aggregator -p simulator >&2)
+  (cd "$SYNCTEL_ROOT" && cargo build --release --locked -p ingest -p aggregator -p query-api -p simulator >&2)
   "$(bin_dir)/ingest" migrate
   if svc_running ingest; then
     log "ingest: already running (pid $(svc_pid ingest))"
@@ -46,6 +47,20 @@ start() {
     wait_until aggregator 60 curl -fsS "http://$SYNCTEL_AGGREGATOR_LISTEN/health" -- "$(out_file aggregator)"
     log "aggregator: running, metrics at http://$SYNCTEL_AGGREGATOR_LISTEN/metrics"
   fi
+  if svc_running query-api; then
+    log "query-api: already running (pid $(svc_pid query-api))"
+  else
+    svc_launch query-api "$(bin_dir)/query-api" --json-logs run
+    wait_until query-api 60 curl -fsS "http://$SYNCTEL_API_LISTEN/health" -- "$(out_file query-api)"
+    log "query-api: running at http://$SYNCTEL_API_LISTEN/api/v1"
+  fi
+  # A demo admin token for the first simulated tenant (printed once, kept for later runs).
+  local token_file="$SYNCTEL_VAR/demo-api-token"
+  if [[ ! -s $token_file ]]; then
+    "$(bin_dir)/query-api" token create --tenant t0001 --role admin --label demo >"$token_file"
+  fi
+  local token
+  token=$(cat "$token_file")
   if svc_running fleet-sim; then
     log "fleet-sim: already running (pid $(svc_pid fleet-sim))"
   else
@@ -65,6 +80,12 @@ The pipeline runs. Try:
   clickhouse-client --port $SYNCTEL_CLICKHOUSE_TCP_PORT --user $SYNCTEL_ANALYST_USER --password $SYNCTEL_ANALYST_PASSWORD \\
     -d $SYNCTEL_CLICKHOUSE_DATABASE -q "SELECT tenant_id, status, count() FROM sessions GROUP BY tenant_id, status ORDER BY 1, 2"
   curl -s http://$SYNCTEL_INGEST_LISTEN/metrics | grep ^ingest_
+  # the query API (demo token of tenant t0001, admin; kept in $token_file)
+  curl -s -H "Authorization: Bearer $token" http://$SYNCTEL_API_LISTEN/api/v1/profiles
+  curl -s -H "Authorization: Bearer $token" http://$SYNCTEL_API_LISTEN/api/v1/monitor/cards
+  curl -s -H "Authorization: Bearer $token" 'http://$SYNCTEL_API_LISTEN/api/v1/monitor/cards/LastSyncFailed/users?limit=5'
+  curl -s -H "Authorization: Bearer $token" 'http://$SYNCTEL_API_LISTEN/api/v1/profiles/t0001-p01/sessions?status=Error&limit=5'
+  curl -s -H "Authorization: Bearer $token" 'http://$SYNCTEL_API_LISTEN/api/v1/users?format=csv&bom=true&columns=user_id,display_name,effective_status,sync_state' -o users.csv
   tail -f $(out_file ingest)
 Stop with: deploy/run.sh stop   (services)   and   deploy/stack.sh stop   (servers)
 MSG
@@ -72,6 +93,7 @@ MSG
 
 stop() {
   svc_stop fleet-sim
+  svc_stop query-api
   svc_stop aggregator
   svc_stop ingest
 }
@@ -79,7 +101,7 @@ stop() {
 status() {
   "$here/stack.sh" status || true
   local name
-  for name in ingest aggregator fleet-sim; do
+  for name in ingest aggregator query-api fleet-sim; do
     if svc_running "$name"; then
       echo "$name  running  pid $(svc_pid "$name")  log $(out_file "$name")"
     else
