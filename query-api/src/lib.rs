@@ -8,6 +8,7 @@
 //!   tenant and profiles, and another tenant's ids answer like missing ones.
 //! - [`error`]: the one [`ApiError`], JSON bodies `{"error": {"code", "message"}}`.
 //! - [`metrics`]: latency per route, exports.
+//! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`.
 //!
 //! Query SQL lives in `query-api/sql/*.sql` (checked on ClickHouse 18.16 and current by
 //! `deploy/clickhouse/portability/run.sh`); only bound values reach ClickHouse.
@@ -18,6 +19,7 @@ pub mod error;
 pub mod fetch;
 pub mod list;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 
 use std::collections::HashMap;
@@ -100,7 +102,8 @@ pub fn app(state: AppState) -> Router {
         .route("/sessions/{session_id}", get(r::session_detail))
         .route("/monitor/cards", get(r::monitor_cards))
         .route("/monitor/cards/{sync_state}/users", get(r::card_users))
-        .route("/freshness", get(r::freshness));
+        .route("/freshness", get(r::freshness))
+        .route("/openapi.json", get(|| async { Json(openapi::document()) }));
     Router::new()
         .nest("/api/v1", api)
         .route("/health", get(|| async { "ok\n" }))

@@ -410,6 +410,9 @@ async fn export_caps_and_operations() {
         (s, v["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("not_found"))
     );
+    let (s, doc) = f.json("", "/api/v1/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["paths"]["/api/v1/users/{user_id}/sessions"].is_object());
     let (_, _, body) = f.get("", "/metrics").await;
     let text = String::from_utf8(body).unwrap();
     assert!(text.contains("query_api_request_seconds_count{method=\"GET\",route=\"/api/v1/users\",status=\"200\"}"), "{text}");
