@@ -7,7 +7,7 @@
 //!   touched since the watermark (by `ingested_at` of the raw tables) or whose state changes
 //!   with time are recomputed from all their events into `user_state`
 //!   (ReplacingMergeTree by version), then the hourly/daily series, then the watermark.
-//! - [`config`], [`metrics`], [`http`]: operations, as in `ingest`.
+//! - [`config`], [`metrics`]: operations, as in `ingest` (served by `service_kit::http`).
 //!
 //! No state lives only in memory: a restart continues from the watermark in ClickHouse and
 //! recomputation is idempotent. See the "Aggregator" section of `ARCHITECTURE.md`.
@@ -15,7 +15,6 @@
 pub mod config;
 pub mod cycle;
 pub mod error;
-pub mod http;
 pub mod metrics;
 pub mod rules;
 
@@ -35,22 +34,8 @@ use crate::metrics::Metrics;
 
 /// Applies pending migrations, waiting for ClickHouse to come up (up to `wait`).
 pub async fn migrate(config: &AggregatorConfig, wait: Duration) -> Result<()> {
-    let deadline = std::time::Instant::now() + wait;
-    loop {
-        match store::migrate::migrate(&config.clickhouse).await {
-            Ok(report) => {
-                tracing::info!(applied = ?report.applied, "schema up to date");
-                return Ok(());
-            }
-            Err(e @ store::StoreError::ClickHouse(_))
-                if e.server_code().is_none() && std::time::Instant::now() < deadline =>
-            {
-                tracing::warn!(error = %e, "clickhouse not reachable yet; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    store::migrate::migrate_waiting(&config.clickhouse, wait).await?;
+    Ok(())
 }
 
 /// A started aggregator.
@@ -85,7 +70,7 @@ pub async fn start(config: AggregatorConfig, shutdown: CancellationToken) -> Res
     tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
-            if let Err(e) = http::serve(listener, registry, shutdown).await {
+            if let Err(e) = service_kit::http::serve(listener, registry, shutdown).await {
                 tracing::error!(error = %e, "metrics endpoint failed");
             }
         }

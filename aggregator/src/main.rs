@@ -39,16 +39,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if args.json_logs {
-        logs.json().init();
-    } else {
-        logs.init();
-    }
+    service_kit::init_logs(args.json_logs, "info");
     let env: HashMap<String, String> = std::env::vars().collect();
     let config =
         AggregatorConfig::load(args.config.as_deref(), &env).context("invalid configuration")?;
@@ -70,34 +61,9 @@ async fn main() -> Result<()> {
             aggregator::migrate(&config, Duration::from_secs(60)).await?;
             let shutdown = CancellationToken::new();
             let running = aggregator::start(config, shutdown.clone()).await?;
-            tokio::spawn(async move {
-                wait_for_signal().await;
-                tracing::info!("signal received: stopping");
-                shutdown.cancel();
-            });
+            service_kit::cancel_on_signal(shutdown);
             running.join().await;
         }
     }
     Ok(())
-}
-
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

@@ -4,8 +4,8 @@
 //! [`decode`] (pure: message -> rows or dead letter) -> [`batch`] (cut by messages, bytes,
 //! age) -> [`writer`]/[`sink`] (dead letters to their topic, one INSERT per table, retried
 //! with [`backoff`] while servers are away) -> commit in [`pipeline`], only after the rows
-//! are stored. [`guard`] stops consumption when too much input is bad. [`metrics`] and
-//! [`http`] expose what happens; [`config`] is checked before anything starts; [`replay`]
+//! are stored. [`guard`] stops consumption when too much input is bad. [`metrics`] (served by
+//! `service_kit::http`) expose what happens; [`config`] is checked before anything starts; [`replay`]
 //! re-publishes dead letters once their cause is fixed.
 //!
 //! Delivery is at least once; storage is idempotent (see `docs/clickhouse-schema.md`), so
@@ -18,7 +18,6 @@ pub mod config;
 pub mod decode;
 pub mod error;
 pub mod guard;
-pub mod http;
 pub mod kafka;
 pub mod metrics;
 pub mod pipeline;
@@ -43,22 +42,8 @@ use crate::metrics::Metrics;
 /// Applies pending migrations, waiting for ClickHouse to come up (up to `wait`). Refuses
 /// on drift.
 pub async fn migrate(config: &IngestConfig, wait: Duration) -> Result<(), IngestError> {
-    let deadline = std::time::Instant::now() + wait;
-    loop {
-        match store::migrate::migrate(&config.clickhouse).await {
-            Ok(report) => {
-                tracing::info!(applied = ?report.applied, already = ?report.already_applied, "schema up to date");
-                return Ok(());
-            }
-            Err(e @ store::StoreError::ClickHouse(_))
-                if e.server_code().is_none() && std::time::Instant::now() < deadline =>
-            {
-                tracing::warn!(error = %e, "clickhouse not reachable yet; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    store::migrate::migrate_waiting(&config.clickhouse, wait).await?;
+    Ok(())
 }
 
 /// A started ingest: where its metrics are, and how to wait for it.
@@ -100,7 +85,7 @@ pub async fn start(
     tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
-            if let Err(e) = http::serve(listener, registry, shutdown).await {
+            if let Err(e) = service_kit::http::serve(listener, registry, shutdown).await {
                 tracing::error!(error = %e, "metrics endpoint failed");
             }
         }

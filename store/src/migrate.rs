@@ -188,6 +188,30 @@ pub async fn migrate(config: &ClickHouseConfig) -> Result<MigrationReport> {
     Ok(report)
 }
 
+/// [`migrate`], waiting up to `wait` for ClickHouse to answer (a service started beside
+/// its database). Errors from ClickHouse itself (drift, bad SQL) are not waited out.
+pub async fn migrate_waiting(
+    config: &ClickHouseConfig,
+    wait: std::time::Duration,
+) -> Result<MigrationReport> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match migrate(config).await {
+            Ok(report) => {
+                tracing::info!(applied = ?report.applied, already = ?report.already_applied, "schema up to date");
+                return Ok(report);
+            }
+            Err(e @ StoreError::ClickHouse(_))
+                if e.server_code().is_none() && std::time::Instant::now() < deadline =>
+            {
+                tracing::warn!(error = %e, "clickhouse not reachable yet; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Checks that the database is fully migrated, without changing anything: the check a
 /// service runs at start.
 pub async fn verify(config: &ClickHouseConfig) -> Result<()> {
