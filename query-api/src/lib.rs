@@ -134,18 +134,7 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
-    let mut body = String::new();
-    match prometheus_client::encoding::text::encode(&mut body, &state.registry) {
-        Ok(()) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            body,
-        )
-            .into_response(),
-        Err(e) => ApiError::Internal(format!("encoding metrics: {e}")).into_response(),
-    }
+    service_kit::http::metrics_response(&state.registry)
 }
 
 /// Serves `app(state)` on `listener` until `shutdown`, then lets in-flight requests finish

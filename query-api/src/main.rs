@@ -64,16 +64,7 @@ enum TokenCommand {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if args.json_logs {
-        logs.json().init();
-    } else {
-        logs.init();
-    }
+    service_kit::init_logs(args.json_logs, "info");
     let env: HashMap<String, String> = std::env::vars().collect();
     let config = ApiConfig::load(args.config.as_deref(), &env).context("invalid configuration")?;
     match args.command.unwrap_or(Command::Run) {
@@ -115,35 +106,9 @@ async fn main() -> Result<()> {
         }
         Command::Run => {
             let shutdown = CancellationToken::new();
-            let stop = shutdown.clone();
-            tokio::spawn(async move {
-                wait_for_signal().await;
-                tracing::info!("signal received: stopping");
-                stop.cancel();
-            });
+            service_kit::cancel_on_signal(shutdown.clone());
             query_api::run(config, shutdown).await?;
         }
     }
     Ok(())
-}
-
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

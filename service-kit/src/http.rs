@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use prometheus_client::registry::Registry;
@@ -19,9 +19,15 @@ pub fn app(registry: Arc<Registry>) -> Router {
         .with_state(registry)
 }
 
-async fn metrics(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
+async fn metrics(State(registry): State<Arc<Registry>>) -> Response {
+    metrics_response(&registry)
+}
+
+/// The registry in the Prometheus text format, as an HTTP response (for services that
+/// serve `/metrics` from their own router).
+pub fn metrics_response(registry: &Registry) -> Response {
     let mut body = String::new();
-    match prometheus_client::encoding::text::encode(&mut body, &registry) {
+    match prometheus_client::encoding::text::encode(&mut body, registry) {
         Ok(()) => (
             StatusCode::OK,
             [(
