@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
+use service_kit::config::Env;
 use store::ClickHouseConfig;
-use thiserror::Error;
 
 use crate::rules::Limits;
 
@@ -110,60 +110,12 @@ impl Default for HttpConfig {
     }
 }
 
-/// A configuration that cannot run.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("reading {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML for this config (unknown keys included).
-    #[error("parsing {path}: {source}")]
-    Parse {
-        /// The file.
-        path: String,
-        /// The error.
-        source: toml::de::Error,
-    },
-    /// An environment override has a bad value.
-    #[error("environment variable {var}: {message}")]
-    Env {
-        /// The variable.
-        var: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-    /// A value is out of range.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field, dotted.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-}
+pub use service_kit::config::ConfigError;
 
 impl AggregatorConfig {
     /// Reads `path` (if any), applies overrides from `env`, validates.
     pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let mut config = match path {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.display().to_string(),
-                    source,
-                })?;
-                Self::parse(&text).map_err(|source| ConfigError::Parse {
-                    path: path.display().to_string(),
-                    source,
-                })?
-            }
-            None => Self::default(),
-        };
+        let mut config: AggregatorConfig = service_kit::config::read_toml(path)?;
         config.apply_env(env)?;
         config.validate()?;
         Ok(config)
@@ -178,40 +130,18 @@ impl AggregatorConfig {
     /// `SYNCTEL_AGGREGATOR_LISTEN`, `SYNCTEL_AGGREGATOR_INTERVAL_MS`,
     /// `SYNCTEL_STALL_AFTER_SECS`, `SYNCTEL_NO_SESSION_AFTER_SECS`.
     pub fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
-        let get = |var: &str| env.get(var).filter(|v| !v.is_empty()).cloned();
-        if let Some(v) = get("SYNCTEL_CLICKHOUSE_URL") {
-            self.clickhouse.url = v;
-        }
-        if let Some(v) = get("SYNCTEL_CLICKHOUSE_USER") {
-            self.clickhouse.user = v;
-        }
-        if let Some(v) = get("SYNCTEL_CLICKHOUSE_PASSWORD") {
-            self.clickhouse.password = v;
-        }
-        if let Some(v) = get("SYNCTEL_CLICKHOUSE_DATABASE") {
-            self.clickhouse.database = v;
-        }
-        fn parsed<T: std::str::FromStr>(var: &'static str, v: &str) -> Result<T, ConfigError>
-        where
-            T::Err: std::fmt::Display,
-        {
-            v.parse().map_err(|e: T::Err| ConfigError::Env {
-                var,
-                message: e.to_string(),
-            })
-        }
-        if let Some(v) = get("SYNCTEL_AGGREGATOR_LISTEN") {
-            self.http.listen = parsed("SYNCTEL_AGGREGATOR_LISTEN", &v)?;
-        }
-        if let Some(v) = get("SYNCTEL_AGGREGATOR_INTERVAL_MS") {
-            self.cycle.interval_ms = parsed("SYNCTEL_AGGREGATOR_INTERVAL_MS", &v)?;
-        }
-        if let Some(v) = get("SYNCTEL_STALL_AFTER_SECS") {
-            self.rules.stall_after_secs = parsed("SYNCTEL_STALL_AFTER_SECS", &v)?;
-        }
-        if let Some(v) = get("SYNCTEL_NO_SESSION_AFTER_SECS") {
-            self.rules.no_session_after_secs = parsed("SYNCTEL_NO_SESSION_AFTER_SECS", &v)?;
-        }
+        let vars = Env(env);
+        self.clickhouse.apply_env(env);
+        vars.parse("SYNCTEL_AGGREGATOR_LISTEN", &mut self.http.listen)?;
+        vars.parse(
+            "SYNCTEL_AGGREGATOR_INTERVAL_MS",
+            &mut self.cycle.interval_ms,
+        )?;
+        vars.parse("SYNCTEL_STALL_AFTER_SECS", &mut self.rules.stall_after_secs)?;
+        vars.parse(
+            "SYNCTEL_NO_SESSION_AFTER_SECS",
+            &mut self.rules.no_session_after_secs,
+        )?;
         Ok(())
     }
 

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
+use service_kit::config::Env;
 use store::ClickHouseConfig;
-use thiserror::Error;
 
 /// Everything `ingest` needs to run.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -155,43 +155,7 @@ impl Default for HttpConfig {
     }
 }
 
-/// A config that cannot be used, naming the field.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("reading {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML or has unknown keys.
-    #[error("parsing {path}: {source}")]
-    Parse {
-        /// The file.
-        path: String,
-        /// Why.
-        source: Box<toml::de::Error>,
-    },
-    /// An environment override has a bad value.
-    #[error("environment variable {var}: {message}")]
-    Env {
-        /// The variable.
-        var: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-    /// A value is out of range.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// Dotted field path, e.g. `batch.max_messages`.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-}
+pub use service_kit::config::ConfigError;
 
 /// Environment variables that override the file (the names `deploy/stack.sh env` prints).
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
@@ -220,19 +184,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
 impl IngestConfig {
     /// Reads `path` (if any), applies overrides from `env`, validates.
     pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let mut config = match path {
-            None => IngestConfig::default(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.display().to_string(),
-                    source,
-                })?;
-                Self::parse(&text).map_err(|source| ConfigError::Parse {
-                    path: path.display().to_string(),
-                    source: Box::new(source),
-                })?
-            }
-        };
+        let mut config: IngestConfig = service_kit::config::read_toml(path)?;
         config.apply_env(env)?;
         config.validate()?;
         Ok(config)
@@ -244,15 +196,11 @@ impl IngestConfig {
     }
 
     fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
-        let get = |var: &str| env.get(var).filter(|v| !v.is_empty()).cloned();
-        if let Some(v) = get("SYNCTEL_KAFKA_BROKERS") {
-            self.kafka.brokers = v;
-        }
-        if let Some(v) = get("SYNCTEL_INGEST_GROUP_ID") {
-            self.kafka.group_id = v;
-        }
-        let events = get("SYNCTEL_EVENTS_TOPIC");
-        let logs = get("SYNCTEL_LOGS_TOPIC");
+        let vars = Env(env);
+        vars.string("SYNCTEL_KAFKA_BROKERS", &mut self.kafka.brokers);
+        vars.string("SYNCTEL_INGEST_GROUP_ID", &mut self.kafka.group_id);
+        let events = vars.get("SYNCTEL_EVENTS_TOPIC");
+        let logs = vars.get("SYNCTEL_LOGS_TOPIC");
         if events.is_some() || logs.is_some() {
             let default = KafkaConfig::default().topics;
             self.kafka.topics = vec![
@@ -260,31 +208,15 @@ impl IngestConfig {
                 logs.unwrap_or_else(|| default[1].clone()),
             ];
         }
-        if let Some(v) = get("SYNCTEL_INGEST_TOPICS") {
+        if let Some(v) = vars.get("SYNCTEL_INGEST_TOPICS") {
             self.kafka.topics = v.split(',').map(|t| t.trim().to_owned()).collect();
         }
-        if let Some(v) = get("SYNCTEL_DEADLETTER_TOPIC") {
-            self.kafka.dead_letter_topic = v;
-        }
-        if let Some(v) = get("SYNCTEL_CLICKHOUSE_URL") {
-            self.clickhouse.url = v;
-        }
-        if let Some(v) = get("SYNCTEL_CLICKHOUSE_USER") {
-            self.clickhouse.user = v;
-        }
-        if let Some(v) = get("SYNCTEL_CLICKHOUSE_PASSWORD") {
-            self.clickhouse.password = v;
-        }
-        if let Some(v) = get("SYNCTEL_CLICKHOUSE_DATABASE") {
-            self.clickhouse.database = v;
-        }
-        if let Some(v) = get("SYNCTEL_INGEST_LISTEN") {
-            self.http.listen = v.parse().map_err(|e| ConfigError::Env {
-                var: "SYNCTEL_INGEST_LISTEN",
-                message: format!("{e}: {v:?}"),
-            })?;
-        }
-        Ok(())
+        vars.string(
+            "SYNCTEL_DEADLETTER_TOPIC",
+            &mut self.kafka.dead_letter_topic,
+        );
+        self.clickhouse.apply_env(env);
+        vars.parse("SYNCTEL_INGEST_LISTEN", &mut self.http.listen)
     }
 
     /// Checks every value; the first problem is returned, naming its field.

@@ -2,8 +2,10 @@
 //!
 //! - [`init_logs`]: `tracing` to stderr, text or JSON lines, level from `RUST_LOG`;
 //! - [`cancel_on_signal`]: SIGINT/SIGTERM cancel a token (graceful shutdown);
-//! - [`http`]: the `/metrics` (Prometheus text) and `/health` endpoint.
+//! - [`http`]: the `/metrics` (Prometheus text) and `/health` endpoint;
+//! - [`config`]: TOML file + environment overrides, one error type.
 
+pub mod config;
 pub mod http;
 
 use tokio_util::sync::CancellationToken;

@@ -31,6 +31,23 @@ impl Default for ClickHouseConfig {
 }
 
 impl ClickHouseConfig {
+    /// Overrides from the environment (the names `deploy/stack.sh env` prints):
+    /// `SYNCTEL_CLICKHOUSE_URL`, `_USER`, `_PASSWORD`, `_DATABASE`; empty values are
+    /// ignored.
+    pub fn apply_env(&mut self, env: &std::collections::HashMap<String, String>) {
+        let get = |var: &str| env.get(var).filter(|v| !v.is_empty()).cloned();
+        for (var, target) in [
+            ("SYNCTEL_CLICKHOUSE_URL", &mut self.url),
+            ("SYNCTEL_CLICKHOUSE_USER", &mut self.user),
+            ("SYNCTEL_CLICKHOUSE_PASSWORD", &mut self.password),
+            ("SYNCTEL_CLICKHOUSE_DATABASE", &mut self.database),
+        ] {
+            if let Some(v) = get(var) {
+                *target = v;
+            }
+        }
+    }
+
     /// Checks the values without connecting.
     pub fn validate(&self) -> Result<()> {
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
