@@ -84,6 +84,13 @@ pub struct LimitsConfig {
     pub exports_per_tenant: usize,
     /// Default time window of the session and issue lists, days back from now. Default 3.
     pub default_window_days: u32,
+    /// Most sessions one log export may hold; more: 422. Default 100.
+    pub log_max_sessions: u64,
+    /// Most log lines one log export may hold; more: 422. Default 1000000.
+    pub log_max_lines: u64,
+    /// Most bytes of log text one log export may hold (before compression); more: 422.
+    /// Default 268435456 (256 MiB).
+    pub log_max_bytes: u64,
 }
 
 impl Default for LimitsConfig {
@@ -95,6 +102,9 @@ impl Default for LimitsConfig {
             export_max_rows: 1_000_000,
             exports_per_tenant: 2,
             default_window_days: 3,
+            log_max_sessions: 100,
+            log_max_lines: 1_000_000,
+            log_max_bytes: 256 << 20,
         }
     }
 }
@@ -248,6 +258,9 @@ impl ApiConfig {
         }
         if l.exports_per_tenant == 0 {
             return invalid("limits.exports_per_tenant", "must be at least 1");
+        }
+        if l.log_max_sessions == 0 || l.log_max_lines == 0 || l.log_max_bytes == 0 {
+            return invalid("limits.log_max_sessions", "log caps must be at least 1");
         }
         if l.default_window_days == 0 {
             return invalid("limits.default_window_days", "must be at least 1");

@@ -66,6 +66,24 @@ pub enum ApiError {
         /// The configured cap.
         limit: u64,
     },
+    /// A log export would pass one of its caps (`limits.log_max_*`).
+    #[error("the log export would hold {actual} {what}, more than limits.{cap} = {limit}; choose fewer sessions or a shorter window")]
+    LogCapExceeded {
+        /// The config key of the cap, e.g. `log_max_lines`.
+        cap: &'static str,
+        /// What is counted: `sessions`, `lines`, `bytes`.
+        what: &'static str,
+        /// How many the export would hold.
+        actual: u64,
+        /// The cap.
+        limit: u64,
+    },
+    /// The request clashes with an earlier one (a request id reused for something else).
+    #[error("{0}")]
+    Conflict(String),
+    /// The admin command could not be published to Kafka (details logged, never sent).
+    #[error("publishing the command failed: {0}")]
+    PublishFailed(String),
     /// Too many exports of the tenant are running.
     #[error("{limit} exports of this tenant are already running; retry when one finishes")]
     TooManyExports {
@@ -95,7 +113,11 @@ impl ApiError {
             | ApiError::BadOperator { .. }
             | ApiError::BadValue { .. }
             | ApiError::CsvOnly(_) => StatusCode::BAD_REQUEST,
-            ApiError::ExportTooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::ExportTooLarge { .. } | ApiError::LogCapExceeded { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PublishFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyExports { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -115,6 +137,9 @@ impl ApiError {
             ApiError::BadValue { .. } => "bad_value",
             ApiError::CsvOnly(_) => "csv_only",
             ApiError::ExportTooLarge { .. } => "export_too_large",
+            ApiError::LogCapExceeded { .. } => "log_export_too_large",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PublishFailed(_) => "publish_failed",
             ApiError::TooManyExports { .. } => "too_many_exports",
             ApiError::Timeout(_) => "query_timeout",
             ApiError::Storage(_) => "storage_unavailable",
@@ -148,6 +173,10 @@ impl IntoResponse for ApiError {
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 "internal error".to_owned()
+            }
+            ApiError::PublishFailed(e) => {
+                tracing::error!(error = %e, "publishing an admin command failed");
+                "the command could not be published (recorded as failed); retry with the same request_id".to_owned()
             }
             other => other.to_string(),
         };

@@ -4,6 +4,8 @@
 //! - [`auth`]: bearer tokens (stored hashed) -> [`auth::Principal`] (tenant, profiles, role).
 //! - [`list`]: column whitelists and the parsing of filters, sort, columns, page (pure).
 //! - [`fetch`]: running the queries: JSON pages, CSV exports streamed in constant memory.
+//! - [`logs`]: session logs as ZIP or CSV, streamed, with caps.
+//! - [`actions`]: admin actions published to Kafka as commands, with their audit trail.
 //! - [`routes`]: the thin `/api/v1` handlers; every query is scoped to the principal's
 //!   tenant and profiles, and another tenant's ids answer like missing ones.
 //! - [`error`]: the one [`ApiError`], JSON bodies `{"error": {"code", "message"}}`.
@@ -13,23 +15,25 @@
 //! Query SQL lives in `query-api/sql/*.sql` (checked on ClickHouse 18.16 and current by
 //! `deploy/clickhouse/portability/run.sh`); only bound values reach ClickHouse.
 
+pub mod actions;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod fetch;
 pub mod list;
+pub mod logs;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
@@ -51,6 +55,11 @@ pub struct AppState {
     /// The registry `/metrics` encodes.
     pub registry: Arc<Registry>,
     exports: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    /// The producer of admin commands (`None` when its config was refused: actions
+    /// answer 503, and the reason was logged at start).
+    pub producer: Option<rdkafka::producer::FutureProducer>,
+    /// (tenant, request id) of admin requests being processed.
+    actions_in_flight: Arc<Mutex<HashSet<(String, String)>>>,
 }
 
 impl AppState {
@@ -58,7 +67,12 @@ impl AppState {
     pub fn new(config: ApiConfig) -> Self {
         let mut registry = Registry::default();
         let metrics = Arc::new(metrics::Metrics::new(&mut registry));
+        let producer = actions::producer(&config.kafka)
+            .inspect_err(|e| tracing::error!(error = %e, "creating the Kafka producer"))
+            .ok();
         Self {
+            producer,
+            actions_in_flight: Arc::new(Mutex::new(HashSet::new())),
             client: config.clickhouse.client(),
             config: Arc::new(config),
             metrics,
@@ -99,7 +113,11 @@ pub fn app(state: AppState) -> Router {
         .route("/users/{user_id}", get(r::user_detail))
         .route("/users/{user_id}/sessions", get(r::user_sessions))
         .route("/users/{user_id}/issues", get(r::user_issues))
+        .route("/users/{user_id}/logs", get(logs::user_logs))
+        .route("/users/{user_id}/actions", post(actions::post_action))
         .route("/sessions/{session_id}", get(r::session_detail))
+        .route("/sessions/{session_id}/logs", get(logs::session_logs))
+        .route("/audit", get(actions::audit))
         .route("/monitor/cards", get(r::monitor_cards))
         .route("/monitor/cards/{sync_state}/users", get(r::card_users))
         .route("/freshness", get(r::freshness))

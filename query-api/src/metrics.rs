@@ -30,6 +30,13 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 16))
 }
 
+/// Label: what became of an admin command request.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CommandLabel {
+    /// `published`, `failed` or `replayed` (a repeated request id).
+    pub result: &'static str,
+}
+
 /// The API metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -37,8 +44,10 @@ pub struct Metrics {
     pub request_seconds: Family<RouteLabel, Histogram, fn() -> Histogram>,
     /// Rows written by CSV exports.
     pub export_rows: Counter,
-    /// CSV exports running now.
+    /// CSV and log exports running now.
     pub exports_running: Gauge,
+    /// Admin command requests, per result.
+    pub admin_commands: Family<CommandLabel, Counter>,
 }
 
 impl Metrics {
@@ -48,6 +57,7 @@ impl Metrics {
             request_seconds: Family::new_with_constructor(latency_histogram),
             export_rows: Counter::default(),
             exports_running: Gauge::default(),
+            admin_commands: Family::default(),
         };
         let r = registry.sub_registry_with_prefix("query_api");
         r.register(
@@ -65,7 +75,19 @@ impl Metrics {
             "CSV exports streaming now",
             metrics.exports_running.clone(),
         );
+        r.register(
+            "admin_commands",
+            "Admin command requests, per result (published, failed, replayed)",
+            metrics.admin_commands.clone(),
+        );
         metrics
+    }
+
+    /// Counts one admin command request.
+    pub fn admin_command(&self, result: &'static str) {
+        self.admin_commands
+            .get_or_create(&CommandLabel { result })
+            .inc();
     }
 }
 

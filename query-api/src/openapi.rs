@@ -60,6 +60,70 @@ fn op(summary: &str, mut params: Vec<Value>, path_ids: &[&str]) -> Value {
     }})
 }
 
+fn query(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "description": description, "schema": schema})
+}
+
+fn log_op(summary: &str, per_user: bool, path_id: &str) -> Value {
+    let mut params = vec![query(
+        "format",
+        "zip (default) or csv",
+        json!({"type": "string", "enum": ["zip", "csv"]}),
+    )];
+    if per_user {
+        for w in ["from", "to"] {
+            params.push(query(
+                w,
+                "ms since the epoch or RFC 3339; default: the last 3 days",
+                json!({"type": "string"}),
+            ));
+        }
+        params.push(query(
+            "sessions",
+            "comma-separated session ids (instead of from/to)",
+            json!({"type": "string"}),
+        ));
+    }
+    let mut v = op(summary, params, &[path_id]);
+    v["get"]["responses"]["200"] = json!({
+        "description": "ZIP (`<session>.log` entries: `time level text` lines; several sessions: plus `index.csv` with session_id,start,end,status,lines) or CSV (session_id,time,level,text)",
+        "content": {"application/zip": {}, "text/csv": {}}
+    });
+    v["get"]["responses"]["422"] = json!({"$ref": "#/components/responses/Error"});
+    v
+}
+
+fn action_op() -> Value {
+    let names: Vec<&str> = crate::actions::ACTIONS.iter().map(|(n, _)| *n).collect();
+    let error = json!({"$ref": "#/components/responses/Error"});
+    json!({"post": {
+        "summary": "an admin action on a user: published as a command to Kafka and audited; idempotent by request_id",
+        "security": [{"bearer": []}],
+        "parameters": [id("user_id")],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["action", "request_id"],
+            "additionalProperties": false,
+            "properties": {
+                "action": {"type": "string", "enum": names},
+                "request_id": {"type": "string", "description": "client-chosen idempotency key (1-256 bytes), per tenant"},
+                "new_mail_account": {"type": "string", "description": "update_credentials only"},
+                "new_crm_user_name": {"type": "string", "description": "update_credentials only"}
+            }
+        }}}},
+        "responses": {
+            "202": {"description": "published: {request_id, command_id, user_id, action, issued_by, issued_at_ms, result}"},
+            "200": {"description": "a repeated request_id: the original result, nothing published again"},
+            "400": error.clone(),
+            "401": error.clone(),
+            "403": error.clone(),
+            "404": error.clone(),
+            "409": error.clone(),
+            "503": error
+        }
+    }})
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -139,6 +203,27 @@ pub fn document() -> Value {
             &["session_id"],
         ),
     );
+    add(
+        "/sessions/{session_id}/logs",
+        log_op("one session's log as ZIP or CSV", false, "session_id"),
+    );
+    add(
+        "/users/{user_id}/logs",
+        log_op(
+            "a user's sessions' logs (a window or chosen sessions) as ZIP or CSV",
+            true,
+            "user_id",
+        ),
+    );
+    add("/users/{user_id}/actions", action_op());
+    add(
+        "/audit",
+        op(
+            "the audit trail of admin actions",
+            list_params(&crate::actions::AUDIT),
+            &[],
+        ),
+    );
     add("/monitor/cards", op("users per sync state", vec![], &[]));
     add(
         "/monitor/cards/{sync_state}/users",
@@ -181,11 +266,13 @@ mod tests {
             &list::USERS,
             &list::SESSIONS,
             &list::ISSUES,
+            &crate::actions::AUDIT,
         ] {
             for c in spec.columns {
                 assert!(text.contains(c.name), "{}", c.name);
             }
         }
-        assert_eq!(doc["paths"].as_object().map(Map::len), Some(13));
+        assert_eq!(doc["paths"].as_object().map(Map::len), Some(17));
+        assert!(doc["paths"]["/api/v1/users/{user_id}/actions"]["post"].is_object());
     }
 }

@@ -33,7 +33,7 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn ctx(state: &AppState) -> ParseContext {
+pub(crate) fn ctx(state: &AppState) -> ParseContext {
     let l = &state.config.limits;
     ParseContext {
         default_page_size: l.default_page_size,
@@ -43,7 +43,7 @@ fn ctx(state: &AppState) -> ParseContext {
     }
 }
 
-fn scope(p: &Principal) -> Vec<Bound> {
+pub(crate) fn scope(p: &Principal) -> Vec<Bound> {
     let (all, profiles) = p.scope_binds();
     vec![
         Bound::Str(p.tenant_id.clone()),
@@ -53,7 +53,13 @@ fn scope(p: &Principal) -> Vec<Bound> {
 }
 
 /// Binds of `sessions.sql` (tenant, user, session, scope, window).
-fn session_binds(p: &Principal, user: &str, session: &str, from: i64, to: i64) -> Vec<Bound> {
+pub(crate) fn session_binds(
+    p: &Principal,
+    user: &str,
+    session: &str,
+    from: i64,
+    to: i64,
+) -> Vec<Bound> {
     let (all, profiles) = p.scope_binds();
     vec![
         Bound::Str(p.tenant_id.clone()),
@@ -89,7 +95,7 @@ fn eq(column: &str, value: &str) -> (String, Bound) {
 }
 
 /// Answers a list request: a JSON page or a streamed CSV export.
-async fn respond(
+pub(crate) async fn respond(
     state: &AppState,
     p: &Principal,
     spec: &'static ListSpec,
@@ -149,7 +155,7 @@ async fn visible_profile(state: &AppState, p: &Principal, profile_id: &str) -> R
 }
 
 /// The user's row of `users.sql` (every column), or 404.
-async fn visible_user(
+pub(crate) async fn visible_user(
     state: &AppState,
     p: &Principal,
     user_id: &str,

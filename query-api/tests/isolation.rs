@@ -19,6 +19,10 @@ const ID_ROUTES: &[(&str, &str, &str, &str)] = &[
     ("/api/v1/users/{}/sessions", "u1", "u9", "u3"),
     ("/api/v1/users/{}/issues", "u1", "u9", "u3"),
     ("/api/v1/sessions/{}", "sa3", "sb2", "sa5"),
+    ("/api/v1/sessions/{}/logs", "sa3", "sb2", "sa5"),
+    ("/api/v1/sessions/{}/logs?format=csv", "sa3", "sb2", "sa5"),
+    ("/api/v1/users/{}/logs?from=0", "u1", "u9", "u3"),
+    ("/api/v1/users/{}/logs?format=csv", "u1", "u9", "u3"),
 ];
 
 const MISSING: &str = "zz-missing";
@@ -85,6 +89,9 @@ async fn lists_never_show_another_tenant_or_a_hidden_profile() {
         "/api/v1/monitor/cards/LastSyncFailed/users",
         "/api/v1/monitor/cards/LastSyncSucceeded/users?format=csv",
         "/api/v1/freshness",
+        "/api/v1/audit",
+        "/api/v1/users/u1/logs?format=csv&from=0",
+        "/api/v1/sessions/sa3/logs?format=csv",
     ];
     for uri in lists {
         for (token, forbidden) in [

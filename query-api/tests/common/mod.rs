@@ -166,6 +166,39 @@ pub fn issue(
     })
 }
 
+/// A chunk of a session's log: `lines` (level, text) one second apart from `at`.
+#[allow(clippy::too_many_arguments)]
+pub fn log(
+    tenant: &str,
+    profile: &str,
+    user: &str,
+    session: &str,
+    sequence: i32,
+    at: i64,
+    lines: &[(LogLevel, &str)],
+) -> Event {
+    Event::SessionLog(SessionLog {
+        header: header(
+            tenant,
+            profile,
+            user,
+            &format!("{session}-log{sequence}"),
+            at,
+        ),
+        session_id: session.to_owned(),
+        sequence,
+        lines: lines
+            .iter()
+            .zip(0..)
+            .map(|((level, text), i)| LogLine {
+                at_ms: at + i * 1_000,
+                level: *level,
+                text: (*text).to_owned(),
+            })
+            .collect(),
+    })
+}
+
 /// The fleet: tenant A with profiles p1 (users u1, u2) and p2 (u3); tenant B with p1 (its
 /// own u1) and p3 (u9). Ids shared between tenants on purpose.
 pub fn fleet(base: i64) -> Vec<Event> {
@@ -287,6 +320,58 @@ pub fn fleet(base: i64) -> Vec<Event> {
         base + 1_000,
         "other tenant",
     ));
+    // Logs: sa3 in two chunks (written out of order), sa2, sa5 (profile p2) and tenant B's sb1.
+    e.push(log(
+        TA,
+        "p1",
+        "u1",
+        "sa3",
+        1,
+        base + 63_000,
+        &[
+            (LogLevel::Error, "=cmd|' /C calc'!A0"),
+            (LogLevel::Info, "done, \"quoted\""),
+        ],
+    ));
+    e.push(log(
+        TA,
+        "p1",
+        "u1",
+        "sa3",
+        0,
+        base + 60_000,
+        &[
+            (LogLevel::Info, "starting sa3"),
+            (LogLevel::Warn, "throttled: retry"),
+        ],
+    ));
+    e.push(log(
+        TA,
+        "p1",
+        "u1",
+        "sa2",
+        0,
+        base,
+        &[(LogLevel::Info, "sa2 only line")],
+    ));
+    e.push(log(
+        TA,
+        "p2",
+        "u3",
+        "sa5",
+        0,
+        base + 180_000,
+        &[(LogLevel::Error, "Gamma log")],
+    ));
+    e.push(log(
+        TB,
+        "p1",
+        "u1",
+        "sb1",
+        0,
+        base,
+        &[(LogLevel::Info, "other tenant log")],
+    ));
     e
 }
 
@@ -307,19 +392,21 @@ where
 /// Writes events as ingest does.
 pub async fn insert(client: &clickhouse::Client, events: &[Event]) {
     let (mut s, mut u, mut p, mut i) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut l = Vec::new();
     for e in events {
         match Row::from_event(e) {
             Row::Session(r) => s.push(r),
             Row::UserState(r) => u.push(r),
             Row::ProfileState(r) => p.push(r),
             Row::Issue(r) => i.push(r),
-            Row::LogLines(_) => {}
+            Row::LogLines(rows) => l.extend(rows),
         }
     }
     insert_rows(client, "session_events", &s).await;
     insert_rows(client, "user_state_events", &u).await;
     insert_rows(client, "profile_state_events", &p).await;
     insert_rows(client, "issue_events", &i).await;
+    insert_rows(client, "log_lines", &l).await;
 }
 
 /// One aggregator cycle over everything stored.
@@ -373,6 +460,7 @@ impl Fixture {
         let admin_b = token(TB, Role::Admin, None).await;
         let mut config = ApiConfig::default();
         config.clickhouse = ch;
+        config.kafka.brokers = testkit::kafka_brokers();
         adjust(&mut config);
         let state = AppState::new(config);
         Self {
@@ -406,6 +494,25 @@ impl Fixture {
             .to_bytes()
             .to_vec();
         (status, headers, body)
+    }
+
+    /// POST a JSON body with a bearer token; the answer as JSON.
+    pub async fn post(&self, token: &str, uri: &str, body: &str) -> (StatusCode, Value) {
+        let req = Request::post(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let body = http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let value = serde_json::from_slice(&body).unwrap_or_else(|e| {
+            panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&body))
+        });
+        (status, value)
     }
 
     /// GET expecting JSON.

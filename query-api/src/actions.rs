@@ -1,0 +1,450 @@
+//! Admin actions and their audit trail.
+//!
+//! `POST /api/v1/users/{user_id}/actions` with `{"action", "request_id", "new_mail_account"?,
+//! "new_crm_user_name"?}`: viewers get 403; a bad body 400; a user outside the principal's
+//! scope 404 (like a missing one). The command ([`schemas::AdminCommand`], Avro via
+//! [`schemas::wire::encode_command`]) is published to `kafka.commands_topic` keyed by
+//! [`schemas::AdminCommand::partition_key`], and every state of the request is a row of
+//! `admin_actions` (ReplacingMergeTree by `version`): `accepted`, then `published` or
+//! `failed`.
+//!
+//! Idempotency by `request_id` per tenant: a request id already `published` (or `accepted`,
+//! its outcome unknown) answers 200 with the original command and publishes nothing; one
+//! that `failed` is retried with the same `command_id` (nothing was published); the same
+//! request id for another user or action is a 409. Concurrent requests with the same id in
+//! this process: the second gets 409 while the first runs (several API instances rely on
+//! the engines' de-duplication by `command_id`).
+//!
+//! `GET /api/v1/audit` lists the trail with the list machinery ([`AUDIT`]).
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use schemas::avro_enum::AvroEnum;
+use schemas::{AdminAction, AdminCommand};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::auth::{Principal, Role};
+use crate::error::{ApiError, Result};
+use crate::list::{self, Column, Kind, ListSpec};
+use crate::routes::{ctx, respond, scope, visible_user};
+use crate::AppState;
+
+const LOOKUP: &str = include_str!("../sql/admin_action_lookup.sql");
+
+/// The audit trail: the current state of every admin request.
+pub static AUDIT: ListSpec = ListSpec {
+    name: "audit",
+    sql: include_str!("../sql/audit.sql"),
+    columns: &[
+        Column {
+            name: "request_id",
+            kind: Kind::Text,
+        },
+        Column {
+            name: "command_id",
+            kind: Kind::Text,
+        },
+        Column {
+            name: "user_id",
+            kind: Kind::Text,
+        },
+        Column {
+            name: "profile_id",
+            kind: Kind::Text,
+        },
+        Column {
+            name: "action",
+            kind: Kind::Text,
+        },
+        Column {
+            name: "issued_by",
+            kind: Kind::Text,
+        },
+        Column {
+            name: "issued_at_ms",
+            kind: Kind::Time,
+        },
+        Column {
+            name: "result",
+            kind: Kind::Text,
+        },
+        Column {
+            name: "detail",
+            kind: Kind::Text,
+        },
+        Column {
+            name: "new_mail_account",
+            kind: Kind::Text,
+        },
+        Column {
+            name: "new_crm_user_name",
+            kind: Kind::Text,
+        },
+        Column {
+            name: "version",
+            kind: Kind::Int,
+        },
+    ],
+    default_columns: &[
+        "issued_at_ms",
+        "issued_by",
+        "user_id",
+        "profile_id",
+        "action",
+        "result",
+        "detail",
+        "request_id",
+        "command_id",
+    ],
+    default_order: "issued_at_ms DESC, request_id",
+    key: "request_id",
+    windowed: false,
+};
+
+/// The actions of the API, by their names in requests (snake case).
+pub const ACTIONS: &[(&str, AdminAction)] = &[
+    ("suspend", AdminAction::Suspend),
+    ("disable", AdminAction::Disable),
+    ("enable", AdminAction::Enable),
+    ("force_sync", AdminAction::ForceSync),
+    ("pause", AdminAction::Pause),
+    ("resume", AdminAction::Resume),
+    ("delete_from_monitor", AdminAction::DeleteFromMonitor),
+    ("update_credentials", AdminAction::UpdateCredentials),
+];
+
+/// The body of `POST /users/{user_id}/actions`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    /// One of [`ACTIONS`].
+    pub action: String,
+    /// The client's idempotency key.
+    pub request_id: String,
+    /// New mail account (`update_credentials` only).
+    pub new_mail_account: Option<String>,
+    /// New CRM user name (`update_credentials` only).
+    pub new_crm_user_name: Option<String>,
+}
+
+/// Parses and checks a body (pure): the action, and the credential fields only with
+/// `update_credentials`.
+pub fn parse_request(body: &[u8]) -> Result<(ActionRequest, AdminAction)> {
+    let req: ActionRequest =
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_value("body", format!("{e}")))?;
+    let action = ACTIONS
+        .iter()
+        .find(|(name, _)| *name == req.action)
+        .map(|(_, a)| *a)
+        .ok_or_else(|| {
+            let names: Vec<&str> = ACTIONS.iter().map(|(n, _)| *n).collect();
+            ApiError::bad_value(
+                "action",
+                format!("{:?} is not one of {}", req.action, names.join(", ")),
+            )
+        })?;
+    if req.request_id.is_empty() || req.request_id.len() > schemas::validate::MAX_ID_BYTES {
+        return Err(ApiError::bad_value(
+            "request_id",
+            format!("must be 1 to {} bytes", schemas::validate::MAX_ID_BYTES),
+        ));
+    }
+    if action != AdminAction::UpdateCredentials
+        && (req.new_mail_account.is_some() || req.new_crm_user_name.is_some())
+    {
+        return Err(ApiError::bad_value(
+            "new_mail_account",
+            "new_mail_account and new_crm_user_name go with update_credentials only",
+        ));
+    }
+    Ok((req, action))
+}
+
+fn action_name(action: AdminAction) -> &'static str {
+    ACTIONS
+        .iter()
+        .find(|(_, a)| *a == action)
+        .map_or("", |(n, _)| *n)
+}
+
+/// A row of `admin_actions` (`issued_at` is its default).
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
+struct ActionRow {
+    tenant_id: String,
+    profile_id: String,
+    user_id: String,
+    request_id: String,
+    command_id: String,
+    action: String,
+    issued_by: String,
+    issued_at_ms: i64,
+    result: String,
+    detail: String,
+    new_mail_account: String,
+    new_crm_user_name: String,
+    version: u64,
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct StoredRow {
+    profile_id: String,
+    user_id: String,
+    command_id: String,
+    action: String,
+    issued_by: String,
+    issued_at_ms: i64,
+    result: String,
+    detail: String,
+    new_mail_account: String,
+    new_crm_user_name: String,
+    version: u64,
+}
+
+/// The Kafka producer of admin commands: acks from every in-sync replica, one message per
+/// batch (tansu 0.6.0 skips the rest of a batch a fetch starts inside, deploy/README.md).
+pub fn producer(config: &crate::config::KafkaConfig) -> Result<FutureProducer, String> {
+    let mut c = rdkafka::ClientConfig::new();
+    c.set("bootstrap.servers", &config.brokers)
+        .set("acks", "all")
+        .set("batch.num.messages", "1")
+        .set("message.timeout.ms", "10000");
+    for (k, v) in &config.extra {
+        c.set(k, v);
+    }
+    c.create().map_err(|e| e.to_string())
+}
+
+async fn write_row(state: &AppState, row: &ActionRow) -> Result<()> {
+    let mut insert = state.client.insert::<ActionRow>("admin_actions").await?;
+    insert.write(row).await?;
+    insert.end().await?;
+    Ok(())
+}
+
+fn answer(status: StatusCode, row: &ActionRow) -> Response {
+    let action = ACTIONS
+        .iter()
+        .find(|(_, a)| a.symbol() == row.action)
+        .map_or(row.action.as_str(), |(n, _)| *n);
+    let body = json!({
+        "request_id": row.request_id,
+        "command_id": row.command_id,
+        "user_id": row.user_id,
+        "action": action,
+        "issued_by": row.issued_by,
+        "issued_at_ms": row.issued_at_ms,
+        "result": row.result,
+    });
+    (status, Json(body)).into_response()
+}
+
+/// Removes the request from the in-flight set when the handler ends, however it ends.
+struct InFlight {
+    state: AppState,
+    key: (String, String),
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.state.actions_in_flight.lock() {
+            set.remove(&self.key);
+        }
+    }
+}
+
+/// `POST /api/v1/users/{user_id}/actions`.
+pub async fn post_action(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(user_id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    if p.role != Role::Admin {
+        return Err(ApiError::Forbidden(
+            "admin actions need a token with the admin role".to_owned(),
+        ));
+    }
+    let (req, action) = parse_request(&body)?;
+    let user = visible_user(&s, &p, &user_id).await?;
+    let profile_id = user
+        .get("profile_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let key = (p.tenant_id.clone(), req.request_id.clone());
+    {
+        let mut set = s
+            .actions_in_flight
+            .lock()
+            .map_err(|_| ApiError::Internal("in-flight lock poisoned".to_owned()))?;
+        if !set.insert(key.clone()) {
+            return Err(ApiError::Conflict(format!(
+                "request_id {:?} is being processed; retry to get its result",
+                req.request_id
+            )));
+        }
+    }
+    let _in_flight = InFlight {
+        state: s.clone(),
+        key,
+    };
+    let stored: Option<StoredRow> = s
+        .client
+        .query(LOOKUP)
+        .bind(p.tenant_id.as_str())
+        .bind(req.request_id.as_str())
+        .fetch_optional()
+        .await?;
+    let (command_id, version) = match stored {
+        Some(old) => {
+            if old.user_id != user_id || old.action != action.symbol() {
+                return Err(ApiError::Conflict(format!(
+                    "request_id {:?} was already used for another user or action",
+                    req.request_id
+                )));
+            }
+            let row = ActionRow {
+                tenant_id: p.tenant_id.clone(),
+                profile_id: old.profile_id,
+                user_id: old.user_id,
+                request_id: req.request_id.clone(),
+                command_id: old.command_id,
+                action: old.action,
+                issued_by: old.issued_by,
+                issued_at_ms: old.issued_at_ms,
+                result: old.result,
+                detail: old.detail,
+                new_mail_account: old.new_mail_account,
+                new_crm_user_name: old.new_crm_user_name,
+                version: old.version,
+            };
+            if row.result != "failed" {
+                s.metrics.admin_command("replayed");
+                return Ok(answer(StatusCode::OK, &row));
+            }
+            // Failed before: nothing was published; try again under the same command id.
+            (row.command_id, row.version)
+        }
+        None => (uuid::Uuid::new_v4().to_string(), 0),
+    };
+    let command = AdminCommand {
+        command_id,
+        request_id: req.request_id.clone(),
+        tenant_id: p.tenant_id.clone(),
+        profile_id,
+        user_id: user_id.clone(),
+        action,
+        issued_by: p.token_id.clone(),
+        issued_at_ms: chrono::Utc::now().timestamp_millis(),
+        new_mail_account: req.new_mail_account.clone(),
+        new_crm_user_name: req.new_crm_user_name.clone(),
+    };
+    schemas::validate::validate_command(&command)
+        .map_err(|e| ApiError::bad_value(e.field(), e.to_string()))?;
+    let mut row = ActionRow {
+        tenant_id: command.tenant_id.clone(),
+        profile_id: command.profile_id.clone(),
+        user_id: command.user_id.clone(),
+        request_id: command.request_id.clone(),
+        command_id: command.command_id.clone(),
+        action: action.symbol().to_owned(),
+        issued_by: command.issued_by.clone(),
+        issued_at_ms: command.issued_at_ms,
+        result: "accepted".to_owned(),
+        detail: String::new(),
+        new_mail_account: command.new_mail_account.clone().unwrap_or_default(),
+        new_crm_user_name: command.new_crm_user_name.clone().unwrap_or_default(),
+        version: version + 1,
+    };
+    write_row(&s, &row).await?;
+    let published = publish(&s, &command).await;
+    row.version += 1;
+    match &published {
+        Ok((partition, offset)) => {
+            row.result = "published".to_owned();
+            row.detail = format!("partition {partition} offset {offset}");
+        }
+        Err(e) => {
+            row.result = "failed".to_owned();
+            row.detail = e.clone();
+        }
+    }
+    write_row(&s, &row).await?;
+    match published {
+        Ok(_) => {
+            s.metrics.admin_command("published");
+            tracing::info!(
+                tenant_id = %row.tenant_id,
+                command_id = %row.command_id,
+                action = action_name(action),
+                issued_by = %row.issued_by,
+                "admin command published"
+            );
+            Ok(answer(StatusCode::ACCEPTED, &row))
+        }
+        Err(e) => {
+            s.metrics.admin_command("failed");
+            Err(ApiError::PublishFailed(e))
+        }
+    }
+}
+
+async fn publish(state: &AppState, command: &AdminCommand) -> Result<(i32, i64), String> {
+    let producer = state
+        .producer
+        .as_ref()
+        .ok_or_else(|| "no Kafka producer (see the startup log)".to_owned())?;
+    let payload = schemas::wire::encode_command(command);
+    let key = command.partition_key();
+    let record = FutureRecord::to(&state.config.kafka.commands_topic)
+        .key(&key)
+        .payload(&payload);
+    match producer.send(record, Duration::from_secs(15)).await {
+        Ok(delivery) => Ok((delivery.partition, delivery.offset)),
+        Err((e, _)) => Err(e.to_string()),
+    }
+}
+
+/// `GET /api/v1/audit`: the audit trail (filters, sort, columns, paging, CSV).
+pub async fn audit(
+    State(s): State<AppState>,
+    p: Principal,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    let req = list::parse(&AUDIT, &q, ctx(&s))?;
+    respond(&s, &p, &AUDIT, req, scope(&p), Vec::new()).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn bodies_are_checked() {
+        let ok = br#"{"action": "force_sync", "request_id": "r1"}"#;
+        let (r, a) = parse_request(ok).unwrap();
+        assert_eq!((r.request_id.as_str(), a), ("r1", AdminAction::ForceSync));
+        let err = |b: &[u8]| parse_request(b).unwrap_err().to_string();
+        assert!(err(br#"{"action": "reboot", "request_id": "r1"}"#).contains("action"));
+        assert!(err(br#"{"request_id": "r1"}"#).contains("action"));
+        assert!(err(br#"{"action": "pause"}"#).contains("request_id"));
+        assert!(err(br#"{"action": "pause", "request_id": ""}"#).contains("request_id"));
+        assert!(err(br#"{"action": "pause", "request_id": "r", "x": 1}"#).contains("x"));
+        assert!(
+            err(br#"{"action": "pause", "request_id": "r", "new_mail_account": "m"}"#)
+                .contains("update_credentials")
+        );
+        assert!(err(b"not json").contains("body"));
+        for (name, action) in ACTIONS {
+            assert_eq!(action_name(*action), *name);
+        }
+    }
+}

@@ -1,0 +1,689 @@
+//! Logs: one session's log, or a user's sessions (a time window or chosen ones), as a ZIP or
+//! a CSV, streamed.
+//!
+//! - ZIP of one session: one entry `<session>.log`, a line per log line: `time level text`
+//!   (time in RFC 3339 UTC with milliseconds).
+//! - ZIP of a user's sessions: one `<session>.log` per session (empty when it logged
+//!   nothing) plus `index.csv` first: `session_id,start,end,status,lines`.
+//! - CSV (either route): `session_id,time,level,text`, RFC 4180, formulas neutralized.
+//!
+//! Entry names keep only `[A-Za-z0-9._-]` (anything else becomes `_`, a leading dot too);
+//! names that collide after that get `-2`, `-3`... Sessions are found through `sessions.sql`
+//! with the principal's scope, so another tenant's session is a 404 like a missing one.
+//! Before anything is streamed, the export is checked against `limits.log_max_sessions`,
+//! `log_max_lines` and `log_max_bytes` (422 `log_export_too_large` naming the cap); the
+//! stream enforces the same caps while it runs. The archive is written by the `zip` crate's
+//! streaming writer into a small buffer that is handed to the client through a bounded
+//! channel, so memory stays flat whatever the size.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use zip::write::{SimpleFileOptions, StreamWriter};
+use zip::ZipWriter;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, Result};
+use crate::fetch;
+use crate::list::{self, Bound};
+use crate::routes::{ctx, session_binds, visible_user};
+use crate::AppState;
+
+const LOG_LINES: &str = include_str!("../sql/log_lines.sql");
+const LOG_COUNTS: &str = include_str!("../sql/log_counts.sql");
+
+/// Bytes buffered before a chunk goes to the client.
+const CHUNK_BYTES: usize = 64 << 10;
+/// Chunks in flight between the writer and the client.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// What a log export is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// A ZIP archive.
+    Zip,
+    /// One CSV of every line.
+    Csv,
+}
+
+/// One session of a log export (a row of `index.csv`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSession {
+    /// The session.
+    pub session_id: String,
+    /// Start, ms since the epoch.
+    pub started_at_ms: i64,
+    /// End, ms since the epoch (0: not ended).
+    pub ended_at_ms: i64,
+    /// Status (`Success`, `Error`, ...).
+    pub status: String,
+    /// Log lines stored for it.
+    pub lines: u64,
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct LineRow {
+    session_id: String,
+    at_ms: i64,
+    level: String,
+    text: String,
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct CountRow {
+    session_id: String,
+    lines: u64,
+    bytes: u64,
+}
+
+/// A name safe in an archive: only `[A-Za-z0-9._-]`, never starting with a dot, never empty.
+pub fn sanitize(id: &str) -> String {
+    let mut name: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.starts_with('.') || name.is_empty() {
+        name.insert(0, '_');
+    }
+    name
+}
+
+/// The entry names of the sessions' logs: sanitized, `.log`, unique.
+pub fn entry_names(sessions: &[LogSession]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    sessions
+        .iter()
+        .map(|s| {
+            let base = sanitize(&s.session_id);
+            let mut name = format!("{base}.log");
+            let mut n = 2;
+            while !seen.insert(name.clone()) {
+                name = format!("{base}-{n}.log");
+                n += 1;
+            }
+            name
+        })
+        .collect()
+}
+
+/// RFC 3339 UTC with milliseconds (empty for 0).
+pub fn time(ms: i64) -> String {
+    if ms == 0 {
+        return String::new();
+    }
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// `index.csv` of a ZIP of several sessions.
+pub fn index_csv(sessions: &[LogSession]) -> Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let csv_err = |e: csv::Error| ApiError::Internal(format!("csv: {e}"));
+    w.write_record(["session_id", "start", "end", "status", "lines"])
+        .map_err(csv_err)?;
+    for s in sessions {
+        w.write_record([
+            fetch::neutralize(s.session_id.clone()),
+            time(s.started_at_ms),
+            time(s.ended_at_ms),
+            fetch::neutralize(s.status.clone()),
+            s.lines.to_string(),
+        ])
+        .map_err(csv_err)?;
+    }
+    w.into_inner()
+        .map_err(|e| ApiError::Internal(format!("csv: {e}")))
+}
+
+/// What the query string asked for.
+#[derive(Debug, Clone, PartialEq)]
+struct LogQuery {
+    format: LogFormat,
+    from_ms: i64,
+    to_ms: i64,
+    sessions: Option<Vec<String>>,
+}
+
+fn parse_query(state: &AppState, q: &[(String, String)], per_user: bool) -> Result<LogQuery> {
+    let c = ctx(state);
+    let mut out = LogQuery {
+        format: LogFormat::Zip,
+        from_ms: c.now_ms - i64::from(c.window_days) * 86_400_000,
+        to_ms: c.now_ms,
+        sessions: None,
+    };
+    let mut window = false;
+    for (key, value) in q {
+        match key.as_str() {
+            "format" => {
+                out.format = match value.as_str() {
+                    "zip" => LogFormat::Zip,
+                    "csv" => LogFormat::Csv,
+                    _ => return Err(ApiError::bad_value("format", "must be zip or csv")),
+                }
+            }
+            "from" | "to" if per_user => {
+                // The list parser owns the time syntax (ms or RFC 3339).
+                let pair = [(key.clone(), value.clone())];
+                let r = list::parse(&list::SESSIONS, &pair, c)?;
+                if key == "from" {
+                    out.from_ms = r.from_ms;
+                } else {
+                    out.to_ms = r.to_ms;
+                }
+                window = true;
+            }
+            "sessions" if per_user => {
+                let mut ids: Vec<String> = Vec::new();
+                for id in value.split(',').filter(|s| !s.is_empty()) {
+                    if !ids.iter().any(|i| i == id) {
+                        ids.push(id.to_owned());
+                    }
+                }
+                if ids.is_empty() {
+                    return Err(ApiError::bad_value("sessions", "no session given"));
+                }
+                out.sessions = Some(ids);
+            }
+            _ => return Err(ApiError::UnknownParameter(key.clone())),
+        }
+    }
+    if window && out.sessions.is_some() {
+        return Err(ApiError::bad_value(
+            "sessions",
+            "give either sessions or from/to, not both",
+        ));
+    }
+    if out.from_ms >= out.to_ms {
+        return Err(ApiError::bad_value("from", "must be before to"));
+    }
+    Ok(out)
+}
+
+fn str_of(row: &Map<String, Value>, k: &str) -> String {
+    row.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn int_of(row: &Map<String, Value>, k: &str) -> i64 {
+    row.get(k).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// Sessions of `sessions.sql` (binds from [`session_binds`]), oldest first, at most `limit`;
+/// `ids` narrows to those sessions.
+async fn find_sessions(
+    state: &AppState,
+    binds: Vec<Bound>,
+    ids: Option<&[String]>,
+    limit: u64,
+) -> Result<Vec<(LogSession, String)>> {
+    let mut sql = format!(
+        "SELECT session_id, user_id, started_at_ms, ended_at_ms, status FROM ({}) WHERE 1 = 1",
+        list::base_sql(list::SESSIONS.sql)
+    );
+    let mut binds = binds;
+    if let Some(ids) = ids {
+        sql.push_str(" AND has(?, session_id)");
+        binds.push(Bound::Strs(ids.to_vec()));
+    }
+    sql.push_str(" ORDER BY started_at_ms, session_id LIMIT ?");
+    binds.push(Bound::U64(limit));
+    let rows = fetch::rows(state, &sql, &binds).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                LogSession {
+                    session_id: str_of(r, "session_id"),
+                    started_at_ms: int_of(r, "started_at_ms"),
+                    ended_at_ms: int_of(r, "ended_at_ms"),
+                    status: str_of(r, "status"),
+                    lines: 0,
+                },
+                str_of(r, "user_id"),
+            )
+        })
+        .collect())
+}
+
+/// What one export streams.
+struct Plan {
+    user_id: String,
+    sessions: Vec<LogSession>,
+    format: LogFormat,
+    /// A ZIP with `index.csv` (several sessions) or without (one session).
+    index: bool,
+    file_name: String,
+}
+
+/// `GET /api/v1/sessions/{session_id}/logs?format=zip|csv`.
+pub async fn session_logs(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(session_id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    let query = parse_query(&s, &q, false)?;
+    let not_found = || ApiError::NotFound {
+        kind: "session",
+        id: session_id.clone(),
+    };
+    if session_id.is_empty() {
+        return Err(not_found());
+    }
+    let binds = session_binds(&p, "", &session_id, 0, i64::MAX);
+    let (session, user_id) = find_sessions(&s, binds, None, 1)
+        .await?
+        .pop()
+        .ok_or_else(not_found)?;
+    let ext = match query.format {
+        LogFormat::Zip => "zip",
+        LogFormat::Csv => "csv",
+    };
+    let plan = Plan {
+        user_id,
+        file_name: format!("{}.{ext}", sanitize(&session.session_id)),
+        sessions: vec![session],
+        format: query.format,
+        index: false,
+    };
+    export(&s, &p, plan).await
+}
+
+/// `GET /api/v1/users/{user_id}/logs?from=&to=` or `?sessions=a,b,c`, `format=zip|csv`.
+pub async fn user_logs(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(user_id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    let query = parse_query(&s, &q, true)?;
+    let caps = &s.config.limits;
+    if let Some(ids) = &query.sessions {
+        let n = ids.len() as u64;
+        if n > caps.log_max_sessions {
+            return Err(sessions_cap(n, caps.log_max_sessions));
+        }
+    }
+    visible_user(&s, &p, &user_id).await?;
+    let found = match &query.sessions {
+        Some(ids) => {
+            let binds = session_binds(&p, &user_id, "", 0, i64::MAX);
+            let found = find_sessions(&s, binds, Some(ids), caps.log_max_sessions + 1).await?;
+            // Every chosen session must be the user's and visible: the first that is not
+            // answers like a missing one.
+            if let Some(missing) = ids
+                .iter()
+                .find(|id| !found.iter().any(|(f, _)| &f.session_id == *id))
+            {
+                return Err(ApiError::NotFound {
+                    kind: "session",
+                    id: missing.clone(),
+                });
+            }
+            found
+        }
+        None => {
+            let binds = session_binds(&p, &user_id, "", query.from_ms, query.to_ms);
+            find_sessions(&s, binds, None, caps.log_max_sessions + 1).await?
+        }
+    };
+    let n = found.len() as u64;
+    if n > caps.log_max_sessions {
+        return Err(sessions_cap(n, caps.log_max_sessions));
+    }
+    let ext = match query.format {
+        LogFormat::Zip => "zip",
+        LogFormat::Csv => "csv",
+    };
+    let plan = Plan {
+        file_name: format!("{}-logs.{ext}", sanitize(&user_id)),
+        user_id,
+        sessions: found.into_iter().map(|(s, _)| s).collect(),
+        format: query.format,
+        index: true,
+    };
+    export(&s, &p, plan).await
+}
+
+fn sessions_cap(actual: u64, limit: u64) -> ApiError {
+    ApiError::LogCapExceeded {
+        cap: "log_max_sessions",
+        what: "sessions",
+        actual,
+        limit,
+    }
+}
+
+/// Binds of `log_counts.sql` (the first five of `log_lines.sql` too).
+fn line_binds(p: &Principal, user_id: &str, ids: &[String]) -> Vec<Bound> {
+    let (all, profiles) = p.scope_binds();
+    // `has` on an empty array fails on 18.16 (Array(Nothing)); no session id is empty.
+    let ids = if ids.is_empty() {
+        vec![String::new()]
+    } else {
+        ids.to_vec()
+    };
+    vec![
+        Bound::Str(p.tenant_id.clone()),
+        Bound::Str(user_id.to_owned()),
+        Bound::Strs(ids),
+        Bound::U8(all),
+        Bound::Strs(profiles),
+    ]
+}
+
+/// Checks the caps, then streams the export.
+async fn export(state: &AppState, p: &Principal, mut plan: Plan) -> Result<Response> {
+    let permit = state.export_permit(&p.tenant_id)?;
+    let caps = state.config.limits.clone();
+    let ids: Vec<String> = plan.sessions.iter().map(|s| s.session_id.clone()).collect();
+    let mut binds = line_binds(p, &plan.user_id, &ids);
+    let counts: Vec<CountRow> = fetch::bind_all(state.client.query(LOG_COUNTS), &binds)
+        .with_setting("max_execution_time", timeout_secs(state))
+        .fetch_all()
+        .await?;
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    for c in &counts {
+        lines += c.lines;
+        bytes += c.bytes;
+        if let Some(s) = plan
+            .sessions
+            .iter_mut()
+            .find(|s| s.session_id == c.session_id)
+        {
+            s.lines = c.lines;
+        }
+    }
+    if lines > caps.log_max_lines {
+        return Err(ApiError::LogCapExceeded {
+            cap: "log_max_lines",
+            what: "lines",
+            actual: lines,
+            limit: caps.log_max_lines,
+        });
+    }
+    if bytes > caps.log_max_bytes {
+        return Err(ApiError::LogCapExceeded {
+            cap: "log_max_bytes",
+            what: "bytes of text",
+            actual: bytes,
+            limit: caps.log_max_bytes,
+        });
+    }
+    binds.push(Bound::Strs(if ids.is_empty() {
+        vec![String::new()]
+    } else {
+        ids
+    }));
+    let mut cursor = fetch::bind_all(state.client.query(LOG_LINES), &binds)
+        .with_setting("max_execution_time", timeout_secs(state))
+        .fetch::<LineRow>()?;
+    // The first row before answering: a failing query still gets a JSON error.
+    let first = tokio::time::timeout(caps.query_timeout(), cursor.next())
+        .await
+        .map_err(|_| ApiError::Timeout(caps.query_timeout_ms))??;
+    let (tx, mut rx) = mpsc::channel::<std::io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
+    let metrics = Arc::clone(&state.metrics);
+    let (content_type, file_name) = match plan.format {
+        LogFormat::Zip => ("application/zip", plan.file_name.clone()),
+        LogFormat::Csv => ("text/csv; charset=utf-8", plan.file_name.clone()),
+    };
+    tokio::spawn(async move {
+        metrics.exports_running.inc();
+        let mut pump = Pump {
+            chunks: Chunks::default(),
+            tx: tx.clone(),
+            lines: 0,
+            bytes: 0,
+            max_lines: caps.log_max_lines,
+            max_bytes: caps.log_max_bytes,
+        };
+        let result = pump.run(&plan, first, &mut cursor).await;
+        metrics.exports_running.dec();
+        metrics.export_rows.inc_by(pump.lines);
+        match result {
+            Ok(()) | Err(PumpError::Gone) => {}
+            Err(PumpError::Failed(e)) => {
+                tracing::error!(error = %e, "log export failed");
+                let _ = tx
+                    .send(Err(std::io::Error::other("log export failed")))
+                    .await;
+            }
+        }
+        drop(permit);
+    });
+    let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn timeout_secs(state: &AppState) -> String {
+    state
+        .config
+        .limits
+        .query_timeout_ms
+        .div_ceil(1000)
+        .to_string()
+}
+
+/// The writer's output: a buffer drained into the channel every [`CHUNK_BYTES`].
+#[derive(Clone, Default)]
+struct Chunks(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Chunks {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("buffer lock poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Chunks {
+    fn take(&self, at_least: usize) -> Option<Vec<u8>> {
+        let mut b = self.0.lock().ok()?;
+        (b.len() >= at_least && !b.is_empty()).then(|| std::mem::take(&mut *b))
+    }
+}
+
+enum PumpError {
+    /// The client went away.
+    Gone,
+    /// The export failed (logged; the stream is cut).
+    Failed(String),
+}
+
+impl From<std::io::Error> for PumpError {
+    fn from(e: std::io::Error) -> Self {
+        PumpError::Failed(e.to_string())
+    }
+}
+
+impl From<zip::result::ZipError> for PumpError {
+    fn from(e: zip::result::ZipError) -> Self {
+        PumpError::Failed(format!("zip: {e}"))
+    }
+}
+
+impl From<csv::Error> for PumpError {
+    fn from(e: csv::Error) -> Self {
+        PumpError::Failed(format!("csv: {e}"))
+    }
+}
+
+impl From<clickhouse::error::Error> for PumpError {
+    fn from(e: clickhouse::error::Error) -> Self {
+        PumpError::Failed(format!("clickhouse: {e}"))
+    }
+}
+
+enum Out {
+    Zip(Box<ZipWriter<StreamWriter<Chunks>>>),
+    Csv(Box<csv::Writer<Chunks>>),
+}
+
+struct Pump {
+    chunks: Chunks,
+    tx: mpsc::Sender<std::io::Result<Bytes>>,
+    lines: u64,
+    bytes: u64,
+    max_lines: u64,
+    max_bytes: u64,
+}
+
+impl Pump {
+    async fn send(&self, at_least: usize) -> Result<(), PumpError> {
+        if let Some(chunk) = self.chunks.take(at_least) {
+            self.tx
+                .send(Ok(Bytes::from(chunk)))
+                .await
+                .map_err(|_| PumpError::Gone)?;
+        }
+        Ok(())
+    }
+
+    async fn run(
+        &mut self,
+        plan: &Plan,
+        first: Option<LineRow>,
+        cursor: &mut clickhouse::query::RowCursor<LineRow>,
+    ) -> Result<(), PumpError> {
+        let options =
+            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let names = entry_names(&plan.sessions);
+        let mut out = match plan.format {
+            LogFormat::Zip => {
+                let mut zip = ZipWriter::new_stream(self.chunks.clone());
+                if plan.index {
+                    zip.start_file("index.csv", options)?;
+                    let index =
+                        index_csv(&plan.sessions).map_err(|e| PumpError::Failed(e.to_string()))?;
+                    zip.write_all(&index)?;
+                }
+                Out::Zip(Box::new(zip))
+            }
+            LogFormat::Csv => {
+                let mut w = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::CRLF)
+                    .from_writer(self.chunks.clone());
+                w.write_record(["session_id", "time", "level", "text"])?;
+                Out::Csv(Box::new(w))
+            }
+        };
+        // Next session whose entry is not open yet, and the open one.
+        let (mut next, mut open): (usize, Option<usize>) = (0, None);
+        let mut row = first;
+        while let Some(r) = row {
+            self.lines += 1;
+            self.bytes += r.text.len() as u64;
+            if self.lines > self.max_lines || self.bytes > self.max_bytes {
+                return Err(PumpError::Failed(
+                    "log cap passed while streaming (lines arrived after the check)".to_owned(),
+                ));
+            }
+            match &mut out {
+                Out::Zip(zip) => {
+                    while open.map(|i| plan.sessions[i].session_id != r.session_id) != Some(false) {
+                        let name = names.get(next).ok_or_else(|| {
+                            PumpError::Failed(format!("a line of session {:?}", r.session_id))
+                        })?;
+                        zip.start_file(name.as_str(), options)?;
+                        open = Some(next);
+                        next += 1;
+                    }
+                    let line = format!("{} {} {}\n", time(r.at_ms), r.level, r.text);
+                    zip.write_all(line.as_bytes())?;
+                }
+                Out::Csv(w) => {
+                    w.write_record([
+                        fetch::neutralize(r.session_id.clone()),
+                        time(r.at_ms),
+                        r.level.clone(),
+                        fetch::neutralize(r.text),
+                    ])?;
+                    w.flush()?;
+                }
+            }
+            self.send(CHUNK_BYTES).await?;
+            row = cursor.next().await?;
+        }
+        match out {
+            Out::Zip(mut zip) => {
+                for name in names.iter().skip(next) {
+                    zip.start_file(name.as_str(), options)?;
+                }
+                zip.finish()?;
+            }
+            Out::Csv(mut w) => w.flush()?,
+        }
+        self.send(0).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn session(id: &str) -> LogSession {
+        LogSession {
+            session_id: id.to_owned(),
+            started_at_ms: 1_000,
+            ended_at_ms: 0,
+            status: "Success".to_owned(),
+            lines: 3,
+        }
+    }
+
+    #[test]
+    fn names_are_sanitized_and_unique() {
+        assert_eq!(sanitize("6f1c-2a8e_x.y"), "6f1c-2a8e_x.y");
+        assert_eq!(sanitize("../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(sanitize("a b/c\\d:é"), "a_b_c_d__");
+        assert_eq!(sanitize(""), "_");
+        let names = entry_names(&[session("a/b"), session("a:b"), session("a_b")]);
+        assert_eq!(names, ["a_b.log", "a_b-2.log", "a_b-3.log"]);
+    }
+
+    #[test]
+    fn index_has_one_row_per_session() {
+        let text = String::from_utf8(index_csv(&[session("=s1")]).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "session_id,start,end,status,lines\r\n'=s1,1970-01-01T00:00:01.000Z,,Success,3\r\n"
+        );
+    }
+}

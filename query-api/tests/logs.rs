@@ -1,0 +1,256 @@
+//! Logs: one session's log and a user's sessions as ZIP (unzipped with the `zip` crate) and
+//! CSV, parsed back and compared with ClickHouse; chosen sessions; caps; bad parameters.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Read;
+
+use axum::http::StatusCode;
+use common::Fixture;
+use query_api::logs::time;
+
+#[derive(Debug, serde::Deserialize, clickhouse::Row)]
+struct Line {
+    session_id: String,
+    at_ms: i64,
+    level: String,
+    text: String,
+}
+
+/// The lines of the tenant's sessions, as ClickHouse has them, in log order.
+async fn stored(f: &Fixture, tenant: &str, sessions: &[&str]) -> Vec<Line> {
+    f.db.client()
+        .query(
+            "SELECT session_id, at_ms, level, text FROM session_logs \
+             WHERE tenant_id = ? AND has(?, session_id) \
+             ORDER BY indexOf(?, session_id), sequence, line_no",
+        )
+        .bind(tenant)
+        .bind(sessions)
+        .bind(sessions)
+        .fetch_all()
+        .await
+        .unwrap()
+}
+
+fn log_text(lines: &[Line], session: &str) -> String {
+    lines
+        .iter()
+        .filter(|l| l.session_id == session)
+        .map(|l| format!("{} {} {}\n", time(l.at_ms), l.level, l.text))
+        .collect()
+}
+
+/// Entries of a ZIP, in order: (name, text).
+fn unzip(body: &[u8]) -> Vec<(String, String)> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(body)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut entry = archive.by_index(i).unwrap();
+            let mut text = String::new();
+            entry.read_to_string(&mut text).unwrap();
+            (entry.name().unwrap().to_string(), text)
+        })
+        .collect()
+}
+
+fn csv_rows(body: &[u8]) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(body)
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+fn neutral(text: &str) -> String {
+    query_api::fetch::neutralize(text.to_owned())
+}
+
+#[tokio::test]
+async fn one_session_as_zip_and_csv() {
+    let f = Fixture::new("logs_session").await;
+    let lines = stored(&f, "ta", &["sa3"]).await;
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0].text, "starting sa3", "chunks in sequence order");
+    let (status, headers, body) = f.get(&f.admin_a, "/api/v1/sessions/sa3/logs").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["content-type"], "application/zip");
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("sa3.zip"));
+    let entries = unzip(&body);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].0, "sa3.log");
+    assert_eq!(entries[0].1, log_text(&lines, "sa3"));
+    assert!(entries[0]
+        .1
+        .starts_with(&format!("{} Info starting sa3\n", time(f.base + 60_000))));
+    // The same as CSV.
+    let (status, headers, body) = f
+        .get(&f.admin_a, "/api/v1/sessions/sa3/logs?format=csv")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+    let rows = csv_rows(&body);
+    assert_eq!(rows[0], ["session_id", "time", "level", "text"]);
+    let expected: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.session_id.clone(),
+                time(l.at_ms),
+                l.level.clone(),
+                neutral(&l.text),
+            ]
+        })
+        .collect();
+    assert_eq!(rows[1..], expected[..]);
+    assert!(rows[3][3].starts_with("'="), "formula neutralized");
+    // A session without log lines: an empty entry.
+    let (status, _, body) = f.get(&f.admin_a, "/api/v1/sessions/sa4/logs").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(unzip(&body), [("sa4.log".to_owned(), String::new())]);
+    f.drop().await;
+}
+
+#[tokio::test]
+async fn a_users_sessions_as_zip_with_index_and_as_csv() {
+    let f = Fixture::new("logs_user").await;
+    let lines = stored(&f, "ta", &["sa1", "sa2", "sa3"]).await;
+    let (status, _, body) = f.get(&f.admin_a, "/api/v1/users/u1/logs?from=0").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let entries = unzip(&body);
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["index.csv", "sa1.log", "sa2.log", "sa3.log"]);
+    for (name, text) in &entries[1..] {
+        assert_eq!(
+            text,
+            &log_text(&lines, name.trim_end_matches(".log")),
+            "{name}"
+        );
+    }
+    // The index against the sessions list of the API.
+    let index = csv_rows(entries[0].1.as_bytes());
+    assert_eq!(index[0], ["session_id", "start", "end", "status", "lines"]);
+    let (_, sessions) = f
+        .json(
+            &f.admin_a,
+            "/api/v1/users/u1/sessions?from=0&sort=started_at_ms",
+        )
+        .await;
+    let listed = common::rows(&sessions);
+    assert_eq!(index.len() - 1, listed.len());
+    for (row, s) in index[1..].iter().zip(&listed) {
+        assert_eq!(row[0], s["session_id"].as_str().unwrap());
+        assert_eq!(row[1], time(s["started_at_ms"].as_i64().unwrap()));
+        assert_eq!(row[2], time(s["ended_at_ms"].as_i64().unwrap()));
+        assert_eq!(row[3], s["status"].as_str().unwrap());
+    }
+    let counts: Vec<&str> = index[1..].iter().map(|r| r[4].as_str()).collect();
+    assert_eq!(counts, ["0", "1", "4"]);
+    // Default window: the last 3 days (sa1 is older).
+    let (_, _, body) = f.get(&f.admin_a, "/api/v1/users/u1/logs").await;
+    let names: Vec<String> = unzip(&body).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["index.csv", "sa2.log", "sa3.log"]);
+    // Chosen sessions.
+    let (status, _, body) = f
+        .get(&f.admin_a, "/api/v1/users/u1/logs?sessions=sa3")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<String> = unzip(&body).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["index.csv", "sa3.log"]);
+    // A chosen session of another tenant, of another user, or missing: 404 alike.
+    let (s_missing, missing) = f
+        .json(&f.admin_a, "/api/v1/users/u1/logs?sessions=sa3,zz-missing")
+        .await;
+    assert_eq!(s_missing, StatusCode::NOT_FOUND);
+    for other in ["sb1", "sa5"] {
+        let (status, v) = f
+            .json(
+                &f.admin_a,
+                &format!("/api/v1/users/u1/logs?sessions=sa3,{other}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            v.to_string(),
+            missing.to_string().replace("zz-missing", other)
+        );
+    }
+    // CSV of every line, with the session id.
+    let (status, _, body) = f
+        .get(&f.admin_a, "/api/v1/users/u1/logs?from=0&format=csv")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = csv_rows(&body);
+    let expected: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.session_id.clone(),
+                time(l.at_ms),
+                l.level.clone(),
+                neutral(&l.text),
+            ]
+        })
+        .collect();
+    assert_eq!(rows[1..], expected[..]);
+    // Bad parameters.
+    for (uri, code) in [
+        ("/api/v1/users/u1/logs?format=pdf", "bad_value"),
+        ("/api/v1/users/u1/logs?sessions=sa3&from=0", "bad_value"),
+        ("/api/v1/users/u1/logs?sessions=", "bad_value"),
+        ("/api/v1/users/u1/logs?from=yesterday", "bad_value"),
+        ("/api/v1/users/u1/logs?nope=1", "unknown_parameter"),
+        ("/api/v1/sessions/sa3/logs?from=0", "unknown_parameter"),
+    ] {
+        let (status, v) = f.json(&f.admin_a, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {v}");
+        assert_eq!(v["error"]["code"], code, "{uri}");
+    }
+    f.drop().await;
+}
+
+#[tokio::test]
+async fn caps_answer_422_naming_the_cap() {
+    let f = Fixture::with_limits("logs_caps", |c| {
+        c.limits.log_max_lines = 3;
+        c.limits.log_max_sessions = 2;
+    })
+    .await;
+    for (uri, cap) in [
+        ("/api/v1/sessions/sa3/logs", "log_max_lines"),
+        (
+            "/api/v1/users/u1/logs?format=csv&sessions=sa2,sa3",
+            "log_max_lines",
+        ),
+        ("/api/v1/users/u1/logs?from=0", "log_max_sessions"),
+        (
+            "/api/v1/users/u1/logs?sessions=sa1,sa2,sa3",
+            "log_max_sessions",
+        ),
+    ] {
+        let (status, v) = f.json(&f.admin_a, uri).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {v}");
+        assert_eq!(v["error"]["code"], "log_export_too_large");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains(cap), "{uri}: {message}");
+    }
+    let (status, _, _) = f.get(&f.admin_a, "/api/v1/sessions/sa2/logs").await;
+    assert_eq!(status, StatusCode::OK);
+    f.drop().await;
+    let f = Fixture::with_limits("logs_caps_bytes", |c| c.limits.log_max_bytes = 30).await;
+    let (status, v) = f.json(&f.admin_a, "/api/v1/sessions/sa3/logs").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("log_max_bytes"));
+    let (status, _, _) = f.get(&f.admin_a, "/api/v1/sessions/sa2/logs").await;
+    assert_eq!(status, StatusCode::OK);
+    f.drop().await;
+}
