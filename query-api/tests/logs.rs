@@ -254,3 +254,48 @@ async fn caps_answer_422_naming_the_cap() {
     assert_eq!(status, StatusCode::OK);
     f.drop().await;
 }
+
+#[tokio::test]
+async fn a_large_log_streams_in_chunks_and_unzips_whole() {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let f = Fixture::new("logs_large").await;
+    // 8,000 lines of ~110 random hex characters (deflate cannot shrink them much).
+    let texts: Vec<String> = (0..8_000)
+        .map(|i| {
+            let u = || uuid::Uuid::new_v4().simple().to_string();
+            format!("line {i} {}{}{}", u(), u(), &u()[..8])
+        })
+        .collect();
+    let lines: Vec<(schemas::LogLevel, &str)> = texts
+        .iter()
+        .map(|t| (schemas::LogLevel::Debug, t.as_str()))
+        .collect();
+    let event = common::log("ta", "p1", "u2", "sa4", 0, f.base + 120_000, &lines);
+    common::insert(&f.db.client(), &[event]).await;
+    let req = axum::http::Request::get("/api/v1/sessions/sa4/logs")
+        .header("authorization", format!("Bearer {}", f.admin_a))
+        .body(Body::empty())
+        .unwrap();
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body();
+    let (mut frames, mut bytes) = (0, Vec::new());
+    while let Some(frame) = body.frame().await {
+        let data = frame.unwrap().into_data().unwrap();
+        assert!(data.len() <= 2 * (64 << 10), "chunks stay small");
+        bytes.extend_from_slice(&data);
+        frames += 1;
+    }
+    assert!(frames > 3, "streamed in {frames} chunks");
+    let entries = unzip(&bytes);
+    assert_eq!(entries.len(), 1);
+    let got: Vec<&str> = entries[0].1.lines().collect();
+    assert_eq!(got.len(), 8_000);
+    for (i, line) in got.iter().enumerate() {
+        assert!(line.ends_with(&format!(" Debug {}", texts[i])), "line {i}");
+    }
+    f.drop().await;
+}
