@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
+use service_kit::config::Env;
 use store::ClickHouseConfig;
-use thiserror::Error;
 
 /// Everything `query-api` needs to run.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -116,43 +116,7 @@ impl LimitsConfig {
     }
 }
 
-/// A config that cannot be used, naming the field.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("reading {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML or has unknown keys.
-    #[error("parsing {path}: {source}")]
-    Parse {
-        /// The file.
-        path: String,
-        /// Why.
-        source: Box<toml::de::Error>,
-    },
-    /// An environment override has a bad value.
-    #[error("environment variable {var}: {message}")]
-    Env {
-        /// The variable.
-        var: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-    /// A value is out of range.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// Dotted field path, e.g. `limits.max_page_size`.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-}
+pub use service_kit::config::ConfigError;
 
 /// Environment variables that override the file (the names `deploy/stack.sh env` prints).
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
@@ -168,19 +132,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
 impl ApiConfig {
     /// Reads `path` (if any), applies overrides from `env`, validates.
     pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let mut config = match path {
-            None => ApiConfig::default(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.display().to_string(),
-                    source,
-                })?;
-                Self::parse(&text).map_err(|source| ConfigError::Parse {
-                    path: path.display().to_string(),
-                    source: Box::new(source),
-                })?
-            }
-        };
+        let mut config: ApiConfig = service_kit::config::read_toml(path)?;
         config.apply_env(env)?;
         config.validate()?;
         Ok(config)
@@ -192,32 +144,11 @@ impl ApiConfig {
     }
 
     fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
-        let get = |var: &str| env.get(var).filter(|v| !v.is_empty()).cloned();
-        if let Some(v) = get("SYNCTEL_KAFKA_BROKERS") {
-            self.kafka.brokers = v;
-        }
-        if let Some(v) = get("SYNCTEL_COMMANDS_TOPIC") {
-            self.kafka.commands_topic = v;
-        }
-        if let Some(v) = get("SYNCTEL_CLICKHOUSE_URL") {
-            self.clickhouse.url = v;
-        }
-        if let Some(v) = get("SYNCTEL_CLICKHOUSE_USER") {
-            self.clickhouse.user = v;
-        }
-        if let Some(v) = get("SYNCTEL_CLICKHOUSE_PASSWORD") {
-            self.clickhouse.password = v;
-        }
-        if let Some(v) = get("SYNCTEL_CLICKHOUSE_DATABASE") {
-            self.clickhouse.database = v;
-        }
-        if let Some(v) = get("SYNCTEL_API_LISTEN") {
-            self.http.listen = v.parse().map_err(|e| ConfigError::Env {
-                var: "SYNCTEL_API_LISTEN",
-                message: format!("{e}: {v:?}"),
-            })?;
-        }
-        Ok(())
+        let vars = Env(env);
+        vars.string("SYNCTEL_KAFKA_BROKERS", &mut self.kafka.brokers);
+        vars.string("SYNCTEL_COMMANDS_TOPIC", &mut self.kafka.commands_topic);
+        self.clickhouse.apply_env(env);
+        vars.parse("SYNCTEL_API_LISTEN", &mut self.http.listen)
     }
 
     /// Checks every value; the first problem is returned, naming its field.
