@@ -5,6 +5,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clickhouse::Client;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use store::rows::DeadLetterRow;
@@ -187,9 +188,15 @@ impl Sink {
         Ok(rows.len() as u64)
     }
 
+    /// Enqueues every dead letter at once, then waits for every acknowledgement.
     async fn publish_dead_letters(&self, dead: &[DeadLetterRow]) -> Result<(), SinkError> {
+        let failed = |message: String| SinkError::Retryable {
+            target: "dead_letter_topic",
+            message,
+        };
         let now_ms = now_ms().to_string();
-        let sends = dead.iter().map(|d| {
+        let mut deliveries = Vec::with_capacity(dead.len());
+        for d in dead {
             let partition = d.partition.to_string();
             let offset = d.offset.to_string();
             let timestamp = d.message_timestamp_ms.to_string();
@@ -201,18 +208,26 @@ impl Sink {
                 .insert(header(headers::ORIGIN_OFFSET, &offset))
                 .insert(header(headers::ORIGIN_TIMESTAMP_MS, &timestamp))
                 .insert(header(headers::DEAD_LETTERED_AT_MS, &now_ms));
-            let record = FutureRecord::to(&self.dead_letter_topic)
+            let mut record = FutureRecord::to(&self.dead_letter_topic)
                 .key(d.message_key.as_bytes())
                 .payload(&d.payload)
                 .headers(headers);
-            self.producer.send(record, Duration::from_secs(30))
-        });
-        for result in futures_join(sends).await {
-            if let Err((e, _)) = result {
-                return Err(SinkError::Retryable {
-                    target: "dead_letter_topic",
-                    message: e.to_string(),
-                });
+            loop {
+                match self.producer.send_result(record) {
+                    Ok(delivery) => break deliveries.push(delivery),
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        record = back;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err((e, _)) => return Err(failed(e.to_string())),
+                }
+            }
+        }
+        for delivery in deliveries {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((e, _))) => return Err(failed(e.to_string())),
+                Err(_) => return Err(failed("the producer was dropped".to_owned())),
             }
         }
         Ok(())
@@ -224,16 +239,6 @@ fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
         key,
         value: Some(value),
     }
-}
-
-/// Awaits every future, in order (they progress concurrently: the producer sends them all).
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let pending: Vec<F> = futures.collect();
-    let mut out = Vec::with_capacity(pending.len());
-    for f in pending {
-        out.push(f.await);
-    }
-    out
 }
 
 /// Now, ms since the Unix epoch.
