@@ -8,6 +8,8 @@
 //! - [`actions`]: admin actions published to Kafka as commands, with their audit trail.
 //! - [`routes`]: the thin `/api/v1` handlers; every query is scoped to the principal's
 //!   tenant and profiles, and another tenant's ids answer like missing ones.
+//! - [`summary`]: summary counts (users by status, per tenant and profile) and trends (the
+//!   aggregator's series as lists).
 //! - [`error`]: the one [`ApiError`], JSON bodies `{"error": {"code", "message"}}`.
 //! - [`metrics`]: latency per route, exports.
 //! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`.
@@ -25,6 +27,7 @@ pub mod logs;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod summary;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -121,6 +124,8 @@ pub fn app(state: AppState) -> Router {
         .route("/monitor/cards", get(r::monitor_cards))
         .route("/monitor/cards/{sync_state}/users", get(r::card_users))
         .route("/freshness", get(r::freshness))
+        .route("/summary", get(summary::summary))
+        .route("/trends", get(summary::trends))
         .route("/openapi.json", get(|| async { Json(openapi::document()) }));
     Router::new()
         .nest("/api/v1", api)

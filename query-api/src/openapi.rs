@@ -124,6 +124,38 @@ fn action_op() -> Value {
     }})
 }
 
+fn trends_op(profile: Value) -> Value {
+    use crate::summary::{GRANULARITIES, METRICS};
+    let mut params = vec![
+        query(
+            "metric",
+            "the series (default sessions); its columns: sessions: bucket_ms, status, sessions; issues: bucket_ms, error_code, object_type, direction, issues; users: bucket_ms, effective_status, sync_state, users",
+            json!({"type": "string", "enum": METRICS.iter().map(|(n, _)| *n).collect::<Vec<_>>()}),
+        ),
+        query(
+            "granularity",
+            "bucket length (default hour); default window: the last 3 days (hour) or 30 days (day), from rounded down to its bucket",
+            json!({"type": "string", "enum": GRANULARITIES.iter().map(|(n, _, _)| *n).collect::<Vec<_>>()}),
+        ),
+        profile,
+    ];
+    let mut seen = Vec::new();
+    for (_, spec) in METRICS {
+        for p in list_params(spec) {
+            let name = p["name"].as_str().unwrap_or_default().to_owned();
+            if !seen.contains(&name) {
+                seen.push(name);
+                params.push(p);
+            }
+        }
+    }
+    op(
+        "a series of the aggregator (sessions by status, issues by code/type/direction, users by status) per hour or day, summed over the profiles in scope; a list (filters, sort, columns, paging, CSV)",
+        params,
+        &[],
+    )
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -234,6 +266,22 @@ pub fn document() -> Value {
         ),
     );
     add("/freshness", op("statistics as of", vec![], &[]));
+    let profile = || {
+        query(
+            "profile_id",
+            "one profile (default: every profile the token sees)",
+            json!({"type": "string"}),
+        )
+    };
+    add(
+        "/summary",
+        op(
+            "current users by effective status and by sync state, for the tenant and per profile",
+            vec![profile()],
+            &[],
+        ),
+    );
+    add("/trends", trends_op(profile()));
     json!({
         "openapi": "3.0.3",
         "info": {"title": "synctel query API", "version": env!("CARGO_PKG_VERSION")},
@@ -272,7 +320,7 @@ mod tests {
                 assert!(text.contains(c.name), "{}", c.name);
             }
         }
-        assert_eq!(doc["paths"].as_object().map(Map::len), Some(17));
+        assert_eq!(doc["paths"].as_object().map(Map::len), Some(19));
         assert!(doc["paths"]["/api/v1/users/{user_id}/actions"]["post"].is_object());
     }
 }

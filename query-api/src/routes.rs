@@ -137,7 +137,11 @@ pub(crate) async fn respond(
 }
 
 /// 404 unless the profile exists in the tenant and the principal may see it.
-async fn visible_profile(state: &AppState, p: &Principal, profile_id: &str) -> Result<()> {
+pub(crate) async fn visible_profile(
+    state: &AppState,
+    p: &Principal,
+    profile_id: &str,
+) -> Result<()> {
     let not_found = || ApiError::NotFound {
         kind: "profile",
         id: profile_id.to_owned(),

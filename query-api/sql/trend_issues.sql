@@ -1,0 +1,24 @@
+-- Sync issues per bucket (hour or day of their occurrence), error code, object type and
+-- direction, summed over the profiles the principal may see (or one profile), buckets
+-- starting in [from_s, to_s).
+-- params: tenant_id String = 'acme', all_profiles UInt8 = 1, profiles Array(String) = [''], profile_id String = '', profile_id String = ''
+-- params: granularity String = 'day', from_s Int64 = 0, to_s Int64 = 4102444800
+SELECT
+    toInt64(toUInt32(t_bucket)) * 1000 AS bucket_ms,
+    t_error_code AS error_code,
+    t_object_type AS object_type,
+    t_direction AS direction,
+    sum(t_issues) AS issues
+FROM
+(
+    SELECT
+        bucket AS t_bucket,
+        error_code AS t_error_code,
+        object_type AS t_object_type,
+        direction AS t_direction,
+        issues AS t_issues
+    FROM issue_counts FINAL
+    WHERE tenant_id = ? AND (? = 1 OR has(?, profile_id)) AND (? = '' OR profile_id = ?)
+        AND granularity = ? AND bucket >= toDateTime(?) AND bucket < toDateTime(?)
+)
+GROUP BY t_bucket, t_error_code, t_object_type, t_direction;
