@@ -110,6 +110,81 @@ fn csv_line(cells: &[String]) -> Result<Vec<u8>> {
         .map_err(|e| ApiError::Internal(format!("csv: {e}")))
 }
 
+/// Bytes of CSV handed to the client at once (about; a row never splits).
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// A CSV writer (CRLF) into an empty chunk.
+fn chunk_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::with_capacity(CHUNK_BYTES + 16 * 1024))
+}
+
+/// The values of one JSONEachRow line, in column order (the keys are skipped, not kept).
+struct RowValues(Vec<Value>);
+
+impl<'de> serde::Deserialize<'de> for RowValues {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RowValues;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<RowValues, A::Error> {
+                let mut values = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some((serde::de::IgnoredAny, v)) = map.next_entry::<_, Value>()? {
+                    values.push(v);
+                }
+                Ok(RowValues(values))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Writes one CSV record: the cells of [`cell`] without a `String` per cell.
+fn write_row(
+    out: &mut csv::Writer<Vec<u8>>,
+    scratch: &mut String,
+    values: &[Value],
+) -> csv::Result<()> {
+    use std::fmt::Write;
+    for v in values {
+        scratch.clear();
+        let text: &str = match v {
+            Value::Null => "",
+            Value::String(s) => s,
+            Value::Bool(b) => {
+                if *b {
+                    "1"
+                } else {
+                    "0"
+                }
+            }
+            Value::Number(n) => {
+                let _ = write!(scratch, "{n}");
+                out.write_field(scratch.as_bytes())?;
+                continue;
+            }
+            other => {
+                let _ = write!(scratch, "{other}");
+                scratch.as_str()
+            }
+        };
+        if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            let quoted = format!("'{text}");
+            out.write_field(quoted.as_bytes())?;
+        } else {
+            out.write_field(text.as_bytes())?;
+        }
+    }
+    out.write_record(None::<&[u8]>)
+}
+
 /// Streams a CSV export of `sql` (no LIMIT needed: the caller checked the row cap, and the
 /// stream stops after `max_rows` anyway). The first rows are read before answering, so a
 /// failing query still gets a JSON error; the export permit is held until the end.
@@ -141,7 +216,8 @@ pub async fn csv_export(
     struct Export {
         lines: tokio::io::Lines<clickhouse::query::BytesCursor>,
         pending: Option<String>,
-        columns: Vec<&'static str>,
+        out: csv::Writer<Vec<u8>>,
+        scratch: String,
         rows: u64,
         max_rows: u64,
         done: bool,
@@ -157,7 +233,8 @@ pub async fn csv_export(
     let export = Export {
         lines,
         pending: first,
-        columns,
+        out: chunk_writer(),
+        scratch: String::new(),
         rows: 0,
         max_rows,
         done: false,
@@ -166,13 +243,14 @@ pub async fn csv_export(
     };
     let head_stream =
         futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) });
-    let rows = futures_util::stream::unfold(export, |mut ex| async move {
+    let failed = || std::io::Error::other("export failed");
+    let rows = futures_util::stream::unfold(export, move |mut ex| async move {
         if ex.done {
             return None;
         }
-        // Up to 256 rows per chunk.
-        let mut chunk = Vec::new();
-        for _ in 0..256 {
+        // Rows until the chunk holds about CHUNK_BYTES; one writer and one scratch string
+        // for the whole export, the values of a row decoded in order without their keys.
+        while ex.out.get_ref().len() < CHUNK_BYTES {
             let line = match ex.pending.take() {
                 Some(l) => Some(l),
                 None => match ex.lines.next_line().await {
@@ -180,7 +258,7 @@ pub async fn csv_export(
                     Err(e) => {
                         tracing::error!(error = %e, "export stream failed");
                         ex.done = true;
-                        return Some((Err(std::io::Error::other("export failed")), ex));
+                        return Some((Err(failed()), ex));
                     }
                 },
             };
@@ -192,24 +270,22 @@ pub async fn csv_export(
                 ex.done = true;
                 break;
             }
-            let row: Map<String, Value> = match serde_json::from_str(&line) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(error = %e, "export row did not decode");
-                    ex.done = true;
-                    return Some((Err(std::io::Error::other("export failed")), ex));
-                }
-            };
-            let cells: Vec<String> = ex.columns.iter().map(|c| cell(row.get(*c))).collect();
-            match csv_line(&cells) {
-                Ok(bytes) => chunk.extend(bytes),
-                Err(_) => {
-                    ex.done = true;
-                    return Some((Err(std::io::Error::other("export failed")), ex));
-                }
+            let written = serde_json::from_str::<RowValues>(&line)
+                .map_err(|e| format!("export row did not decode: {e}"))
+                .and_then(|row| {
+                    write_row(&mut ex.out, &mut ex.scratch, &row.0).map_err(|e| e.to_string())
+                });
+            if let Err(e) = written {
+                tracing::error!(error = %e, "export row failed");
+                ex.done = true;
+                return Some((Err(failed()), ex));
             }
             ex.rows += 1;
         }
+        let Ok(chunk) = std::mem::replace(&mut ex.out, chunk_writer()).into_inner() else {
+            ex.done = true;
+            return Some((Err(failed()), ex));
+        };
         if chunk.is_empty() && ex.done {
             return None;
         }
@@ -241,6 +317,17 @@ mod tests {
         // Numbers are never text: a negative number stays a number.
         assert_eq!(cell(Some(&serde_json::json!(-5))), "-5");
         assert_eq!(cell(Some(&serde_json::json!(["a", "b"]))), "[\"a\",\"b\"]");
+    }
+
+    #[test]
+    fn rows_are_written_like_cells() {
+        let line = r#"{"a":"=x","b":-5,"c":["p","q"],"d":null,"e":"say \"hi\", ok","f":true}"#;
+        let row: RowValues = serde_json::from_str(line).unwrap();
+        let (mut out, mut scratch) = (chunk_writer(), String::new());
+        write_row(&mut out, &mut scratch, &row.0).unwrap();
+        let map: Map<String, Value> = serde_json::from_str(line).unwrap();
+        let cells: Vec<String> = map.values().map(|v| cell(Some(v))).collect();
+        assert_eq!(out.into_inner().unwrap(), csv_line(&cells).unwrap());
     }
 
     #[test]

@@ -126,12 +126,20 @@ pub(crate) async fn respond(
         Format::Csv => {
             let permit = state.export_permit(&p.tenant_id)?;
             let limit = state.config.limits.export_max_rows;
-            let rows = fetch::count(state, &list::wrap_count(spec, &req, &extra), &binds).await?;
+            // The count for the cap and the export's first rows run at once (each is a
+            // full pass over the list's query); an export over the cap is dropped before
+            // its first byte, which cancels its query.
+            let count_sql = list::wrap_count(spec, &req, &extra);
+            let sql = list::wrap(spec, &req, &extra, false);
+            let (rows, export) = tokio::join!(
+                fetch::count(state, &count_sql, &binds),
+                fetch::csv_export(state, &sql, &binds, req.columns, spec.name, req.bom, permit)
+            );
+            let rows = rows?;
             if rows > limit {
                 return Err(ApiError::ExportTooLarge { rows, limit });
             }
-            let sql = list::wrap(spec, &req, &extra, false);
-            fetch::csv_export(state, &sql, &binds, req.columns, spec.name, req.bom, permit).await
+            export
         }
     }
 }
