@@ -86,6 +86,14 @@ The pipeline runs. Try:
   curl -s -H "Authorization: Bearer $token" 'http://$SYNCTEL_API_LISTEN/api/v1/monitor/cards/LastSyncFailed/users?limit=5'
   curl -s -H "Authorization: Bearer $token" 'http://$SYNCTEL_API_LISTEN/api/v1/profiles/t0001-p01/sessions?status=Error&limit=5'
   curl -s -H "Authorization: Bearer $token" 'http://$SYNCTEL_API_LISTEN/api/v1/users?format=csv&bom=true&columns=user_id,display_name,effective_status,sync_state' -o users.csv
+  curl -s -H "Authorization: Bearer $token" http://$SYNCTEL_API_LISTEN/api/v1/summary
+  curl -s -H "Authorization: Bearer $token" 'http://$SYNCTEL_API_LISTEN/api/v1/trends?metric=issues&granularity=day&format=csv'
+  # a user's session logs of the last hour as a ZIP (index.csv + one .log per session)
+  curl -s -H "Authorization: Bearer $token" "http://$SYNCTEL_API_LISTEN/api/v1/users/t0001-u000001/logs?from=\$(( (\$(date +%s) - 3600) * 1000 ))" -o logs.zip
+  # an admin action (published to the commands topic, audited; the same request_id again answers 200, publishes nothing)
+  curl -s -X POST -H "Authorization: Bearer $token" -H 'content-type: application/json' \\
+    -d '{"action": "force_sync", "request_id": "demo-force-sync-1"}' http://$SYNCTEL_API_LISTEN/api/v1/users/t0001-u000001/actions
+  curl -s -H "Authorization: Bearer $token" 'http://$SYNCTEL_API_LISTEN/api/v1/audit?columns=request_id,user_id,action,result,issued_at_ms&limit=20'
   tail -f $(out_file ingest)
 Stop with: deploy/run.sh stop   (services)   and   deploy/stack.sh stop   (servers)
 MSG
