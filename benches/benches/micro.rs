@@ -11,7 +11,7 @@
 //! - `rows`: `store::rows::Row::from_event` over the 8 examples vs cloning them.
 //! - `csv_session_row`: one `sessions` export row as query-api writes it (JSONEachRow line
 //!   -> values -> one CSV record, formulas neutralized, into a 64 KiB chunk writer; see
-//!   `micro/csv_row.rs`) vs the csv crate writing the same ready cells.
+//!   `query_api::fetch`, via `micro/csv_row.rs`) vs the csv crate writing the same ready cells.
 //! - `status_user`: `aggregator::rules::derive_user` on one simulated user with ~100
 //!   sessions vs decoding that user's messages.
 //!

@@ -111,17 +111,17 @@ fn csv_line(cells: &[String]) -> Result<Vec<u8>> {
 }
 
 /// Bytes of CSV handed to the client at once (about; a row never splits).
-const CHUNK_BYTES: usize = 64 * 1024;
+pub const CHUNK_BYTES: usize = 64 * 1024;
 
 /// A CSV writer (CRLF) into an empty chunk.
-fn chunk_writer() -> csv::Writer<Vec<u8>> {
+pub fn chunk_writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::with_capacity(CHUNK_BYTES + 16 * 1024))
 }
 
 /// The values of one JSONEachRow line, in column order (the keys are skipped, not kept).
-struct RowValues(Vec<Value>);
+pub struct RowValues(pub Vec<Value>);
 
 impl<'de> serde::Deserialize<'de> for RowValues {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -147,7 +147,7 @@ impl<'de> serde::Deserialize<'de> for RowValues {
 }
 
 /// Writes one CSV record: the cells of [`cell`] without a `String` per cell.
-fn write_row(
+pub fn write_row(
     out: &mut csv::Writer<Vec<u8>>,
     scratch: &mut String,
     values: &[Value],
