@@ -40,7 +40,7 @@ async fn sigkill_mid_stream_loses_nothing_and_doubles_nothing() {
         tenants: 2,
         profiles_per_tenant: 3,
         users_per_profile: 20,
-        span_ms: 12 * 3_600_000,
+        span_ms: 8 * 3_600_000,
         duplicate_rate: 0.01,
         reorder_rate: 0.01,
         ..SimConfig::default()
@@ -80,9 +80,20 @@ async fn sigkill_mid_stream_loses_nothing_and_doubles_nothing() {
     for fraction in [0.2, 0.5] {
         let mut child = spawn_ingest(&h);
         let target = (total_session_events as f64 * fraction) as u64;
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while stored_sessions(&h).await < target {
-            assert!(Instant::now() < deadline, "ingest made no progress");
+        // The machine may be busy (tests run in parallel): fail only when nothing moves.
+        let (mut last, mut moved) = (0, Instant::now());
+        loop {
+            let stored = stored_sessions(&h).await;
+            if stored >= target {
+                break;
+            }
+            if stored > last {
+                (last, moved) = (stored, Instant::now());
+            }
+            assert!(
+                moved.elapsed() < Duration::from_secs(90),
+                "ingest stored nothing for 90 s ({stored} of {target} session events)"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         child.start_kill().expect("SIGKILL");
