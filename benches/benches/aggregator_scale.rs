@@ -24,16 +24,16 @@
     missing_docs
 )]
 
+#[path = "common/fleet.rs"]
+mod fleet;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aggregator::cycle::sql;
 use aggregator::{Aggregator, AggregatorConfig};
 use schemas::Event;
-use simulator::{Generator, SimConfig};
-use store::rows::{Row, SessionEventRow, UserStateRow};
-use store::ClickHouseConfig;
-use testkit::TestDatabase;
+use store::rows::Row;
 
 /// One row of the user table behind a card (the columns of `monitor_card_users.sql`).
 #[derive(Debug, serde::Deserialize, clickhouse::Row)]
@@ -52,41 +52,6 @@ struct CardUser {
     last_error_message: String,
 }
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-#[derive(Default)]
-struct Batch {
-    sessions: Vec<SessionEventRow>,
-    users: Vec<UserStateRow>,
-    issues: Vec<store::rows::IssueEventRow>,
-    profiles: Vec<store::rows::ProfileStateRow>,
-}
-
-async fn write<T>(client: &clickhouse::Client, table: &str, rows: &[T])
-where
-    T: clickhouse::RowOwned + clickhouse::RowWrite,
-{
-    if rows.is_empty() {
-        return;
-    }
-    let mut insert = client.insert::<T>(table).await.unwrap();
-    for r in rows {
-        insert.write(r).await.unwrap();
-    }
-    insert.end().await.unwrap();
-}
-
-fn stats(mut ms: Vec<f64>) -> (f64, f64) {
-    ms.sort_by(|a, b| a.total_cmp(b));
-    let p = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
-    (p(0.5), p(0.95))
-}
-
 async fn time_query<F, Fut>(runs: usize, mut f: F) -> (f64, f64)
 where
     F: FnMut() -> Fut,
@@ -98,38 +63,15 @@ where
         f().await;
         out.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    stats(out)
+    fleet::stats(out)
 }
 
 #[tokio::main]
 async fn main() {
-    let users = env_u64("SYNCTEL_BENCH_USERS", 100_000);
-    let per_user = env_u64("SYNCTEL_BENCH_SESSIONS_PER_USER", 100);
-    let profiles = 10u32;
-    let interval_ms = 300_000i64;
-    // Mean gap between two sessions of a user: the interval (jittered +-50%) plus the
-    // session (~1 min on average).
-    let span_ms = (per_user as i64) * (interval_ms + 62_000);
-    let cfg = SimConfig {
-        seed: 3,
-        tenants: 1,
-        profiles_per_tenant: profiles,
-        users_per_profile: u32::try_from(users.div_ceil(u64::from(profiles))).unwrap(),
-        // The history ends now, as it would in production.
-        start_ms: aggregator::cycle::now_ms() - span_ms,
-        span_ms,
-        session_interval_ms: interval_ms,
-        state_change_rate: 0.002,
-        logs: false,
-        ..SimConfig::default()
-    };
-    let db = TestDatabase::new("bench_aggregator");
-    let ch = ClickHouseConfig {
-        url: db.url.clone(),
-        database: db.name.clone(),
-        ..ClickHouseConfig::default()
-    };
-    store::migrate::migrate(&ch).await.unwrap();
+    let users = fleet::env_u64("SYNCTEL_BENCH_USERS", 100_000);
+    let per_user = fleet::env_u64("SYNCTEL_BENCH_SESSIONS_PER_USER", 100);
+    let (cfg, span_ms) = fleet::history(3, users, per_user);
+    let (db, ch) = fleet::fresh_database("bench_aggregator").await;
     let client = ch.client();
 
     eprintln!(
@@ -138,40 +80,8 @@ async fn main() {
         span_ms as f64 / 3.6e6
     );
     let t = Instant::now();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
-    let gen_cfg = cfg.clone();
-    let producer = std::thread::spawn(move || {
-        let mut batch = Batch::default();
-        let mut ended = 0u64;
-        for event in Generator::new(gen_cfg) {
-            if matches!(event, Event::SessionEnded(_)) {
-                ended += 1;
-            }
-            match Row::from_event(&event) {
-                Row::Session(r) if r.event_kind != "session_queued" => batch.sessions.push(r),
-                Row::UserState(r) => batch.users.push(r),
-                Row::Issue(r) => batch.issues.push(r),
-                Row::ProfileState(r) => batch.profiles.push(r),
-                _ => {}
-            }
-            if batch.sessions.len() >= 500_000 {
-                tx.blocking_send(std::mem::take(&mut batch)).unwrap();
-            }
-        }
-        tx.blocking_send(batch).unwrap();
-        ended
-    });
-    let mut session_rows = 0u64;
-    let mut issue_rows = 0u64;
-    while let Some(b) = rx.recv().await {
-        session_rows += b.sessions.len() as u64;
-        issue_rows += b.issues.len() as u64;
-        write(&client, "session_events", &b.sessions).await;
-        write(&client, "user_state_events", &b.users).await;
-        write(&client, "issue_events", &b.issues).await;
-        write(&client, "profile_state_events", &b.profiles).await;
-    }
-    let ended = producer.join().unwrap();
+    let filled = fleet::fill(&client, cfg.clone()).await;
+    let (ended, session_rows, issue_rows) = (filled.ended, filled.session_rows, filled.issue_rows);
     let load_s = t.elapsed().as_secs_f64();
     let sessions: u64 = client
         .query("SELECT uniqExact(session_id) FROM session_events")
@@ -188,7 +98,8 @@ async fn main() {
     config.cycle.settle_secs = 0;
     // No look-back: the incremental cycle then sees only the 1,000 users with new events.
     config.cycle.overlap_secs = 0;
-    config.cycle.max_users_per_statement = env_u64("SYNCTEL_BENCH_USERS_PER_STATEMENT", 25_000);
+    config.cycle.max_users_per_statement =
+        fleet::env_u64("SYNCTEL_BENCH_USERS_PER_STATEMENT", 25_000);
     let registry = &mut prometheus_client::registry::Registry::default();
     let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
     let mut agg = Aggregator::new(config, metrics).await.unwrap();
@@ -228,7 +139,7 @@ async fn main() {
             rows.push(r);
         }
     }
-    write(&client, "session_events", &rows).await;
+    fleet::write(&client, "session_events", &rows).await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let t = Instant::now();
     let report = agg.cycle().await.unwrap();

@@ -27,6 +27,9 @@
     missing_docs
 )]
 
+#[path = "common/fleet.rs"]
+mod fleet;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,82 +38,11 @@ use aggregator::{Aggregator, AggregatorConfig};
 use query_api::auth::{self, Role};
 use query_api::list::{self, Bound};
 use query_api::{ApiConfig, AppState};
-use simulator::{Generator, SimConfig};
-use store::rows::{IssueEventRow, ProfileStateRow, Row, SessionEventRow, UserStateRow};
-use store::ClickHouseConfig;
-use testkit::TestDatabase;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 /// The API's own SQL of the cards route (private in `query_api::routes`).
 const MONITOR_CARDS: &str = include_str!("../../query-api/sql/monitor_cards.sql");
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-#[derive(Default)]
-struct Batch {
-    sessions: Vec<SessionEventRow>,
-    users: Vec<UserStateRow>,
-    issues: Vec<IssueEventRow>,
-    profiles: Vec<ProfileStateRow>,
-}
-
-async fn write<T>(client: &clickhouse::Client, table: &str, rows: &[T])
-where
-    T: clickhouse::RowOwned + clickhouse::RowWrite,
-{
-    if rows.is_empty() {
-        return;
-    }
-    let mut insert = client.insert::<T>(table).await.unwrap();
-    for r in rows {
-        insert.write(r).await.unwrap();
-    }
-    insert.end().await.unwrap();
-}
-
-/// The simulator's history, written straight into the raw tables (`aggregator_scale`'s
-/// loader; `session_queued` events and logs left out). Returns session rows written.
-async fn fill(client: &clickhouse::Client, cfg: SimConfig) -> u64 {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
-    let producer = std::thread::spawn(move || {
-        let mut batch = Batch::default();
-        for event in Generator::new(cfg) {
-            match Row::from_event(&event) {
-                Row::Session(r) if r.event_kind != "session_queued" => batch.sessions.push(r),
-                Row::UserState(r) => batch.users.push(r),
-                Row::Issue(r) => batch.issues.push(r),
-                Row::ProfileState(r) => batch.profiles.push(r),
-                _ => {}
-            }
-            if batch.sessions.len() >= 500_000 {
-                tx.blocking_send(std::mem::take(&mut batch)).unwrap();
-            }
-        }
-        tx.blocking_send(batch).unwrap();
-    });
-    let mut session_rows = 0u64;
-    while let Some(b) = rx.recv().await {
-        session_rows += b.sessions.len() as u64;
-        write(client, "session_events", &b.sessions).await;
-        write(client, "user_state_events", &b.users).await;
-        write(client, "issue_events", &b.issues).await;
-        write(client, "profile_state_events", &b.profiles).await;
-    }
-    producer.join().unwrap();
-    session_rows
-}
-
-fn stats(mut ms: Vec<f64>) -> (f64, f64) {
-    ms.sort_by(|a, b| a.total_cmp(b));
-    let p = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
-    (p(0.5), p(0.95))
-}
 
 async fn timed<F: Future<Output = ()>>(f: F) -> f64 {
     let t = Instant::now();
@@ -162,31 +94,12 @@ struct Case {
 
 #[tokio::main]
 async fn main() {
-    let users = env_u64("SYNCTEL_BENCH_USERS", 10_000);
-    let per_user = env_u64("SYNCTEL_BENCH_SESSIONS_PER_USER", 20);
-    let n = usize::try_from(env_u64("SYNCTEL_BENCH_REQUESTS", 200)).unwrap();
-    let profiles = 10u32;
-    let interval_ms = 300_000i64;
-    let span_ms = (per_user as i64) * (interval_ms + 62_000);
-    let cfg = SimConfig {
-        seed: 7,
-        tenants: 1,
-        profiles_per_tenant: profiles,
-        users_per_profile: u32::try_from(users.div_ceil(u64::from(profiles))).unwrap(),
-        start_ms: aggregator::cycle::now_ms() - span_ms,
-        span_ms,
-        session_interval_ms: interval_ms,
-        state_change_rate: 0.002,
-        logs: false,
-        ..SimConfig::default()
-    };
-    let db = TestDatabase::new("bench_api_latency");
-    let ch = ClickHouseConfig {
-        url: db.url.clone(),
-        database: db.name.clone(),
-        ..ClickHouseConfig::default()
-    };
-    store::migrate::migrate(&ch).await.unwrap();
+    let users = fleet::env_u64("SYNCTEL_BENCH_USERS", 10_000);
+    let per_user = fleet::env_u64("SYNCTEL_BENCH_SESSIONS_PER_USER", 20);
+    let n = usize::try_from(fleet::env_u64("SYNCTEL_BENCH_REQUESTS", 200)).unwrap();
+    let (cfg, span_ms) = fleet::history(7, users, per_user);
+    let cfg_profiles = cfg.profiles_per_tenant;
+    let (db, ch) = fleet::fresh_database("bench_api_latency").await;
     let client = ch.client();
 
     eprintln!(
@@ -195,7 +108,7 @@ async fn main() {
         span_ms as f64 / 3.6e6
     );
     let t = Instant::now();
-    let session_rows = fill(&client, cfg).await;
+    let session_rows = fleet::fill(&client, cfg).await.session_rows;
     let load_s = t.elapsed().as_secs_f64();
 
     let mut config = AggregatorConfig::default();
@@ -220,8 +133,9 @@ async fn main() {
         .await
         .unwrap();
     println!(
-        "fleet: {users} users in {profiles} profiles of one tenant, {sessions} sessions \
+        "fleet: {users} users in {} profiles of one tenant, {sessions} sessions \
          ({session_rows} session rows) loaded in {load_s:.0} s; one aggregator cycle: {} users, {cycle_s:.1} s",
+        cfg_profiles,
         report.touched
     );
 
@@ -330,8 +244,8 @@ async fn main() {
                 .await,
             );
         }
-        let (a50, a95) = stats(api_ms);
-        let (s50, s95) = stats(sql_ms);
+        let (a50, a95) = fleet::stats(api_ms);
+        let (s50, s95) = fleet::stats(sql_ms);
         let ok = a50 <= 1.2 * s50 || a50 <= s50 + 10.0;
         println!(
             "{:<58} {:>5} {:>6.1} ms {:>6.1} ms {:>6.1} ms {:>6.1} ms {:>6.2}x {:>+6.1} ms  {}",
