@@ -157,30 +157,6 @@ impl Default for HttpConfig {
 
 pub use service_kit::config::ConfigError;
 
-/// Environment variables that override the file (the names `deploy/stack.sh env` prints).
-pub const ENV_OVERRIDES: &[(&str, &str)] = &[
-    ("SYNCTEL_KAFKA_BROKERS", "kafka.brokers"),
-    ("SYNCTEL_INGEST_GROUP_ID", "kafka.group_id"),
-    (
-        "SYNCTEL_EVENTS_TOPIC",
-        "kafka.topics (first: the events topic)",
-    ),
-    (
-        "SYNCTEL_LOGS_TOPIC",
-        "kafka.topics (second: the logs topic)",
-    ),
-    (
-        "SYNCTEL_INGEST_TOPICS",
-        "kafka.topics (comma separated; wins over the two above)",
-    ),
-    ("SYNCTEL_DEADLETTER_TOPIC", "kafka.dead_letter_topic"),
-    ("SYNCTEL_CLICKHOUSE_URL", "clickhouse.url"),
-    ("SYNCTEL_CLICKHOUSE_USER", "clickhouse.user"),
-    ("SYNCTEL_CLICKHOUSE_PASSWORD", "clickhouse.password"),
-    ("SYNCTEL_CLICKHOUSE_DATABASE", "clickhouse.database"),
-    ("SYNCTEL_INGEST_LISTEN", "http.listen"),
-];
-
 impl IngestConfig {
     /// Reads `path` (if any), applies overrides from `env`, validates.
     pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
@@ -195,6 +171,11 @@ impl IngestConfig {
         toml::from_str(text)
     }
 
+    /// Environment overrides (the names `deploy/stack.sh env` prints; see README):
+    /// `SYNCTEL_KAFKA_BROKERS`, `SYNCTEL_INGEST_GROUP_ID`, `SYNCTEL_EVENTS_TOPIC` and
+    /// `SYNCTEL_LOGS_TOPIC` (or `SYNCTEL_INGEST_TOPICS`, comma separated, which wins),
+    /// `SYNCTEL_DEADLETTER_TOPIC`, `SYNCTEL_CLICKHOUSE_{URL,USER,PASSWORD,DATABASE}`,
+    /// `SYNCTEL_INGEST_LISTEN`.
     fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
         let vars = Env(env);
         vars.string("SYNCTEL_KAFKA_BROKERS", &mut self.kafka.brokers);

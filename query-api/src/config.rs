@@ -118,17 +118,6 @@ impl LimitsConfig {
 
 pub use service_kit::config::ConfigError;
 
-/// Environment variables that override the file (the names `deploy/stack.sh env` prints).
-pub const ENV_OVERRIDES: &[(&str, &str)] = &[
-    ("SYNCTEL_KAFKA_BROKERS", "kafka.brokers"),
-    ("SYNCTEL_COMMANDS_TOPIC", "kafka.commands_topic"),
-    ("SYNCTEL_CLICKHOUSE_URL", "clickhouse.url"),
-    ("SYNCTEL_CLICKHOUSE_USER", "clickhouse.user"),
-    ("SYNCTEL_CLICKHOUSE_PASSWORD", "clickhouse.password"),
-    ("SYNCTEL_CLICKHOUSE_DATABASE", "clickhouse.database"),
-    ("SYNCTEL_API_LISTEN", "http.listen"),
-];
-
 impl ApiConfig {
     /// Reads `path` (if any), applies overrides from `env`, validates.
     pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
@@ -143,6 +132,9 @@ impl ApiConfig {
         toml::from_str(text)
     }
 
+    /// Environment overrides (the names `deploy/stack.sh env` prints; see docs/api.md):
+    /// `SYNCTEL_KAFKA_BROKERS`, `SYNCTEL_COMMANDS_TOPIC`,
+    /// `SYNCTEL_CLICKHOUSE_{URL,USER,PASSWORD,DATABASE}`, `SYNCTEL_API_LISTEN`.
     fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
         let vars = Env(env);
         vars.string("SYNCTEL_KAFKA_BROKERS", &mut self.kafka.brokers);
