@@ -61,18 +61,22 @@ impl Batch {
             Decoded::Rows(Row::ProfileState(r)) => self.profile_states.push(r),
             Decoded::Dead(d) => self.dead_letters.push(d),
         }
-        let covered = self
-            .offsets
-            .entry((origin.topic.to_owned(), origin.partition))
-            .or_insert(Covered {
-                last_offset: origin.offset,
-                last_timestamp_ms: origin.timestamp_ms,
-            });
-        if origin.offset >= covered.last_offset {
-            *covered = Covered {
-                last_offset: origin.offset,
-                last_timestamp_ms: origin.timestamp_ms,
-            };
+        let here = Covered {
+            last_offset: origin.offset,
+            last_timestamp_ms: origin.timestamp_ms,
+        };
+        // A handful of partitions: a scan finds the entry without allocating a key per
+        // message; the key is built once per partition and batch.
+        let known = self.offsets.iter_mut().find(|((topic, partition), _)| {
+            topic == origin.topic && *partition == origin.partition
+        });
+        match known {
+            Some((_, covered)) if origin.offset >= covered.last_offset => *covered = here,
+            Some(_) => {}
+            None => {
+                self.offsets
+                    .insert((origin.topic.to_owned(), origin.partition), here);
+            }
         }
         if let Some(n) = self.per_topic.get_mut(origin.topic) {
             *n += 1;
