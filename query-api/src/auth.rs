@@ -6,8 +6,8 @@
 //! Tokens are managed with `query-api token create|list|revoke`.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, Method};
 use clickhouse::Client;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -120,14 +120,29 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
+        let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(ApiError::Unauthorized)?;
-        let principal = lookup(&state.client, token)
+            .map(|v| v.trim().to_owned());
+        let token = match bearer {
+            Some(token) => token,
+            None => {
+                // The console's sign-in cookie. A request that changes something must
+                // also carry `X-Requested-With`, which a foreign page cannot add.
+                let token =
+                    crate::console::cookie_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
+                let safe = parts.method == Method::GET || parts.method == Method::HEAD;
+                if !safe && !parts.headers.contains_key(crate::console::CSRF_HEADER) {
+                    return Err(ApiError::Forbidden(
+                        "a request signed in by cookie that changes something needs the X-Requested-With header".to_owned(),
+                    ));
+                }
+                token
+            }
+        };
+        let principal = lookup(&state.client, &token)
             .await?
             .ok_or(ApiError::Unauthorized)?;
         tracing::Span::current().record("token_id", principal.token_id.as_str());

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -22,6 +22,33 @@ pub struct ApiConfig {
     pub kafka: KafkaConfig,
     /// Limits on requests, queries and exports.
     pub limits: LimitsConfig,
+    /// The web console.
+    pub console: ConsoleConfig,
+}
+
+/// The web console: static files built by `deploy/console.sh build`, served at `/`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// The built console (`index.html` and `assets/`). Default `console/dist` (relative to
+    /// the working directory). When it has no `index.html`, `/` explains how to build it
+    /// and the API works as before.
+    pub dir: PathBuf,
+    /// Mark the sign-in cookie `Secure` (only sent over HTTPS). Default false: the
+    /// default listener is plain HTTP on loopback; set it when a TLS proxy fronts the API.
+    pub secure_cookie: bool,
+    /// How long a console sign-in lasts, seconds. Default 43200 (12 h).
+    pub session_max_age_secs: u64,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("console/dist"),
+            secure_cookie: false,
+            session_max_age_secs: 12 * 3600,
+        }
+    }
 }
 
 /// The HTTP listener.
@@ -134,12 +161,14 @@ impl ApiConfig {
 
     /// Environment overrides (the names `deploy/stack.sh env` prints; see docs/api.md):
     /// `SYNCTEL_KAFKA_BROKERS`, `SYNCTEL_COMMANDS_TOPIC`,
-    /// `SYNCTEL_CLICKHOUSE_{URL,USER,PASSWORD,DATABASE}`, `SYNCTEL_API_LISTEN`.
+    /// `SYNCTEL_CLICKHOUSE_{URL,USER,PASSWORD,DATABASE}`, `SYNCTEL_API_LISTEN`,
+    /// `SYNCTEL_CONSOLE_DIR`.
     fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
         let vars = Env(env);
         vars.string("SYNCTEL_KAFKA_BROKERS", &mut self.kafka.brokers);
         vars.string("SYNCTEL_COMMANDS_TOPIC", &mut self.kafka.commands_topic);
         self.clickhouse.apply_env(env);
+        vars.parse("SYNCTEL_CONSOLE_DIR", &mut self.console.dir)?;
         vars.parse("SYNCTEL_API_LISTEN", &mut self.http.listen)
     }
 
@@ -187,6 +216,9 @@ impl ApiConfig {
         }
         if l.default_window_days == 0 {
             return invalid("limits.default_window_days", "must be at least 1");
+        }
+        if self.console.session_max_age_secs < 60 {
+            return invalid("console.session_max_age_secs", "must be at least 60");
         }
         Ok(())
     }

@@ -13,6 +13,7 @@
 //! - [`error`]: the one [`ApiError`], JSON bodies `{"error": {"code", "message"}}`.
 //! - [`metrics`]: latency per route, exports.
 //! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`.
+//! - [`console`]: the web console's files at `/`, its sign-in cookie, list metadata.
 //!
 //! Query SQL lives in `query-api/sql/*.sql` (checked on ClickHouse 18.16 and current by
 //! `deploy/clickhouse/portability/run.sh`); only bound values reach ClickHouse.
@@ -20,6 +21,7 @@
 pub mod actions;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod fetch;
 pub mod list;
@@ -126,17 +128,15 @@ pub fn app(state: AppState) -> Router {
         .route("/freshness", get(r::freshness))
         .route("/summary", get(summary::summary))
         .route("/trends", get(summary::trends))
+        .route("/lists", get(console::lists))
+        .route("/session", post(console::sign_in).delete(console::sign_out))
         .route("/openapi.json", get(|| async { Json(openapi::document()) }));
     Router::new()
         .nest("/api/v1", api)
         .route("/health", get(|| async { "ok\n" }))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
-        .fallback(|| async {
-            let body =
-                serde_json::json!({"error": {"code": "not_found", "message": "no such route"}});
-            (StatusCode::NOT_FOUND, Json(body))
-        })
+        .fallback(console::files)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

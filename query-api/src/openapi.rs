@@ -5,6 +5,16 @@ use serde_json::{json, Map, Value};
 
 use crate::list::{self, Kind, ListSpec};
 
+/// The filter operators of a column kind (`eq` is the bare `column=value`).
+pub(crate) fn operators(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Text => &["eq", "ne", "contains"],
+        Kind::Int | Kind::Time => &["eq", "ne", "gt", "gte", "lt", "lte"],
+        Kind::Flag => &["eq", "ne"],
+        Kind::Array => &[],
+    }
+}
+
 fn list_params(spec: &ListSpec) -> Vec<Value> {
     let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
     let mut params = vec![
@@ -21,13 +31,7 @@ fn list_params(spec: &ListSpec) -> Vec<Value> {
         }
     }
     for c in spec.columns {
-        let ops: &[&str] = match c.kind {
-            Kind::Text => &["eq", "ne", "contains"],
-            Kind::Int | Kind::Time => &["eq", "ne", "gt", "gte", "lt", "lte"],
-            Kind::Flag => &["eq", "ne"],
-            Kind::Array => &[],
-        };
-        for op in ops {
+        for op in operators(c.kind) {
             let name = if *op == "eq" {
                 c.name.to_owned()
             } else {

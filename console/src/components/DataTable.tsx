@@ -1,0 +1,281 @@
+// A list of the API as a table: a search box per column, a status filter menu, sorting by
+// header, a column chooser, paging, row colours, optional row selection, and an export link
+// that asks the API for exactly the rows and columns on screen (every page) as CSV.
+import type { ComponentChildren } from "preact";
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { API, ApiFailure, get, listMeta, withQuery, type ColumnMeta, type ListMeta, type Page, type Row } from "../api";
+import { cell, label, tone } from "../format";
+import { ColumnChooser } from "./ColumnChooser";
+import { toFilter } from "./filters";
+import { ErrorNote } from "./ErrorNote";
+
+export interface DataTableProps {
+  /** The list's name in `GET /lists` (`users`, `sessions`, ...). */
+  list: string;
+  /** The API path of the list, e.g. `/profiles/p1/users`. */
+  endpoint: string;
+  title: string;
+  /** Where the chosen columns are remembered. */
+  storageKey: string;
+  /** Parameters always sent (a time window). */
+  fixed?: Record<string, string>;
+  /** The column of the status filter menu, and its choices. */
+  statusColumn?: string;
+  statusOptions?: string[];
+  /** The column whose value colours the row. */
+  toneColumn?: string;
+  /** A link for a row (on its key cell). */
+  rowHref?: (row: Row) => string | undefined;
+  /** Row selection: the keys selected, reported on every change. */
+  onSelect?: (keys: string[]) => void;
+  /** A row opened (click or Enter on its key cell) when the table has no links. */
+  onOpen?: (row: Row) => void;
+  /** Extra buttons beside the export. */
+  actions?: ComponentChildren;
+  pageSize?: number;
+}
+
+function savedColumns(key: string, meta: ListMeta): string[] {
+  try {
+    const saved = JSON.parse(localStorage.getItem(key) ?? "null");
+    if (Array.isArray(saved)) {
+      const valid = saved.filter((c) => meta.columns.some((m) => m.name === c));
+      if (valid.length > 0) return valid;
+    }
+  } catch {
+    // Ignore a damaged entry.
+  }
+  return meta.default_columns;
+}
+
+export function DataTable(props: DataTableProps) {
+  const [meta, setMeta] = useState<ListMeta | null>(null);
+  const [columns, setColumns] = useState<string[]>([]);
+  const [search, setSearch] = useState<Record<string, string>>({});
+  const [typed, setTyped] = useState<Record<string, string>>({});
+  const [status, setStatus] = useState("");
+  const [sort, setSort] = useState("");
+  const [offset, setOffset] = useState(0);
+  const [page, setPage] = useState<Page | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const limit = props.pageSize ?? 50;
+
+  useEffect(() => {
+    listMeta()
+      .then((all) => {
+        const m = all[props.list];
+        setMeta(m);
+        setColumns(savedColumns(props.storageKey, m));
+      })
+      .catch((e: ApiFailure) => setError(e.message));
+  }, [props.list, props.storageKey]);
+
+  // Typing settles for 300 ms before the list is asked again.
+  useEffect(() => {
+    const t = setTimeout(() => {
+      setSearch(typed);
+      setOffset(0);
+    }, 300);
+    return () => clearTimeout(t);
+  }, [typed]);
+
+  const byName = useMemo(() => new Map((meta?.columns ?? []).map((c) => [c.name, c])), [meta]);
+
+  // The query of the current view, without paging: the page and the export both use it.
+  const view = useMemo(() => {
+    const params: Record<string, string> = { ...(props.fixed ?? {}) };
+    const problems: string[] = [];
+    for (const [name, text] of Object.entries(search)) {
+      const column = byName.get(name);
+      if (!column) continue;
+      const f = toFilter(column, text);
+      if (f === null) continue;
+      if ("error" in f) problems.push(f.error);
+      else params[f[0]] = f[1];
+    }
+    if (status && props.statusColumn) params[props.statusColumn] = status;
+    if (columns.length > 0) params.columns = columns.join(",");
+    if (sort) params.sort = sort;
+    return { params, problems };
+  }, [search, status, sort, columns, props.fixed, props.statusColumn, byName]);
+
+  useEffect(() => {
+    if (!meta || columns.length === 0) return;
+    if (view.problems.length > 0) {
+      setError(view.problems.join("; "));
+      return;
+    }
+    let live = true;
+    setLoading(true);
+    get<Page>(withQuery(props.endpoint, { ...view.params, limit, offset }))
+      .then((p) => {
+        if (!live) return;
+        setPage(p);
+        setError(null);
+      })
+      .catch((e: ApiFailure) => live && setError(e.message))
+      .finally(() => live && setLoading(false));
+    return () => {
+      live = false;
+    };
+  }, [meta, view, offset, props.endpoint, limit]);
+
+  useEffect(() => {
+    setSelected(new Set());
+  }, [view, props.endpoint]);
+  useEffect(() => props.onSelect?.([...selected]), [selected]);
+
+  if (!meta) return error ? <ErrorNote message={error} /> : <p class="muted">Loading…</p>;
+
+  const key = meta.key;
+  const shown = columns.map((c) => byName.get(c)).filter((c): c is ColumnMeta => !!c);
+  const exportHref = API + withQuery(props.endpoint, { ...view.params, format: "csv", bom: "true" });
+  const rows = page?.rows ?? [];
+
+  const chooseColumns = (next: string[]) => {
+    setColumns(next);
+    localStorage.setItem(props.storageKey, JSON.stringify(next));
+  };
+  const toggleSort = (name: string) => {
+    setSort(sort === name ? `-${name}` : name);
+    setOffset(0);
+  };
+  const toggleRow = (k: string) => {
+    const next = new Set(selected);
+    if (next.has(k)) next.delete(k);
+    else next.add(k);
+    setSelected(next);
+  };
+  const allOnPage = rows.length > 0 && rows.every((r) => selected.has(String(r[key])));
+
+  return (
+    <section class="table-block" aria-label={props.title}>
+      <div class="toolbar">
+        <h2>{props.title}</h2>
+        {props.statusColumn && (
+          <label class="inline">
+            {label(props.statusColumn)}{" "}
+            <select
+              value={status}
+              onChange={(e) => {
+                setStatus((e.target as HTMLSelectElement).value);
+                setOffset(0);
+              }}
+            >
+              <option value="">any</option>
+              {(props.statusOptions ?? []).map((o) => (
+                <option value={o}>{o}</option>
+              ))}
+            </select>
+          </label>
+        )}
+        <ColumnChooser all={meta.columns} chosen={columns} onChange={chooseColumns} />
+        {props.actions}
+        <a class="button" href={exportHref} download>
+          Export CSV
+        </a>
+      </div>
+      {error && <ErrorNote message={error} />}
+      <div class="scroll" role="region" aria-label={`${props.title} table`} tabIndex={0}>
+        <table class={loading ? "loading" : ""}>
+          <thead>
+            <tr>
+              {props.onSelect && (
+                <th class="pick">
+                  <input
+                    type="checkbox"
+                    aria-label="Select every row on this page"
+                    checked={allOnPage}
+                    onChange={() => {
+                      const next = new Set(selected);
+                      rows.forEach((r) => (allOnPage ? next.delete(String(r[key])) : next.add(String(r[key]))));
+                      setSelected(next);
+                    }}
+                  />
+                </th>
+              )}
+              {shown.map((c) => (
+                <th aria-sort={sort === c.name ? "ascending" : sort === `-${c.name}` ? "descending" : undefined}>
+                  {c.kind === "array" ? (
+                    label(c.name)
+                  ) : (
+                    <button class="sort" type="button" onClick={() => toggleSort(c.name)}>
+                      {label(c.name)}
+                      <span aria-hidden="true">{sort === c.name ? " ▲" : sort === `-${c.name}` ? " ▼" : ""}</span>
+                    </button>
+                  )}
+                </th>
+              ))}
+            </tr>
+            <tr class="search">
+              {props.onSelect && <th />}
+              {shown.map((c) => (
+                <th>
+                  {c.kind !== "array" && (
+                    <input
+                      type="search"
+                      aria-label={`Search ${label(c.name)}`}
+                      placeholder={c.kind === "text" ? "contains…" : c.kind === "flag" ? "yes/no" : "> < ="}
+                      value={typed[c.name] ?? ""}
+                      onInput={(e) => setTyped({ ...typed, [c.name]: (e.target as HTMLInputElement).value })}
+                    />
+                  )}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => {
+              const k = String(r[key]);
+              const link = props.rowHref?.(r);
+              return (
+                <tr class={props.toneColumn ? `tone-${tone(r[props.toneColumn]) || "none"}` : ""}>
+                  {props.onSelect && (
+                    <td class="pick">
+                      <input
+                        type="checkbox"
+                        aria-label={`Select ${k}`}
+                        checked={selected.has(k)}
+                        onChange={() => toggleRow(k)}
+                      />
+                    </td>
+                  )}
+                  {shown.map((c) => {
+                    const text = cell(c.kind, c.name, r[c.name]);
+                    if (c.name === key && link) return <td><a href={link}>{text}</a></td>;
+                    if (c.name === key && props.onOpen) {
+                      return (
+                        <td>
+                          <button type="button" class="link" onClick={() => props.onOpen?.(r)}>
+                            {text}
+                          </button>
+                        </td>
+                      );
+                    }
+                    const t = tone(r[c.name]);
+                    return <td>{t ? <span class={`badge ${t}`}>{text}</span> : text}</td>;
+                  })}
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+        {page && rows.length === 0 && <p class="muted empty">Nothing matches.</p>}
+      </div>
+      <nav class="pager" aria-label={`${props.title} pages`}>
+        <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - limit))}>
+          ← Previous
+        </button>
+        <span aria-live="polite">
+          {rows.length > 0 ? `Rows ${offset + 1}–${offset + rows.length}` : "No rows"}
+          {loading ? " (loading…)" : ""}
+        </span>
+        <button type="button" disabled={page?.next_offset == null} onClick={() => setOffset(page?.next_offset ?? 0)}>
+          Next →
+        </button>
+      </nav>
+    </section>
+  );
+}

@@ -1,0 +1,90 @@
+// Formatting of cells and the colours of statuses.
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** Local time, `2026-11-22 09:26:53`; empty for 0 (never). */
+export function time(ms: unknown): string {
+  const n = Number(ms);
+  if (!n) return "";
+  const d = new Date(n);
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+  );
+}
+
+/** `1 h 02 min`, `3 min 05 s`, `12.3 s`, `850 ms`. */
+export function duration(ms: unknown): string {
+  const n = Number(ms);
+  if (!Number.isFinite(n) || n <= 0) return "";
+  if (n < 1000) return `${n} ms`;
+  if (n < 60_000) return `${(n / 1000).toFixed(1)} s`;
+  const s = Math.round(n / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${pad(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${pad(Math.floor((s % 3600) / 60))} min`;
+}
+
+export function flag(v: unknown): string {
+  return Number(v) === 1 ? "yes" : "no";
+}
+
+export function count(v: unknown): string {
+  return Number(v).toLocaleString("en-US");
+}
+
+/** Value of a `datetime-local` input for `ms`. */
+export function localInput(ms: number): string {
+  const d = new Date(ms);
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}`
+  );
+}
+
+/** The tone of a status value: good (green), bad (red), warn (amber) or none. */
+export function tone(value: unknown): "good" | "bad" | "warn" | "" {
+  switch (String(value)) {
+    case "Enabled":
+    case "Success":
+    case "LastSyncSucceeded":
+    case "published":
+      return "good";
+    case "Disabled":
+    case "DisabledByAdmin":
+    case "DisabledDueToError":
+    case "Error":
+    case "LastSyncFailed":
+    case "failed":
+      return "bad";
+    case "Suspended":
+    case "Stalled":
+    case "Canceled":
+      return "warn";
+    default:
+      return "";
+  }
+}
+
+/** Words for a column name: `last_session_started_at_ms` -> `Last session started`. */
+export function label(column: string): string {
+  const words = column.replace(/_at_ms$|_ms$/, "").replace(/_/g, " ");
+  const known: Record<string, string> = {
+    "crm token active": "CRM token active",
+    "mail token authorized": "Mail authorized",
+    "crm user name": "CRM user",
+    "user id": "User ID",
+    "profile id": "Profile ID",
+    "session id": "Session ID",
+  };
+  return known[words] ?? words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** A cell as text by the column's kind. */
+export function cell(kind: string, column: string, v: unknown): string {
+  if (v === null || v === undefined) return "";
+  if (kind === "time") return time(v);
+  if (kind === "flag") return flag(v);
+  if (column.endsWith("duration_ms")) return duration(v);
+  if (Array.isArray(v)) return v.join(", ");
+  return String(v);
+}

@@ -1,0 +1,204 @@
+// Session statistics of a profile or a user: a From/To window (default the last 3 days),
+// errors first, a details panel per session (objects report, exception), and log ZIPs per
+// session, for the selected sessions and for the whole window (a user's).
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { API, get, withQuery, type ApiFailure, type Row } from "../api";
+import { Copy } from "../components/Copy";
+import { DataTable } from "../components/DataTable";
+import { ErrorNote } from "../components/ErrorNote";
+import { count, duration, localInput, time } from "../format";
+import { href } from "../router";
+
+const DAY = 86_400_000;
+
+interface Props {
+  profile?: string;
+  user?: string;
+}
+
+interface SessionDetail extends Row {
+  objects: Row[];
+}
+
+const OBJECT_COLUMNS: [string, string][] = [
+  ["synchronized", "Synchronized"],
+  ["mail_to_crm_created", "Mail→CRM created"],
+  ["mail_to_crm_updated", "Mail→CRM updated"],
+  ["mail_to_crm_deleted", "Mail→CRM deleted"],
+  ["crm_to_mail_created", "CRM→mail created"],
+  ["crm_to_mail_updated", "CRM→mail updated"],
+  ["crm_to_mail_deleted", "CRM→mail deleted"],
+];
+
+function Details({ id, onClose }: { id: string; onClose: () => void }) {
+  const [s, setS] = useState<SessionDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    setS(null);
+    get<SessionDetail>(`/sessions/${encodeURIComponent(id)}`)
+      .then(setS)
+      .catch((e: ApiFailure) => setError(e.message));
+  }, [id]);
+  const exception = String(s?.exception ?? "");
+  return (
+    <aside class="details" aria-labelledby="details-title">
+      <div class="toolbar">
+        <h2 id="details-title">Session {id}</h2>
+        <a class="button" href={`${API}/sessions/${encodeURIComponent(id)}/logs?format=zip`} download>
+          Log (ZIP)
+        </a>
+        <button type="button" onClick={onClose} aria-label="Close the session details">
+          Close
+        </button>
+      </div>
+      {error && <ErrorNote message={error} />}
+      {s && (
+        <>
+          <dl class="facts">
+            <dt>Status</dt>
+            <dd>{String(s.status || "in progress")}</dd>
+            <dt>User</dt>
+            <dd>
+              <a href={href("users", String(s.user_id))}>{String(s.user_id)}</a>
+            </dd>
+            <dt>Started</dt>
+            <dd>{time(s.started_at_ms)}</dd>
+            <dt>Ended</dt>
+            <dd>{time(s.ended_at_ms) || "not yet"}</dd>
+            <dt>Duration</dt>
+            <dd>{duration(s.duration_ms)}</dd>
+            <dt>Trigger</dt>
+            <dd>{String(s.trigger ?? "")}</dd>
+            <dt>Changes</dt>
+            <dd>
+              {count(s.changes)} of {count(s.total_changes)}; {count(s.failures)} failures, {count(s.issues)} issues,{" "}
+              {count(s.conflicts)} conflicts
+            </dd>
+            {s.error_category ? (
+              <>
+                <dt>Error</dt>
+                <dd>
+                  {String(s.error_category)} ({String(s.error_source)}): {String(s.message ?? "")}
+                </dd>
+              </>
+            ) : null}
+          </dl>
+          <h3>Objects report</h3>
+          {s.objects.length === 0 ? (
+            <p class="muted">No objects reported.</p>
+          ) : (
+            <div class="scroll">
+              <table>
+                <thead>
+                  <tr>
+                    <th>Object</th>
+                    {OBJECT_COLUMNS.map(([, l]) => (
+                      <th>{l}</th>
+                    ))}
+                  </tr>
+                </thead>
+                <tbody>
+                  {s.objects.map((o) => (
+                    <tr>
+                      <td>{String(o.object_type)}</td>
+                      {OBJECT_COLUMNS.map(([c]) => (
+                        <td>{count(o[c] ?? 0)}</td>
+                      ))}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          <h3>
+            Exception {exception && <Copy text={exception} what="the exception" />}
+          </h3>
+          {exception ? <pre class="exception">{exception}</pre> : <p class="muted">None.</p>}
+        </>
+      )}
+    </aside>
+  );
+}
+
+export function Sessions({ profile, user }: Props) {
+  const [fromText, setFromText] = useState(() => localInput(Date.now() - 3 * DAY));
+  const [toText, setToText] = useState(() => localInput(Date.now() + 60_000));
+  const [open, setOpen] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string[]>([]);
+  const window = useMemo(() => {
+    const from = Date.parse(fromText);
+    const to = Date.parse(toText);
+    return Number.isNaN(from) || Number.isNaN(to) ? null : { from: String(from), to: String(to) };
+  }, [fromText, toText]);
+  const endpoint = user ? `/users/${encodeURIComponent(user)}/sessions` : `/profiles/${encodeURIComponent(profile ?? "")}/sessions`;
+  const logs = user ? `${API}/users/${encodeURIComponent(user)}/logs` : null;
+
+  return (
+    <>
+      <div class="page-head">
+        <h1>Session statistics: {user ? `user ${user}` : `profile ${profile}`}</h1>
+      </div>
+      <nav class="tabs" aria-label={user ? "User views" : "Profile views"}>
+        {user ? (
+          <>
+            <a href={href("users", user)}>User</a>
+            <a href={href("users", user, "sessions")} aria-current="page">
+              Session statistics
+            </a>
+          </>
+        ) : (
+          <>
+            <a href={href("profiles", profile ?? "")}>Users</a>
+            <a href={href("profiles", profile ?? "", "sessions")} aria-current="page">
+              Session statistics
+            </a>
+          </>
+        )}
+      </nav>
+      <form class="window" onSubmit={(e) => e.preventDefault()} aria-label="Time window">
+        <label>
+          From <input type="datetime-local" value={fromText} onChange={(e) => setFromText((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          To <input type="datetime-local" value={toText} onChange={(e) => setToText((e.target as HTMLInputElement).value)} />
+        </label>
+      </form>
+      {!window && <ErrorNote message="Pick both a From and a To time." />}
+      <div class={open ? "with-details" : ""}>
+        {window && (
+          <DataTable
+            key={endpoint}
+            list="sessions"
+            endpoint={endpoint}
+            title="Sessions (errors first)"
+            storageKey="columns.sessions"
+            fixed={window}
+            statusColumn="status"
+            statusOptions={["Success", "Error", "Canceled", "Skipped"]}
+            toneColumn="status"
+            onOpen={(r) => setOpen(String(r.session_id))}
+            onSelect={logs ? setSelected : undefined}
+            actions={
+              logs && (
+                <>
+                  <a
+                    class={`button${selected.length === 0 ? " disabled" : ""}`}
+                    aria-disabled={selected.length === 0}
+                    href={selected.length === 0 ? undefined : withQuery(logs, { sessions: selected.join(",") })}
+                    download
+                  >
+                    Logs of {selected.length} selected (ZIP)
+                  </a>
+                  <a class="button" href={withQuery(logs, window)} download>
+                    Logs of the window (ZIP)
+                  </a>
+                </>
+              )
+            }
+          />
+        )}
+        {open && <Details id={open} onClose={() => setOpen(null)} />}
+      </div>
+    </>
+  );
+}
