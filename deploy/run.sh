@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that sets up and runs the whole pipeline on this machine: the local
-# stack (ClickHouse + broker), the ClickHouse schema, `ingest`, `aggregator`, and a simulated fleet of
-# sync engines (one day of history, then live traffic). Safe to run again.
+# stack (ClickHouse + broker), the ClickHouse schema, `ingest`, `aggregator`, `query-api` with
+# the web console at http://$SYNCTEL_API_LISTEN/, and a simulated fleet of sync engines (one
+# day of history, then live traffic). Safe to run again.
 #
 # Usage: deploy/run.sh [start|stop|status]    (default: start)
 # Settings: deploy/stack.conf, plus SYNCTEL_DEMO_* below.
@@ -32,6 +33,8 @@ start() {
   eval "$("$here/stack.sh" env)"
   log "building the services (release)"
   (cd "$SYNCTEL_ROOT" && cargo build --release --locked -p ingest -p aggregator -p query-api -p simulator >&2)
+  "$here/console.sh" build
+  export SYNCTEL_CONSOLE_DIR=$SYNCTEL_ROOT/console/dist
   "$(bin_dir)/ingest" migrate
   if svc_running ingest; then
     log "ingest: already running (pid $(svc_pid ingest))"
@@ -76,8 +79,9 @@ start() {
   status
   cat >&2 <<MSG
 
-The pipeline runs. Try:
-  clickhouse-client --port $SYNCTEL_CLICKHOUSE_TCP_PORT --user $SYNCTEL_ANALYST_USER --password $SYNCTEL_ANALYST_PASSWORD \\
+The pipeline runs. The web console: http://$SYNCTEL_API_LISTEN/  (sign in with the demo token
+of tenant t0001, admin: $(cat "$token_file"), kept in $token_file). Try:
+  clickhouse-client --port ${SYNCTEL_CLICKHOUSE_NATIVE##*:} --user $SYNCTEL_ANALYST_USER --password $SYNCTEL_ANALYST_PASSWORD \\
     -d $SYNCTEL_CLICKHOUSE_DATABASE -q "SELECT tenant_id, status, count() FROM sessions GROUP BY tenant_id, status ORDER BY 1, 2"
   curl -s http://$SYNCTEL_INGEST_LISTEN/metrics | grep ^ingest_
   # the query API (demo token of tenant t0001, admin; kept in $token_file)

@@ -15,6 +15,8 @@ cd "$SYNCTEL_ROOT"
 t0=$(date +%s)
 "$here/stack.sh" start
 eval "$("$here/stack.sh" env)"
+# The web console (npm packages, build) and Debian's chromium for its browser tests.
+"$here/console.sh" setup
 
 log "formatting"
 cargo fmt --all -- --check

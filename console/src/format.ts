@@ -76,7 +76,8 @@ export function label(column: string): string {
     "profile id": "Profile ID",
     "session id": "Session ID",
   };
-  return known[words] ?? words.charAt(0).toUpperCase() + words.slice(1);
+  const text = known[words] ?? words.charAt(0).toUpperCase() + words.slice(1);
+  return text.replace(/\bcrm\b/g, "CRM").replace(/ to /g, " → ");
 }
 
 /** A cell as text by the column's kind. */
