@@ -138,8 +138,10 @@ async fn console_in_headless_chromium_against_the_pipeline() {
     ingest_cfg.batch.max_age_ms = 200;
     ingest_cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     let ingest = ingest::start(ingest_cfg, shutdown.clone()).await.unwrap();
-    let mut agg_cfg = aggregator::AggregatorConfig::default();
-    agg_cfg.clickhouse = ch.clone();
+    let mut agg_cfg = aggregator::AggregatorConfig {
+        clickhouse: ch.clone(),
+        ..Default::default()
+    };
     agg_cfg.cycle.interval_ms = 300;
     agg_cfg.cycle.settle_secs = 1;
     agg_cfg.cycle.snapshot_interval_ms = 1;
@@ -148,8 +150,10 @@ async fn console_in_headless_chromium_against_the_pipeline() {
     let aggregator = aggregator::start(agg_cfg, shutdown.clone()).await.unwrap();
 
     // The API with the console, on a free port.
-    let mut api_cfg = ApiConfig::default();
-    api_cfg.clickhouse = ch.clone();
+    let mut api_cfg = ApiConfig {
+        clickhouse: ch.clone(),
+        ..Default::default()
+    };
     api_cfg.kafka.brokers = kafka_brokers();
     api_cfg.kafka.commands_topic = topics.name("commands").to_owned();
     api_cfg.console.dir = console.join("dist");
