@@ -1,0 +1,268 @@
+// The console in headless Chromium against the pipeline the Rust harness started
+// (query-api/tests/console.rs): each test reads what the simulator's manifest says and
+// checks the page shows it. Tests run in order and share one signed-in admin page.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { count, ctx, download, launch, newPage, parseCsv, shot, signIn, uniqueUser, zipEntries } from "./support.mjs";
+
+let browser;
+let page;
+
+before(async () => {
+  browser = await launch();
+  page = await newPage(browser);
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const CARD_TITLES = {
+  NeverSynced: "Never synced",
+  InProgress: "Sync in progress",
+  LastSyncFailed: "Last sync failed",
+  LastSyncSucceeded: "Last sync succeeded",
+  Stalled: "Stalled",
+};
+
+const rowsOf = (title) => page.getByRole("region", { name: `${title} table` }).locator("tbody tr");
+
+/** Waits until the table's rows satisfy `check` (the list reloads after typing settles). */
+async function until(check, what) {
+  const deadline = Date.now() + 20_000;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+      if (last === true) return;
+    } catch (e) {
+      last = e;
+    }
+    await page.waitForTimeout(200);
+  }
+  assert.fail(`${what}: ${last}`);
+}
+
+test("a wrong token is refused in plain words", async () => {
+  await page.goto("/");
+  await page.getByLabel("API token").fill("sqa_" + "0".repeat(64));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await assert.doesNotReject(page.getByRole("alert").filter({ hasText: "not valid" }).waitFor());
+  await page.getByLabel("API token").fill("hello");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").filter({ hasText: "64 hexadecimal" }).waitFor();
+  await shot(page, "01-sign-in-refused");
+});
+
+test("signing in by keyboard shows the monitor with the simulator's numbers", async () => {
+  await signIn(page, ctx.admin_token);
+  await page.getByText(`${ctx.tenant} · admin`).waitFor();
+  for (const [state, users] of Object.entries(ctx.cards)) {
+    assert.equal(await page.getByTestId(`card-${state}`).innerText(), count(users), `card ${state}`);
+  }
+  await page.getByTestId("as-of").waitFor();
+  assert.match(await page.getByTestId("as-of").innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  // The trend chart is drawn (uPlot's canvas) and its totals are there as text.
+  await page.locator(".chart canvas").first().waitFor();
+  await page.getByText(/^Totals: Success [\d,]+/).waitFor();
+  await shot(page, "02-monitor");
+});
+
+test("a card opens the users behind it", async () => {
+  const state = Object.entries(ctx.cards).sort((a, b) => b[1] - a[1])[0][0];
+  const card = page.locator(`a.card[data-state="${state}"]`);
+  await card.focus();
+  await page.keyboard.press("Enter");
+  await page.waitForURL(`**/#/monitor/${state}`);
+  const title = `Users: ${CARD_TITLES[state]}`;
+  const expected = Math.min(ctx.cards[state], 50);
+  await until(async () => {
+    const n = await rowsOf(title).count();
+    return n === expected ? true : `${n} rows, expected ${expected}`;
+  }, "card rows");
+  const ids = await rowsOf(title).locator("td a").allInnerTexts();
+  const inState = new Set(ctx.users.filter((u) => u.sync_state === state).map((u) => u.user_id));
+  assert.ok(ids.length > 0 && ids.every((id) => inState.has(id)), `every row is a ${state} user: ${ids}`);
+  await shot(page, "03-card-users");
+});
+
+test("users: a search box per column, the status menu, colours", async () => {
+  await page.getByRole("link", { name: "Users", exact: true }).click();
+  const user = uniqueUser((u) => u.sessions_started > 0);
+  const word = user.display_name.split(" ").pop();
+  const matching = ctx.users.filter((u) => u.display_name.toLowerCase().includes(word.toLowerCase()));
+  await page.getByLabel("Search Display name").fill(word);
+  await until(async () => {
+    const names = await rowsOf("All users").locator("td:nth-child(2)").allInnerTexts();
+    return names.length === matching.length && names.every((n) => n.includes(word)) ? true : `${names}`;
+  }, `users named *${word}*`);
+
+  // A bad number says what to type instead of failing silently.
+  await page.getByLabel("Search Last session duration").fill("abc");
+  await page.getByRole("alert").filter({ hasText: "type a number" }).waitFor();
+  await page.getByLabel("Search Last session duration").fill("");
+  await page.getByLabel("Search Display name").fill("");
+
+  await page.getByRole("combobox", { name: "Effective status" }).selectOption("DisabledDueToError");
+  const red = ctx.users.filter((u) => u.effective_status === "DisabledDueToError").length;
+  await until(async () => {
+    const n = await rowsOf("All users").count();
+    const tones = await rowsOf("All users").evaluateAll((rows) => rows.map((r) => r.className));
+    return n === Math.min(red, 50) && tones.every((t) => t === "tone-bad") ? true : `${n} rows, ${tones}`;
+  }, "DisabledDueToError users, in red");
+  await page.getByRole("combobox", { name: "Effective status" }).selectOption("Enabled");
+  await until(async () => {
+    const tones = await rowsOf("All users").evaluateAll((rows) => rows.map((r) => r.className));
+    return tones.length > 0 && tones.every((t) => t === "tone-good") ? true : `${tones}`;
+  }, "Enabled users, in green");
+  await shot(page, "04-users-enabled");
+});
+
+test("export CSV gives exactly the current view", async () => {
+  // Hide a column, keep the status filter (Enabled) from the previous test, sort by name.
+  await page.getByText("Columns", { exact: true }).click();
+  await page.getByLabel("Mail account", { exact: true }).uncheck();
+  await page.getByLabel("Profile status", { exact: true }).uncheck();
+  await page.getByText("Columns", { exact: true }).click();
+  await page.getByRole("button", { name: "Display name" }).click();
+  const headers = await page
+    .getByRole("region", { name: "All users table" })
+    .locator("thead tr:first-child th")
+    .allInnerTexts();
+  assert.ok(!headers.includes("Mail account"), `${headers}`);
+  const csv = await download(page, page.getByRole("link", { name: "Export CSV" }), "users.csv");
+  const rows = parseCsv(csv.bytes.toString("utf8"));
+  const [head, ...body] = rows;
+  assert.equal(head.length, headers.length, `CSV columns ${head} vs the table's ${headers}`);
+  assert.ok(!head.includes("mail_account") && !head.includes("profile_status"), `${head}`);
+  const enabled = ctx.users.filter((u) => u.effective_status === "Enabled");
+  assert.equal(body.length, enabled.length, "one CSV row per Enabled user (every page)");
+  const status = head.indexOf("effective_status");
+  assert.ok(body.every((r) => r[status] === "Enabled"), "only Enabled users");
+  const names = body.map((r) => r[head.indexOf("display_name")]);
+  assert.deepEqual(names, [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), "sorted by name as on screen");
+  assert.deepEqual(new Set(body.map((r) => r[head.indexOf("user_id")])), new Set(enabled.map((u) => u.user_id)));
+});
+
+test("a user's page: status triple, connectivity, scope, history, issues", async () => {
+  const user = uniqueUser((u) => (u.sessions_ended.Error ?? 0) > 0 && u.effective_status === "Enabled");
+  await page.goto(`/#/users/${user.user_id}`);
+  await page.getByRole("heading", { level: 1, name: user.display_name }).waitFor();
+  assert.equal(await page.getByTestId("effective-status").innerText(), user.effective_status);
+  for (const h of ["Status", "Connectivity", "Scope settings", "Actions", "Sync history (latest 20)", "Sync issues (last 3 days)"]) {
+    await page.getByRole("heading", { name: h, exact: true }).waitFor();
+  }
+  await page.locator(".triples .triple").nth(2).waitFor();
+  await shot(page, "05-user");
+  ctx.errorUser = user;
+});
+
+test("session statistics: 3-day window, errors first, details, log ZIPs", async () => {
+  const user = ctx.errorUser;
+  await page.getByRole("link", { name: "Session statistics" }).click();
+  const from = await page.getByLabel("From", { exact: true }).inputValue();
+  const to = await page.getByLabel("To", { exact: true }).inputValue();
+  const days = (Date.parse(to) - Date.parse(from)) / 86_400_000;
+  assert.ok(days > 2.99 && days < 3.01, `From/To span ${days} days`);
+  const table = "Sessions (errors first)";
+  await until(async () => (await rowsOf(table).count()) > 0, "sessions listed");
+  const statuses = await rowsOf(table).evaluateAll((rows) => rows.map((r) => r.className));
+  const firstOther = statuses.findIndex((c) => c !== "tone-bad");
+  assert.ok(statuses[0] === "tone-bad", "an Error session first");
+  assert.ok(firstOther === -1 || statuses.slice(firstOther).every((c) => c !== "tone-bad"), `errors first: ${statuses}`);
+
+  // The details panel of the first (failed) session, its exception copied.
+  const first = rowsOf(table).first().getByRole("button");
+  const sessionId = await first.innerText();
+  await first.click();
+  await page.getByRole("heading", { name: `Session ${sessionId}` }).waitFor();
+  await page.getByRole("heading", { name: "Objects report" }).waitFor();
+  const exception = page.locator("pre.exception");
+  await exception.waitFor();
+  await page.getByRole("button", { name: "Copy the exception to the clipboard" }).click();
+  await page.getByRole("status").filter({ hasText: "Copied" }).waitFor();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, await exception.innerText());
+  await shot(page, "06-sessions-details");
+
+  const one = await download(page, page.getByRole("link", { name: "Log (ZIP)" }), "session.zip");
+  assert.deepEqual(zipEntries(one.bytes), [`${sessionId}.log`]);
+
+  const ids = (await rowsOf(table).getByRole("button").allInnerTexts()).slice(0, 2);
+  for (const id of ids) await page.getByLabel(`Select ${id}`, { exact: true }).check();
+  const chosen = await download(page, page.getByRole("link", { name: "Logs of 2 selected (ZIP)" }), "chosen.zip");
+  assert.deepEqual(zipEntries(chosen.bytes).sort(), ["index.csv", ...ids.map((i) => `${i}.log`)].sort());
+  const all = await download(page, page.getByRole("link", { name: "Logs of the window (ZIP)" }), "window.zip");
+  const entries = zipEntries(all.bytes);
+  assert.equal(entries[0], "index.csv");
+  assert.ok(entries.length - 1 >= Math.min(user.sessions_started, 1), `${entries.length - 1} session logs`);
+});
+
+test("an action asks for confirmation and lands in the audit trail", async () => {
+  const user = ctx.errorUser;
+  await page.goto(`/#/users/${user.user_id}`);
+  await page.getByRole("button", { name: "Force sync" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor();
+  await shot(page, "07-action-confirm");
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  await page.getByRole("button", { name: "Force sync" }).click();
+  await dialog.getByRole("button", { name: "Force sync" }).click();
+  const status = page.getByRole("status").filter({ hasText: "Sent “force_sync”" });
+  await status.waitFor();
+  assert.match(await status.innerText(), /published/);
+  await page.getByRole("link", { name: "audit trail" }).click();
+  await until(async () => {
+    const first = await rowsOf("Admin actions").first().innerText();
+    return first.includes(user.user_id) && /force_?sync/i.test(first) && first.includes("published") ? true : first;
+  }, "the action first in the audit trail");
+  await shot(page, "08-audit");
+});
+
+test("profiles list and a profile's session statistics", async () => {
+  await page.getByRole("link", { name: "Profiles", exact: true }).click();
+  await until(async () => (await rowsOf("Profiles").count()) > 0, "profiles listed");
+  await shot(page, "09-profiles");
+  await rowsOf("Profiles").first().getByRole("link").click();
+  await until(async () => (await rowsOf("Users of this profile").count()) > 0, "profile users");
+  await shot(page, "10-profile-users");
+  await page.getByRole("link", { name: "Session statistics" }).click();
+  await until(async () => (await rowsOf("Sessions (errors first)").count()) > 0, "profile sessions");
+  await shot(page, "11-profile-sessions");
+});
+
+test("a viewer sees no actions", async () => {
+  const viewer = await newPage(browser);
+  await signIn(viewer, ctx.viewer_token);
+  await viewer.goto(`/#/users/${ctx.errorUser.user_id}`);
+  await viewer.getByText("Actions are for admins").waitFor();
+  assert.equal(await viewer.getByRole("button", { name: "Force sync" }).count(), 0);
+  await viewer.screenshot({ path: `${ctx.out_dir}/screenshots/12-user-as-viewer.png`, fullPage: true });
+  await viewer.context().close();
+});
+
+test("usable at a phone's width", async () => {
+  const phone = await newPage(browser, { width: 390, height: 844 });
+  await signIn(phone, ctx.admin_token);
+  for (const [hash, name] of [
+    ["#/", "13-phone-monitor"],
+    ["#/users", "14-phone-users"],
+    [`#/users/${ctx.errorUser.user_id}`, "15-phone-user"],
+  ]) {
+    await phone.goto(`/${hash}`);
+    await phone.waitForLoadState("networkidle");
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `${hash}: the page scrolls sideways by ${overflow}px (tables scroll in their own box)`);
+    await phone.screenshot({ path: `${ctx.out_dir}/screenshots/${name}.png`, fullPage: true });
+  }
+  await phone.context().close();
+});
+
+test("signing out ends the session", async () => {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("API token").waitFor();
+  const status = await page.evaluate(async () => (await fetch("/api/v1/me")).status);
+  assert.equal(status, 401);
+  assert.deepEqual(page.problems, [], "no script errors on any page");
+});
