@@ -4,7 +4,8 @@
 #
 # Usage: deploy/console.sh [setup|build|e2e-deps]
 #   build     npm packages (from package-lock.json, only when it changed) + `npm run build`
-#   setup     build, plus Debian's chromium for the browser tests (what deploy/test.sh runs)
+#   setup     build, the formatting check (prettier), and Debian's chromium for the browser
+#             tests (what deploy/test.sh runs)
 #   e2e-deps  only chromium
 # Needs Node.js >= 20.19 and npm (the machine's; Debian's nodejs is installed if none).
 set -euo pipefail
@@ -49,7 +50,12 @@ chromium_ok() {
 
 case ${1:-build} in
   build) build ;;
-  setup) build; chromium_ok ;;
+  setup)
+    build
+    log "console: formatting (prettier --check; npm run format fixes it)"
+    (cd "$console" && npm run --silent format:check >&2)
+    chromium_ok
+    ;;
   e2e-deps) chromium_ok ;;
   *) die "usage: deploy/console.sh [setup|build|e2e-deps]" ;;
 esac

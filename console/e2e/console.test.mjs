@@ -138,9 +138,16 @@ test("export CSV gives exactly the current view", async () => {
   const enabled = ctx.users.filter((u) => u.effective_status === "Enabled");
   assert.equal(body.length, enabled.length, "one CSV row per Enabled user (every page)");
   const status = head.indexOf("effective_status");
-  assert.ok(body.every((r) => r[status] === "Enabled"), "only Enabled users");
+  assert.ok(
+    body.every((r) => r[status] === "Enabled"),
+    "only Enabled users",
+  );
   const names = body.map((r) => r[head.indexOf("display_name")]);
-  assert.deepEqual(names, [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), "sorted by name as on screen");
+  assert.deepEqual(
+    names,
+    [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    "sorted by name as on screen",
+  );
   assert.deepEqual(new Set(body.map((r) => r[head.indexOf("user_id")])), new Set(enabled.map((u) => u.user_id)));
 });
 
@@ -149,7 +156,14 @@ test("a user's page: status triple, connectivity, scope, history, issues", async
   await page.goto(`/#/users/${user.user_id}`);
   await page.getByRole("heading", { level: 1, name: user.display_name }).waitFor();
   assert.equal(await page.getByTestId("effective-status").innerText(), user.effective_status);
-  for (const h of ["Status", "Connectivity", "Scope settings", "Actions", "Sync history (latest 20)", "Sync issues (last 3 days)"]) {
+  for (const h of [
+    "Status",
+    "Connectivity",
+    "Scope settings",
+    "Actions",
+    "Sync history (latest 20)",
+    "Sync issues (last 3 days)",
+  ]) {
     await page.getByRole("heading", { name: h, exact: true }).waitFor();
   }
   await page.locator(".triples .triple").nth(2).waitFor();
@@ -169,7 +183,10 @@ test("session statistics: 3-day window, errors first, details, log ZIPs", async 
   const statuses = await rowsOf(table).evaluateAll((rows) => rows.map((r) => r.className));
   const firstOther = statuses.findIndex((c) => c !== "tone-bad");
   assert.ok(statuses[0] === "tone-bad", "an Error session first");
-  assert.ok(firstOther === -1 || statuses.slice(firstOther).every((c) => c !== "tone-bad"), `errors first: ${statuses}`);
+  assert.ok(
+    firstOther === -1 || statuses.slice(firstOther).every((c) => c !== "tone-bad"),
+    `errors first: ${statuses}`,
+  );
 
   // The details panel of the first (failed) session, its exception copied.
   const first = rowsOf(table).first().getByRole("button");
@@ -228,8 +245,22 @@ test("profiles list and a profile's session statistics", async () => {
   await until(async () => (await rowsOf("Users of this profile").count()) > 0, "profile users");
   await shot(page, "10-profile-users");
   await page.getByRole("link", { name: "Session statistics" }).click();
-  await until(async () => (await rowsOf("Sessions (errors first)").count()) > 0, "profile sessions");
+  const table = "Sessions (errors first)";
+  await until(async () => (await rowsOf(table).count()) > 1, "profile sessions");
   await shot(page, "11-profile-sessions");
+  // Logs of sessions of several users of the profile, chosen on the page.
+  const rows = rowsOf(table);
+  const ids = [];
+  for (let i = 0; i < (await rows.count()) && ids.length < 3; i++) {
+    ids.push((await rows.nth(i).locator("td").allInnerTexts())[1]);
+  }
+  for (const id of ids) await page.getByLabel(`Select ${id}`, { exact: true }).check();
+  const zip = await download(
+    page,
+    page.getByRole("link", { name: `Logs of ${ids.length} selected (ZIP)` }),
+    "profile.zip",
+  );
+  assert.deepEqual(zipEntries(zip.bytes).sort(), ["index.csv", ...ids.map((i) => `${i}.log`)].sort());
 });
 
 test("a viewer sees no actions", async () => {

@@ -7,7 +7,9 @@ import { chromium } from "playwright-core";
 
 const contextPath = process.env.SYNCTEL_E2E_CONTEXT;
 if (!contextPath) {
-  throw new Error("SYNCTEL_E2E_CONTEXT is not set: run these tests through `cargo nextest run -p query-api --test console`");
+  throw new Error(
+    "SYNCTEL_E2E_CONTEXT is not set: run these tests through `cargo nextest run -p query-api --test console`",
+  );
 }
 
 /** base_url, admin_token, viewer_token, tenant, cards, users, out_dir. */
@@ -73,7 +75,7 @@ export async function download(page, locator, name) {
 /** Entry names of a ZIP, from its local file headers (enough for our stream writer). */
 export function zipEntries(bytes) {
   const names = [];
-  for (let i = 0; i + 30 <= bytes.length; ) {
+  for (let i = 0; i + 30 <= bytes.length;) {
     if (bytes.readUInt32LE(i) !== 0x04034b50) break;
     const flags = bytes.readUInt16LE(i + 6);
     const nameLen = bytes.readUInt16LE(i + 26);

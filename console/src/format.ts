@@ -36,8 +36,7 @@ export function count(v: unknown): string {
 export function localInput(ms: number): string {
   const d = new Date(ms);
   return (
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}`
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T` + `${pad(d.getHours())}:${pad(d.getMinutes())}`
   );
 }
 

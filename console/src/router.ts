@@ -10,7 +10,10 @@ export interface Route {
 export function parse(hash: string): Route {
   const text = hash.replace(/^#\/?/, "");
   const [path, search = ""] = text.split("?", 2);
-  const parts = path.split("/").filter((p) => p !== "").map(decodeURIComponent);
+  const parts = path
+    .split("/")
+    .filter((p) => p !== "")
+    .map(decodeURIComponent);
   return { parts, query: new URLSearchParams(search) };
 }
 

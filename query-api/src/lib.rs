@@ -114,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .route("/profiles/{profile_id}/users", get(r::profile_users))
         .route("/profiles/{profile_id}/sessions", get(r::profile_sessions))
         .route("/profiles/{profile_id}/issues", get(r::profile_issues))
+        .route("/profiles/{profile_id}/logs", get(logs::profile_logs))
         .route("/users", get(r::users))
         .route("/users/{user_id}", get(r::user_detail))
         .route("/users/{user_id}/sessions", get(r::user_sessions))

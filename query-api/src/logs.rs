@@ -34,7 +34,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, Result};
 use crate::fetch;
 use crate::list::{self, Bound};
-use crate::routes::{ctx, session_binds, visible_user};
+use crate::routes::{ctx, session_binds, visible_profile, visible_user};
 use crate::AppState;
 use stream::{Chunks, Pump, PumpError};
 
@@ -53,11 +53,23 @@ pub enum LogFormat {
     Csv,
 }
 
+impl LogFormat {
+    /// The file name extension.
+    pub fn ext(self) -> &'static str {
+        match self {
+            LogFormat::Zip => "zip",
+            LogFormat::Csv => "csv",
+        }
+    }
+}
+
 /// One session of a log export (a row of `index.csv`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogSession {
     /// The session.
     pub session_id: String,
+    /// Its user.
+    pub user_id: String,
     /// Start, ms since the epoch.
     pub started_at_ms: i64,
     /// End, ms since the epoch (0: not ended).
@@ -135,11 +147,12 @@ pub fn index_csv(sessions: &[LogSession]) -> Result<Vec<u8>> {
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     let csv_err = |e: csv::Error| ApiError::Internal(format!("csv: {e}"));
-    w.write_record(["session_id", "start", "end", "status", "lines"])
+    w.write_record(["session_id", "user_id", "start", "end", "status", "lines"])
         .map_err(csv_err)?;
     for s in sessions {
         w.write_record([
             fetch::neutralize(s.session_id.clone()),
+            fetch::neutralize(s.user_id.clone()),
             time(s.started_at_ms),
             time(s.ended_at_ms),
             fetch::neutralize(s.status.clone()),
@@ -160,7 +173,9 @@ struct LogQuery {
     sessions: Option<Vec<String>>,
 }
 
-fn parse_query(state: &AppState, q: &[(String, String)], per_user: bool) -> Result<LogQuery> {
+/// `several`: the query may choose sessions (`sessions=` or `from`/`to`), as the user and
+/// profile exports do; a single session's export takes `format` only.
+fn parse_query(state: &AppState, q: &[(String, String)], several: bool) -> Result<LogQuery> {
     let c = ctx(state);
     let mut out = LogQuery {
         format: LogFormat::Zip,
@@ -178,7 +193,7 @@ fn parse_query(state: &AppState, q: &[(String, String)], per_user: bool) -> Resu
                     _ => return Err(ApiError::bad_value("format", "must be zip or csv")),
                 }
             }
-            "from" | "to" if per_user => {
+            "from" | "to" if several => {
                 // The list parser owns the time syntax (ms or RFC 3339).
                 let pair = [(key.clone(), value.clone())];
                 let r = list::parse(&list::SESSIONS, &pair, c)?;
@@ -189,7 +204,7 @@ fn parse_query(state: &AppState, q: &[(String, String)], per_user: bool) -> Resu
                 }
                 window = true;
             }
-            "sessions" if per_user => {
+            "sessions" if several => {
                 let mut ids: Vec<String> = Vec::new();
                 for id in value.split(',').filter(|s| !s.is_empty()) {
                     if !ids.iter().any(|i| i == id) {
@@ -228,18 +243,23 @@ fn int_of(row: &Map<String, Value>, k: &str) -> i64 {
 }
 
 /// Sessions of `sessions.sql` (binds from [`session_binds`]), oldest first, at most `limit`;
-/// `ids` narrows to those sessions.
+/// `profile` narrows to one profile's sessions, `ids` to those sessions.
 async fn find_sessions(
     state: &AppState,
     binds: Vec<Bound>,
+    profile: Option<&str>,
     ids: Option<&[String]>,
     limit: u64,
-) -> Result<Vec<(LogSession, String)>> {
+) -> Result<Vec<LogSession>> {
     let mut sql = format!(
         "SELECT session_id, user_id, started_at_ms, ended_at_ms, status FROM ({}) WHERE 1 = 1",
         list::base_sql(list::SESSIONS.sql)
     );
     let mut binds = binds;
+    if let Some(profile) = profile {
+        sql.push_str(" AND profile_id = ?");
+        binds.push(Bound::Str(profile.to_owned()));
+    }
     if let Some(ids) = ids {
         sql.push_str(" AND has(?, session_id)");
         binds.push(Bound::Strs(ids.to_vec()));
@@ -249,23 +269,20 @@ async fn find_sessions(
     let rows = fetch::rows(state, &sql, &binds).await?;
     Ok(rows
         .iter()
-        .map(|r| {
-            (
-                LogSession {
-                    session_id: str_of(r, "session_id"),
-                    started_at_ms: int_of(r, "started_at_ms"),
-                    ended_at_ms: int_of(r, "ended_at_ms"),
-                    status: str_of(r, "status"),
-                    lines: 0,
-                },
-                str_of(r, "user_id"),
-            )
+        .map(|r| LogSession {
+            session_id: str_of(r, "session_id"),
+            user_id: str_of(r, "user_id"),
+            started_at_ms: int_of(r, "started_at_ms"),
+            ended_at_ms: int_of(r, "ended_at_ms"),
+            status: str_of(r, "status"),
+            lines: 0,
         })
         .collect())
 }
 
 /// What one export streams.
 struct Plan {
+    /// The user whose sessions these are; empty for a profile's (several users).
     user_id: String,
     sessions: Vec<LogSession>,
     format: LogFormat,
@@ -290,17 +307,13 @@ pub async fn session_logs(
         return Err(not_found());
     }
     let binds = session_binds(&p, "", &session_id, 0, i64::MAX);
-    let (session, user_id) = find_sessions(&s, binds, None, 1)
+    let session = find_sessions(&s, binds, None, None, 1)
         .await?
         .pop()
         .ok_or_else(not_found)?;
-    let ext = match query.format {
-        LogFormat::Zip => "zip",
-        LogFormat::Csv => "csv",
-    };
     let plan = Plan {
-        user_id,
-        file_name: format!("{}.{ext}", sanitize(&session.session_id)),
+        user_id: session.user_id.clone(),
+        file_name: format!("{}.{}", sanitize(&session.session_id), query.format.ext()),
         sessions: vec![session],
         format: query.format,
         index: false,
@@ -316,52 +329,86 @@ pub async fn user_logs(
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
     let query = parse_query(&s, &q, true)?;
-    let caps = &s.config.limits;
-    if let Some(ids) = &query.sessions {
-        let n = ids.len() as u64;
-        if n > caps.log_max_sessions {
-            return Err(sessions_cap(n, caps.log_max_sessions));
-        }
-    }
+    check_chosen(&s, &query)?;
     visible_user(&s, &p, &user_id).await?;
-    let found = match &query.sessions {
-        Some(ids) => {
-            let binds = session_binds(&p, &user_id, "", 0, i64::MAX);
-            let found = find_sessions(&s, binds, Some(ids), caps.log_max_sessions + 1).await?;
-            // Every chosen session must be the user's and visible: the first that is not
-            // answers like a missing one.
-            if let Some(missing) = ids
-                .iter()
-                .find(|id| !found.iter().any(|(f, _)| &f.session_id == *id))
-            {
-                return Err(ApiError::NotFound {
-                    kind: "session",
-                    id: missing.clone(),
-                });
-            }
-            found
-        }
-        None => {
-            let binds = session_binds(&p, &user_id, "", query.from_ms, query.to_ms);
-            find_sessions(&s, binds, None, caps.log_max_sessions + 1).await?
-        }
-    };
-    let n = found.len() as u64;
-    if n > caps.log_max_sessions {
-        return Err(sessions_cap(n, caps.log_max_sessions));
-    }
-    let ext = match query.format {
-        LogFormat::Zip => "zip",
-        LogFormat::Csv => "csv",
-    };
+    let sessions = chosen(&s, &query, session_binds_for(&p, &user_id, &query), None).await?;
     let plan = Plan {
-        file_name: format!("{}-logs.{ext}", sanitize(&user_id)),
+        file_name: format!("{}-logs.{}", sanitize(&user_id), query.format.ext()),
         user_id,
-        sessions: found.into_iter().map(|(s, _)| s).collect(),
+        sessions,
         format: query.format,
         index: true,
     };
     export(&s, &p, plan).await
+}
+
+/// `GET /api/v1/profiles/{profile_id}/logs?from=&to=` or `?sessions=a,b,c`,
+/// `format=zip|csv`: the sessions of every user of the profile.
+pub async fn profile_logs(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(profile_id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    let query = parse_query(&s, &q, true)?;
+    check_chosen(&s, &query)?;
+    visible_profile(&s, &p, &profile_id).await?;
+    let binds = session_binds_for(&p, "", &query);
+    let sessions = chosen(&s, &query, binds, Some(&profile_id)).await?;
+    let plan = Plan {
+        file_name: format!("{}-logs.{}", sanitize(&profile_id), query.format.ext()),
+        user_id: String::new(),
+        sessions,
+        format: query.format,
+        index: true,
+    };
+    export(&s, &p, plan).await
+}
+
+/// Too many chosen sessions: refused before any query.
+fn check_chosen(state: &AppState, query: &LogQuery) -> Result<()> {
+    let cap = state.config.limits.log_max_sessions;
+    match &query.sessions {
+        Some(ids) if ids.len() as u64 > cap => Err(sessions_cap(ids.len() as u64, cap)),
+        _ => Ok(()),
+    }
+}
+
+/// Binds of `sessions.sql` for the query: chosen sessions whenever they started, or the
+/// window.
+fn session_binds_for(p: &Principal, user_id: &str, query: &LogQuery) -> Vec<Bound> {
+    match query.sessions {
+        Some(_) => session_binds(p, user_id, "", 0, i64::MAX),
+        None => session_binds(p, user_id, "", query.from_ms, query.to_ms),
+    }
+}
+
+/// The sessions the query chose (every chosen one must exist and be visible: the first that
+/// is not answers 404 like a missing one), or those of the window; at most the cap.
+async fn chosen(
+    state: &AppState,
+    query: &LogQuery,
+    binds: Vec<Bound>,
+    profile: Option<&str>,
+) -> Result<Vec<LogSession>> {
+    let cap = state.config.limits.log_max_sessions;
+    let ids = query.sessions.as_deref();
+    let found = find_sessions(state, binds, profile, ids, cap + 1).await?;
+    if let Some(missing) = ids
+        .into_iter()
+        .flatten()
+        .find(|id| !found.iter().any(|f| &f.session_id == *id))
+    {
+        return Err(ApiError::NotFound {
+            kind: "session",
+            id: missing.clone(),
+        });
+    }
+    let n = found.len() as u64;
+    if n > cap {
+        return Err(sessions_cap(n, cap));
+    }
+    Ok(found)
 }
 
 fn sessions_cap(actual: u64, limit: u64) -> ApiError {
@@ -373,7 +420,8 @@ fn sessions_cap(actual: u64, limit: u64) -> ApiError {
     }
 }
 
-/// Binds of `log_counts.sql` (the first five of `log_lines.sql` too).
+/// Binds of `log_counts.sql` (the first six of `log_lines.sql` too); an empty `user_id`
+/// means every user (a profile's export, whose sessions were checked already).
 fn line_binds(p: &Principal, user_id: &str, ids: &[String]) -> Vec<Bound> {
     let (all, profiles) = p.scope_binds();
     // `has` on an empty array fails on 18.16 (Array(Nothing)); no session id is empty.
@@ -384,6 +432,7 @@ fn line_binds(p: &Principal, user_id: &str, ids: &[String]) -> Vec<Bound> {
     };
     vec![
         Bound::Str(p.tenant_id.clone()),
+        Bound::Str(user_id.to_owned()),
         Bound::Str(user_id.to_owned()),
         Bound::Strs(ids),
         Bound::U8(all),
@@ -500,6 +549,7 @@ mod tests {
     fn session(id: &str) -> LogSession {
         LogSession {
             session_id: id.to_owned(),
+            user_id: "u1".to_owned(),
             started_at_ms: 1_000,
             ended_at_ms: 0,
             status: "Success".to_owned(),
@@ -522,7 +572,7 @@ mod tests {
         let text = String::from_utf8(index_csv(&[session("=s1")]).unwrap()).unwrap();
         assert_eq!(
             text,
-            "session_id,start,end,status,lines\r\n'=s1,1970-01-01T00:00:01.000Z,,Success,3\r\n"
+            "session_id,user_id,start,end,status,lines\r\n'=s1,u1,1970-01-01T00:00:01.000Z,,Success,3\r\n"
         );
     }
 }

@@ -128,6 +128,30 @@ fn action_op() -> Value {
     }})
 }
 
+fn session_op() -> Value {
+    let error = json!({"$ref": "#/components/responses/Error"});
+    json!({
+        "post": {
+            "summary": "console sign-in: checks the token and sets it as an HttpOnly, SameSite=Strict cookie (synctel_token, path /api/); requests then need no Authorization header, and those that change something need X-Requested-With",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["token"],
+                "additionalProperties": false,
+                "properties": {"token": {"type": "string", "description": "an API token, sqa_ + 64 hex"}}
+            }}}},
+            "responses": {
+                "200": {"description": "the principal (as GET /me), with Set-Cookie"},
+                "400": error.clone(),
+                "401": error
+            }
+        },
+        "delete": {
+            "summary": "console sign-out: clears the cookie (the token stays valid)",
+            "responses": {"204": {"description": "signed out"}}
+        }
+    })
+}
+
 fn trends_op(profile: Value) -> Value {
     use crate::summary::{GRANULARITIES, METRICS};
     let mut params = vec![
@@ -251,7 +275,24 @@ pub fn document() -> Value {
             "user_id",
         ),
     );
+    add(
+        "/profiles/{profile_id}/logs",
+        log_op(
+            "a profile's sessions' logs, every user's (a window or chosen sessions) as ZIP or CSV",
+            true,
+            "profile_id",
+        ),
+    );
     add("/users/{user_id}/actions", action_op());
+    add(
+        "/lists",
+        op(
+            "every list's columns (name, kind, filter operators), default columns, key, whether windowed",
+            vec![],
+            &[],
+        ),
+    );
+    add("/session", session_op());
     add(
         "/audit",
         op(

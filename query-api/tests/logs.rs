@@ -135,7 +135,10 @@ async fn a_users_sessions_as_zip_with_index_and_as_csv() {
     }
     // The index against the sessions list of the API.
     let index = csv_rows(entries[0].1.as_bytes());
-    assert_eq!(index[0], ["session_id", "start", "end", "status", "lines"]);
+    assert_eq!(
+        index[0],
+        ["session_id", "user_id", "start", "end", "status", "lines"]
+    );
     let (_, sessions) = f
         .json(
             &f.admin_a,
@@ -146,11 +149,12 @@ async fn a_users_sessions_as_zip_with_index_and_as_csv() {
     assert_eq!(index.len() - 1, listed.len());
     for (row, s) in index[1..].iter().zip(&listed) {
         assert_eq!(row[0], s["session_id"].as_str().unwrap());
-        assert_eq!(row[1], time(s["started_at_ms"].as_i64().unwrap()));
-        assert_eq!(row[2], time(s["ended_at_ms"].as_i64().unwrap()));
-        assert_eq!(row[3], s["status"].as_str().unwrap());
+        assert_eq!(row[1], "u1");
+        assert_eq!(row[2], time(s["started_at_ms"].as_i64().unwrap()));
+        assert_eq!(row[3], time(s["ended_at_ms"].as_i64().unwrap()));
+        assert_eq!(row[4], s["status"].as_str().unwrap());
     }
-    let counts: Vec<&str> = index[1..].iter().map(|r| r[4].as_str()).collect();
+    let counts: Vec<&str> = index[1..].iter().map(|r| r[5].as_str()).collect();
     assert_eq!(counts, ["0", "1", "4"]);
     // Default window: the last 3 days (sa1 is older).
     let (_, _, body) = f.get(&f.admin_a, "/api/v1/users/u1/logs").await;
@@ -297,5 +301,57 @@ async fn a_large_log_streams_in_chunks_and_unzips_whole() {
     for (i, line) in got.iter().enumerate() {
         assert!(line.ends_with(&format!(" Debug {}", texts[i])), "line {i}");
     }
+    f.drop().await;
+}
+
+#[tokio::test]
+async fn a_profiles_sessions_of_every_user_as_zip_and_csv() {
+    let f = Fixture::new("logs_profile").await;
+    // Default window (last 3 days): sa2, sa3 of u1 and sa4 of u2; sa1 is older.
+    let (status, headers, body) = f.get(&f.admin_a, "/api/v1/profiles/p1/logs").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"p1-logs.zip\""
+    );
+    let entries = unzip(&body);
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["index.csv", "sa2.log", "sa3.log", "sa4.log"]);
+    let index = csv_rows(entries[0].1.as_bytes());
+    let users: Vec<&str> = index[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(users, ["u1", "u1", "u2"]);
+    let lines = stored(&f, "ta", &["sa3"]).await;
+    assert_eq!(entries[2].1, log_text(&lines, "sa3"));
+
+    // Chosen sessions of two users; CSV of every line.
+    let (status, _, body) = f
+        .get(
+            &f.admin_a,
+            "/api/v1/profiles/p1/logs?sessions=sa4,sa3&format=csv",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = csv_rows(&body);
+    assert_eq!(rows[0], ["session_id", "time", "level", "text"]);
+    assert_eq!(
+        rows.len() - 1,
+        lines.len(),
+        "sa4 logged nothing, sa3 all its lines"
+    );
+
+    // A session of another profile, of another tenant, or missing: 404 naming it.
+    for other in ["sa5", "sb1", "zz"] {
+        let (status, v) = f
+            .json(
+                &f.admin_a,
+                &format!("/api/v1/profiles/p1/logs?sessions=sa3,{other}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{other}: {v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains(other));
+    }
+    // A profile the token does not see: like a missing one.
+    let (status, _) = f.json(&f.viewer_a_p1, "/api/v1/profiles/p2/logs").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     f.drop().await;
 }

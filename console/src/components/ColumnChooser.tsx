@@ -25,8 +25,7 @@ export function ColumnChooser({ all, chosen, onChange }: Props) {
         <legend>Columns shown</legend>
         {all.map((c) => (
           <label>
-            <input type="checkbox" checked={chosen.includes(c.name)} onChange={() => toggle(c.name)} />{" "}
-            {label(c.name)}
+            <input type="checkbox" checked={chosen.includes(c.name)} onChange={() => toggle(c.name)} /> {label(c.name)}
           </label>
         ))}
       </fieldset>

@@ -244,7 +244,12 @@ export function DataTable(props: DataTableProps) {
                   )}
                   {shown.map((c) => {
                     const text = cell(c.kind, c.name, r[c.name]);
-                    if (c.name === key && link) return <td><a href={link}>{text}</a></td>;
+                    if (c.name === key && link)
+                      return (
+                        <td>
+                          <a href={link}>{text}</a>
+                        </td>
+                      );
                     if (c.name === key && props.onOpen) {
                       return (
                         <td>

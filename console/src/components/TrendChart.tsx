@@ -104,9 +104,7 @@ export function TrendChart() {
     };
   }, [series]);
 
-  const totals = series
-    ? STATUSES.map(([s]) => [s, series.byStatus[s].reduce((a, b) => a + b, 0)] as const)
-    : [];
+  const totals = series ? STATUSES.map(([s]) => [s, series.byStatus[s].reduce((a, b) => a + b, 0)] as const) : [];
 
   return (
     <section class="panel" aria-labelledby="trend-title">
@@ -124,12 +122,15 @@ export function TrendChart() {
         </label>
       </div>
       {error && <ErrorNote message={error} />}
-      <div ref={box} class="chart" role="img" aria-label="Sessions per status over time; the table below has the numbers" />
+      <div
+        ref={box}
+        class="chart"
+        role="img"
+        aria-label="Sessions per status over time; the table below has the numbers"
+      />
       {series && (
         <details>
-          <summary>
-            Totals: {totals.map(([s, n]) => `${s} ${count(n)}`).join(", ")} (show as table)
-          </summary>
+          <summary>Totals: {totals.map(([s, n]) => `${s} ${count(n)}`).join(", ")} (show as table)</summary>
           <div class="scroll">
             <table>
               <thead>

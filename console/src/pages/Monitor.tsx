@@ -31,7 +31,9 @@ export const CARD_TITLES: Record<string, string> = {
 export function AsOf() {
   const [f, setF] = useState<Freshness | null>(null);
   useEffect(() => {
-    get<Freshness>("/freshness").then(setF).catch(() => setF(null));
+    get<Freshness>("/freshness")
+      .then(setF)
+      .catch(() => setF(null));
   }, []);
   if (!f) return null;
   return (
@@ -71,7 +73,9 @@ export function Monitor({ card }: { card?: string }) {
                 {count(c.users)}
               </span>
               <span class="card-note">
-                {c.no_recent_session_users > 0 ? `${count(c.no_recent_session_users)} without a recent session` : "\u00a0"}
+                {c.no_recent_session_users > 0
+                  ? `${count(c.no_recent_session_users)} without a recent session`
+                  : "\u00a0"}
               </span>
             </a>
           </li>

@@ -1,6 +1,6 @@
 // Session statistics of a profile or a user: a From/To window (default the last 3 days),
 // errors first, a details panel per session (objects report, exception), and log ZIPs per
-// session, for the selected sessions and for the whole window (a user's).
+// session, for the selected sessions and for the whole window.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { API, get, withQuery, type ApiFailure, type Row } from "../api";
 import { Copy } from "../components/Copy";
@@ -110,9 +110,7 @@ function Details({ id, onClose }: { id: string; onClose: () => void }) {
               </table>
             </div>
           )}
-          <h3>
-            Exception {exception && <Copy text={exception} what="the exception" />}
-          </h3>
+          <h3>Exception {exception && <Copy text={exception} what="the exception" />}</h3>
           {exception ? <pre class="exception">{exception}</pre> : <p class="muted">None.</p>}
         </>
       )}
@@ -130,8 +128,11 @@ export function Sessions({ profile, user }: Props) {
     const to = Date.parse(toText);
     return Number.isNaN(from) || Number.isNaN(to) ? null : { from: String(from), to: String(to) };
   }, [fromText, toText]);
-  const endpoint = user ? `/users/${encodeURIComponent(user)}/sessions` : `/profiles/${encodeURIComponent(profile ?? "")}/sessions`;
-  const logs = user ? `${API}/users/${encodeURIComponent(user)}/logs` : null;
+  const endpoint = user
+    ? `/users/${encodeURIComponent(user)}/sessions`
+    : `/profiles/${encodeURIComponent(profile ?? "")}/sessions`;
+  const logs =
+    API + (user ? `/users/${encodeURIComponent(user)}/logs` : `/profiles/${encodeURIComponent(profile ?? "")}/logs`);
 
   return (
     <>
@@ -157,10 +158,20 @@ export function Sessions({ profile, user }: Props) {
       </nav>
       <form class="window" onSubmit={(e) => e.preventDefault()} aria-label="Time window">
         <label>
-          From <input type="datetime-local" value={fromText} onChange={(e) => setFromText((e.target as HTMLInputElement).value)} />
+          From{" "}
+          <input
+            type="datetime-local"
+            value={fromText}
+            onChange={(e) => setFromText((e.target as HTMLInputElement).value)}
+          />
         </label>
         <label>
-          To <input type="datetime-local" value={toText} onChange={(e) => setToText((e.target as HTMLInputElement).value)} />
+          To{" "}
+          <input
+            type="datetime-local"
+            value={toText}
+            onChange={(e) => setToText((e.target as HTMLInputElement).value)}
+          />
         </label>
       </form>
       {!window && <ErrorNote message="Pick both a From and a To time." />}
@@ -177,23 +188,21 @@ export function Sessions({ profile, user }: Props) {
             statusOptions={["Success", "Error", "Canceled", "Skipped"]}
             toneColumn="status"
             onOpen={(r) => setOpen(String(r.session_id))}
-            onSelect={logs ? setSelected : undefined}
+            onSelect={setSelected}
             actions={
-              logs && (
-                <>
-                  <a
-                    class={`button${selected.length === 0 ? " disabled" : ""}`}
-                    aria-disabled={selected.length === 0}
-                    href={selected.length === 0 ? undefined : withQuery(logs, { sessions: selected.join(",") })}
-                    download
-                  >
-                    Logs of {selected.length} selected (ZIP)
-                  </a>
-                  <a class="button" href={withQuery(logs, window)} download>
-                    Logs of the window (ZIP)
-                  </a>
-                </>
-              )
+              <>
+                <a
+                  class={`button${selected.length === 0 ? " disabled" : ""}`}
+                  aria-disabled={selected.length === 0}
+                  href={selected.length === 0 ? undefined : withQuery(logs, { sessions: selected.join(",") })}
+                  download
+                >
+                  Logs of {selected.length} selected (ZIP)
+                </a>
+                <a class="button" href={withQuery(logs, window)} download>
+                  Logs of the window (ZIP)
+                </a>
+              </>
             }
           />
         )}
