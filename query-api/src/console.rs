@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -56,13 +57,10 @@ pub struct SignIn {
 }
 
 /// `POST /api/v1/session`: checks the token and answers its principal with the cookie set.
-pub async fn sign_in(State(s): State<AppState>, body: Option<Json<SignIn>>) -> Result<Response> {
-    let Some(Json(SignIn { token })) = body else {
-        return Err(ApiError::BadValue {
-            param: "body".to_owned(),
-            message: "expected JSON {\"token\": \"sqa_...\"}".to_owned(),
-        });
-    };
+pub async fn sign_in(State(s): State<AppState>, body: Bytes) -> Result<Response> {
+    let SignIn { token } = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_value("body", format!("expected {{\"token\": \"sqa_...\"}}: {e}"))
+    })?;
     let token = token.trim();
     let principal = auth::lookup(&s.client, token)
         .await?
