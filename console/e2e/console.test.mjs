@@ -3,7 +3,19 @@
 // checks the page shows it. Tests run in order and share one signed-in admin page.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { count, ctx, download, launch, newPage, parseCsv, shot, signIn, uniqueUser, zipEntries } from "./support.mjs";
+import {
+  accessibilityProblems,
+  count,
+  ctx,
+  download,
+  launch,
+  newPage,
+  parseCsv,
+  shot,
+  signIn,
+  uniqueUser,
+  zipEntries,
+} from "./support.mjs";
 
 let browser;
 let page;
@@ -276,18 +288,48 @@ test("a viewer sees no actions", async () => {
 test("usable at a phone's width", async () => {
   const phone = await newPage(browser, { width: 390, height: 844 });
   await signIn(phone, ctx.admin_token);
-  for (const [hash, name] of [
-    ["#/", "13-phone-monitor"],
-    ["#/users", "14-phone-users"],
-    [`#/users/${ctx.errorUser.user_id}`, "15-phone-user"],
-  ]) {
+  const pages = [
+    ["#/", "13-phone-monitor", () => phone.getByTestId("card-LastSyncSucceeded")],
+    ["#/users", "14-phone-users", () => phone.locator("tbody tr").first()],
+    [
+      `#/users/${ctx.errorUser.user_id}`,
+      "15-phone-user",
+      () => phone.getByRole("heading", { name: "Sync history (latest 20)" }),
+    ],
+    [`#/users/${ctx.errorUser.user_id}/sessions`, "16-phone-sessions", () => phone.locator("tbody tr").first()],
+  ];
+  for (const [hash, name, ready] of pages) {
     await phone.goto(`/${hash}`);
-    await phone.waitForLoadState("networkidle");
+    await ready().waitFor();
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `${hash}: the page scrolls sideways by ${overflow}px (tables scroll in their own box)`);
     await phone.screenshot({ path: `${ctx.out_dir}/screenshots/${name}.png`, fullPage: true });
   }
   await phone.context().close();
+});
+
+test("pages pass axe-core's WCAG 2.1 A/AA checks (serious and critical)", async () => {
+  const user = ctx.errorUser.user_id;
+  const pages = [
+    ["#/", () => page.getByTestId("card-LastSyncSucceeded")],
+    ["#/monitor/LastSyncSucceeded", () => page.locator("tbody tr").first()],
+    ["#/profiles", () => page.locator("tbody tr").first()],
+    ["#/users", () => page.locator("tbody tr").first()],
+    [`#/users/${user}`, () => page.getByRole("heading", { name: "Sync history (latest 20)" })],
+    [`#/users/${user}/sessions`, () => page.locator("tbody tr").first()],
+    ["#/audit", () => page.locator("tbody tr").first()],
+  ];
+  const problems = [];
+  for (const [hash, ready] of pages) {
+    await page.goto(`/${hash}`);
+    await ready().waitFor();
+    if (hash.endsWith("/sessions")) {
+      await page.locator("tbody tr").first().getByRole("button").click();
+      await page.getByRole("heading", { name: "Objects report" }).waitFor();
+    }
+    for (const p of await accessibilityProblems(page)) problems.push(`${hash}: ${p}`);
+  }
+  assert.deepEqual(problems, []);
 });
 
 test("signing out ends the session", async () => {

@@ -132,6 +132,21 @@ export function parseCsv(text) {
   return rows;
 }
 
+const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+
+/** axe-core's WCAG 2 A/AA violations of serious or critical impact on the page as it is
+ * (run through the DevTools protocol, so the page's CSP does not stop it). */
+export async function accessibilityProblems(page) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help}; e.g. ${v.nodes[0]?.target?.join(" ")}`);
+}
+
 /** The cards' number format (en-US grouping). */
 export const count = (n) => Number(n).toLocaleString("en-US");
 

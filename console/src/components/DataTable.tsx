@@ -179,7 +179,7 @@ export function DataTable(props: DataTableProps) {
       </div>
       {error && <ErrorNote message={error} />}
       <div class="scroll" role="region" aria-label={`${props.title} table`} tabIndex={0}>
-        <table class={loading ? "loading" : ""}>
+        <table aria-busy={loading}>
           <thead>
             <tr>
               {props.onSelect && (

@@ -131,7 +131,7 @@ export function TrendChart() {
       {series && (
         <details>
           <summary>Totals: {totals.map(([s, n]) => `${s} ${count(n)}`).join(", ")} (show as table)</summary>
-          <div class="scroll">
+          <div class="scroll" role="region" aria-label="Sessions per status, as a table" tabIndex={0}>
             <table>
               <thead>
                 <tr>

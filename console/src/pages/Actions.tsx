@@ -36,7 +36,7 @@ interface Outcome {
   result: string;
 }
 
-export function Actions({ user, onDone }: { user: string; onDone: () => void }) {
+export function Actions({ user, name, onDone }: { user: string; name: string; onDone: () => void }) {
   const [pending, setPending] = useState<{ action: Action; requestId: string } | null>(null);
   const [mail, setMail] = useState("");
   const [crm, setCrm] = useState("");
@@ -92,7 +92,7 @@ export function Actions({ user, onDone }: { user: string; onDone: () => void }) 
       )}
       {pending && (
         <Confirm
-          title={`${pending.action.label}: ${user}?`}
+          title={`${pending.action.label}: ${name} (${user})?`}
           confirmLabel={pending.action.label}
           danger={pending.action.danger}
           busy={busy}

@@ -87,7 +87,7 @@ function Details({ id, onClose }: { id: string; onClose: () => void }) {
           {s.objects.length === 0 ? (
             <p class="muted">No objects reported.</p>
           ) : (
-            <div class="scroll">
+            <div class="scroll" role="region" aria-label="Objects report table" tabIndex={0}>
               <table>
                 <thead>
                   <tr>
@@ -111,7 +111,13 @@ function Details({ id, onClose }: { id: string; onClose: () => void }) {
             </div>
           )}
           <h3>Exception {exception && <Copy text={exception} what="the exception" />}</h3>
-          {exception ? <pre class="exception">{exception}</pre> : <p class="muted">None.</p>}
+          {exception ? (
+            <pre class="exception" tabIndex={0} aria-label="Exception">
+              {exception}
+            </pre>
+          ) : (
+            <p class="muted">None.</p>
+          )}
         </>
       )}
     </aside>

@@ -126,13 +126,13 @@ export function UserPage({ id, me }: { id: string; me: Principal }) {
         </section>
       </div>
       {me.role === "admin" ? (
-        <Actions user={id} onDone={() => setReload(reload + 1)} />
+        <Actions user={id} name={String(u.display_name || id)} onDone={() => setReload(reload + 1)} />
       ) : (
         <p class="muted">Actions are for admins; you are signed in as a viewer.</p>
       )}
       <section class="panel" aria-labelledby="history-title">
         <h2 id="history-title">Sync history (latest 20)</h2>
-        <div class="scroll">
+        <div class="scroll" role="region" aria-label="Sync history table" tabIndex={0}>
           <table>
             <thead>
               <tr>
