@@ -4,8 +4,8 @@
 #
 # Usage: deploy/console.sh [setup|build|e2e-deps]
 #   build     npm packages (from package-lock.json, only when it changed) + `npm run build`
-#   setup     build, the formatting check (prettier), and Debian's chromium for the browser
-#             tests (what deploy/test.sh runs)
+#   setup     build, the formatting check (prettier), the unit tests (vitest), and Debian's
+#             chromium for the browser tests (what deploy/test.sh runs)
 #   e2e-deps  only chromium
 # Needs Node.js >= 20.19 and npm (the machine's; Debian's nodejs is installed if none).
 set -euo pipefail
@@ -54,6 +54,8 @@ case ${1:-build} in
     build
     log "console: formatting (prettier --check; npm run format fixes it)"
     (cd "$console" && npm run --silent format:check >&2)
+    log "console: unit tests (vitest)"
+    (cd "$console" && CI=true npm run --silent test >&2)
     chromium_ok
     ;;
   e2e-deps) chromium_ok ;;
