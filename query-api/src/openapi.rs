@@ -365,7 +365,11 @@ mod tests {
                 assert!(text.contains(c.name), "{}", c.name);
             }
         }
-        assert_eq!(doc["paths"].as_object().map(Map::len), Some(19));
+        assert_eq!(doc["paths"].as_object().map(Map::len), Some(22));
         assert!(doc["paths"]["/api/v1/users/{user_id}/actions"]["post"].is_object());
+        assert!(doc["paths"]["/api/v1/session"]["post"].is_object());
+        assert!(doc["paths"]["/api/v1/session"]["delete"].is_object());
+        assert!(doc["paths"]["/api/v1/lists"]["get"].is_object());
+        assert!(doc["paths"]["/api/v1/profiles/{profile_id}/logs"]["get"].is_object());
     }
 }
