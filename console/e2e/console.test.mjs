@@ -39,6 +39,24 @@ const CARD_TITLES = {
 
 const rowsOf = (title) => page.getByRole("region", { name: `${title} table` }).locator("tbody tr");
 
+/** The header texts of a table (the selection column's is empty, sort arrows dropped). */
+async function headersOf(title) {
+  const texts = await page
+    .getByRole("region", { name: `${title} table` })
+    .locator("thead tr:first-child th")
+    .allInnerTexts();
+  return texts.map((t) => t.replace(/[▲▼]/g, "").trim());
+}
+
+/** The cells of one column, found by its header. */
+async function columnOf(title, header) {
+  const index = (await headersOf(title)).indexOf(header);
+  assert.ok(index >= 0, `${title}: no column ${header}`);
+  return rowsOf(title)
+    .locator(`td:nth-child(${index + 1})`)
+    .allInnerTexts();
+}
+
 /** Waits until the table's rows satisfy `check` (the list reloads after typing settles). */
 async function until(check, what) {
   const deadline = Date.now() + 20_000;
@@ -77,6 +95,12 @@ test("signing in by keyboard shows the monitor with the simulator's numbers", as
   // The trend chart is drawn (uPlot's canvas) and its totals are there as text.
   await page.locator(".chart canvas").first().waitFor();
   await page.getByText(/^Totals: Success [\d,]+/).waitFor();
+  // Below the cards, the users of Last sync failed, as the seeds' monitor opens.
+  const failed = Math.min(ctx.cards.LastSyncFailed, 50);
+  await until(async () => {
+    const n = await rowsOf("Users: Last sync failed").count();
+    return n === failed ? true : `${n} rows, expected ${failed}`;
+  }, "Last sync failed users under the cards");
   await shot(page, "02-monitor");
 });
 
@@ -105,7 +129,7 @@ test("users: a search box per column, the status menu, colours", async () => {
   const matching = ctx.users.filter((u) => u.display_name.toLowerCase().includes(word.toLowerCase()));
   await page.getByLabel("Search Display name").fill(word);
   await until(async () => {
-    const names = await rowsOf("All users").locator("td:nth-child(2)").allInnerTexts();
+    const names = await columnOf("All users", "Display name");
     return names.length === matching.length && names.every((n) => n.includes(word)) ? true : `${names}`;
   }, `users named *${word}*`);
 
@@ -137,10 +161,7 @@ test("export CSV gives exactly the current view", async () => {
   await page.getByLabel("Profile status", { exact: true }).uncheck();
   await page.getByText("Columns", { exact: true }).click();
   await page.getByRole("button", { name: "Display name" }).click();
-  const headers = await page
-    .getByRole("region", { name: "All users table" })
-    .locator("thead tr:first-child th")
-    .allInnerTexts();
+  const headers = (await headersOf("All users")).filter((h) => h !== "");
   assert.ok(!headers.includes("Mail account"), `${headers}`);
   const csv = await download(page, page.getByRole("link", { name: "Export CSV" }), "users.csv");
   const rows = parseCsv(csv.bytes.toString("utf8"));
@@ -225,6 +246,16 @@ test("session statistics: 3-day window, errors first, details, log ZIPs", async 
   const entries = zipEntries(all.bytes);
   assert.equal(entries[0], "index.csv");
   assert.ok(entries.length - 1 >= Math.min(user.sessions_started, 1), `${entries.length - 1} session logs`);
+  // The same window as one CSV of every line.
+  await page.getByRole("combobox", { name: "Logs as" }).selectOption("csv");
+  const csv = await download(page, page.getByRole("link", { name: "Logs of the window (CSV)" }), "window.csv");
+  const lines = parseCsv(csv.bytes.toString("utf8"));
+  assert.deepEqual(lines[0], ["session_id", "time", "level", "text"]);
+  const logged = new Set(lines.slice(1).map((l) => l[0]));
+  assert.ok(
+    logged.size > 0 && [...logged].every((id) => entries.includes(`${id}.log`)),
+    "the lines of the window's sessions",
+  );
 });
 
 test("an action asks for confirmation and lands in the audit trail", async () => {
@@ -247,6 +278,23 @@ test("an action asks for confirmation and lands in the audit trail", async () =>
     return first.includes(user.user_id) && /force_?sync/i.test(first) && first.includes("published") ? true : first;
   }, "the action first in the audit trail");
   await shot(page, "08-audit");
+
+  // Several users at once from the monitor's table: one confirmation, a request each.
+  await page.getByRole("link", { name: "Monitor", exact: true }).click();
+  const table = "Users: Last sync failed";
+  await until(async () => (await rowsOf(table).count()) >= 2, "two failed users");
+  const two = (await rowsOf(table).locator("td a").allInnerTexts()).slice(0, 2);
+  for (const id of two) await page.getByLabel(`Select ${id}`, { exact: true }).check();
+  await page.getByRole("combobox", { name: "Action" }).selectOption("pause");
+  await page.getByRole("button", { name: "Apply to 2 selected" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Pause 2 users" }).click();
+  await page.getByRole("status").filter({ hasText: "Pause: sent for 2 of 2 users." }).waitFor();
+  await page.goto("/#/audit");
+  await until(async () => {
+    const rows = await rowsOf("Admin actions").allInnerTexts();
+    const paused = rows.filter((r) => /pause/i.test(r) && /published/.test(r));
+    return two.every((id) => paused.some((r) => r.includes(id))) ? true : `${paused}`;
+  }, "both pauses in the audit trail");
 });
 
 test("profiles list and a profile's session statistics", async () => {
@@ -256,6 +304,17 @@ test("profiles list and a profile's session statistics", async () => {
   await rowsOf("Profiles").first().getByRole("link").click();
   await until(async () => (await rowsOf("Users of this profile").count()) > 0, "profile users");
   await shot(page, "10-profile-users");
+  const profile = decodeURIComponent(page.url().split("#/profiles/")[1]);
+  const issues = await download(page, page.getByRole("link", { name: "Sync issues (CSV)" }), "profile-issues.csv");
+  const [head, ...issueRows] = parseCsv(issues.bytes.toString("utf8"));
+  assert.equal(head[0], "issue_id");
+  // (Issues keep the profile they happened in, so a user moved since may be listed.)
+  const userCol = head.indexOf("user_id");
+  assert.ok(issueRows.length > 0, `${profile} has sync issues`);
+  assert.ok(
+    issueRows.every((r) => r[userCol].startsWith(`${ctx.tenant}-`)),
+    "only the tenant's users",
+  );
   await page.getByRole("link", { name: "Session statistics" }).click();
   const table = "Sessions (errors first)";
   await until(async () => (await rowsOf(table).count()) > 1, "profile sessions");

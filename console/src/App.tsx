@@ -10,11 +10,11 @@ import { href, useRoute, type Route } from "./router";
 
 function Page({ route, me }: { route: Route; me: Principal }) {
   const [a, b, c] = route.parts;
-  if (!a || a === "monitor") return <Monitor card={b} />;
+  if (!a || a === "monitor") return <Monitor card={b} me={me} />;
   if (a === "profiles" && !b) return <Profiles />;
   if (a === "profiles" && c === "sessions") return <Sessions profile={b} />;
-  if (a === "profiles") return <Users profile={b} />;
-  if (a === "users" && !b) return <Users />;
+  if (a === "profiles") return <Users profile={b} me={me} />;
+  if (a === "users" && !b) return <Users me={me} />;
   if (a === "users" && c === "sessions") return <Sessions user={b} />;
   if (a === "users") return <UserPage id={b} me={me} />;
   if (a === "audit") return <Audit />;

@@ -144,3 +144,10 @@ export function listMeta(): Promise<Record<string, ListMeta>> {
   });
   return metaCache;
 }
+
+/** A request id for an admin action: random, chosen once per confirmation so a retry after
+ * a failure cannot act twice (`crypto.randomUUID` needs HTTPS or localhost; this does not). */
+export function newRequestId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "console-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

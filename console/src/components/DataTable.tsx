@@ -75,6 +75,9 @@ export function DataTable(props: DataTableProps) {
   // Typing settles for 300 ms before the list is asked again.
   useEffect(() => {
     const t = setTimeout(() => {
+      // Only a changed search is a new view (a new object alone would reload the page and
+      // drop the selection).
+      if (JSON.stringify(typed) === JSON.stringify(search)) return;
       setSearch(typed);
       setOffset(0);
     }, 300);
@@ -122,9 +125,11 @@ export function DataTable(props: DataTableProps) {
     };
   }, [meta, view, offset, props.endpoint, limit]);
 
+  // A new view (filters, columns, order, window) starts with nothing selected.
+  const viewKey = props.endpoint + "?" + JSON.stringify(view.params);
   useEffect(() => {
     setSelected(new Set());
-  }, [view, props.endpoint]);
+  }, [viewKey]);
   useEffect(() => props.onSelect?.([...selected]), [selected]);
 
   if (!meta) return error ? <ErrorNote message={error} /> : <p class="muted">Loading…</p>;

@@ -1,7 +1,7 @@
 // Admin actions on a user: each button opens a confirmation; the request carries an id
 // chosen when the dialog opens, so trying again after a failure cannot act twice.
 import { useState } from "preact/hooks";
-import { post, type ApiFailure } from "../api";
+import { newRequestId, post, type ApiFailure } from "../api";
 import { Confirm } from "../components/Confirm";
 import { ErrorNote } from "../components/ErrorNote";
 import { href } from "../router";
@@ -45,7 +45,7 @@ export function Actions({ user, name, onDone }: { user: string; name: string; on
   const [done, setDone] = useState<Outcome | null>(null);
 
   const start = (action: Action) => {
-    setPending({ action, requestId: crypto.randomUUID() });
+    setPending({ action, requestId: newRequestId() });
     setError(null);
     setMail("");
     setCrm("");

@@ -1,5 +1,8 @@
 // The profile and user lists, and the audit trail.
+import { useState } from "preact/hooks";
+import { API, type Principal } from "../api";
 import { DataTable } from "../components/DataTable";
+import { BulkActions } from "./BulkActions";
 import { href } from "../router";
 import { AsOf } from "./Monitor";
 
@@ -27,7 +30,8 @@ export function Profiles() {
 }
 
 /** Users of one profile (with a link to its session statistics), or of every profile. */
-export function Users({ profile }: { profile?: string }) {
+export function Users({ profile, me }: { profile?: string; me: Principal }) {
+  const [selected, setSelected] = useState<string[]>([]);
   const endpoint = profile ? `/profiles/${encodeURIComponent(profile)}/users` : "/users";
   return (
     <>
@@ -41,6 +45,13 @@ export function Users({ profile }: { profile?: string }) {
             Users
           </a>
           <a href={href("profiles", profile, "sessions")}>Session statistics</a>
+          <a
+            href={`${API}/profiles/${encodeURIComponent(profile)}/issues?format=csv&bom=true`}
+            download
+            title="A profile's sync issues of the last 3 days come as CSV only (large volume)"
+          >
+            Sync issues (CSV)
+          </a>
         </nav>
       )}
       <DataTable
@@ -53,6 +64,8 @@ export function Users({ profile }: { profile?: string }) {
         statusOptions={EFFECTIVE_STATUSES}
         toneColumn="effective_status"
         rowHref={(r) => href("users", String(r.user_id))}
+        onSelect={me.role === "admin" ? setSelected : undefined}
+        actions={me.role === "admin" ? <BulkActions users={selected} /> : undefined}
       />
     </>
   );

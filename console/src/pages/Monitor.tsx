@@ -1,12 +1,14 @@
-// The monitor: a card per sync state (a click opens the users behind it), the trend of
+// The monitor: a card per sync state with the users behind the chosen one below (Last sync
+// failed first, as the seeds' monitor does; admins can act on selected users), the trend of
 // sync outcomes, and how fresh the statistics are.
 import { useEffect, useState } from "preact/hooks";
-import { get, type ApiFailure } from "../api";
+import { get, type ApiFailure, type Principal } from "../api";
 import { DataTable } from "../components/DataTable";
 import { ErrorNote } from "../components/ErrorNote";
 import { TrendChart } from "../components/TrendChart";
 import { count, time } from "../format";
 import { href } from "../router";
+import { BulkActions } from "./BulkActions";
 
 interface Card {
   sync_state: string;
@@ -44,8 +46,11 @@ export function AsOf() {
   );
 }
 
-export function Monitor({ card }: { card?: string }) {
+/** The monitor; the table shows `card`'s users, Last sync failed when none is chosen. */
+export function Monitor({ card: chosen, me }: { card?: string; me: Principal }) {
+  const card = chosen ?? "LastSyncFailed";
   const [cards, setCards] = useState<Card[] | null>(null);
+  const [selected, setSelected] = useState<string[]>([]);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     get<{ cards: Card[] }>("/monitor/cards")
@@ -81,19 +86,18 @@ export function Monitor({ card }: { card?: string }) {
           </li>
         ))}
       </ul>
-      {card ? (
-        <DataTable
-          key={card}
-          list="card_users"
-          endpoint={`/monitor/cards/${encodeURIComponent(card)}/users`}
-          title={`Users: ${CARD_TITLES[card] ?? card}`}
-          storageKey="columns.card_users"
-          toneColumn="last_session_status"
-          rowHref={(r) => href("users", String(r.user_id))}
-        />
-      ) : (
-        <TrendChart />
-      )}
+      <DataTable
+        key={card}
+        list="card_users"
+        endpoint={`/monitor/cards/${encodeURIComponent(card)}/users`}
+        title={`Users: ${CARD_TITLES[card] ?? card}`}
+        storageKey="columns.card_users"
+        toneColumn="last_session_status"
+        rowHref={(r) => href("users", String(r.user_id))}
+        onSelect={me.role === "admin" ? setSelected : undefined}
+        actions={me.role === "admin" ? <BulkActions users={selected} /> : undefined}
+      />
+      <TrendChart />
     </>
   );
 }

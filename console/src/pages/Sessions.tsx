@@ -129,6 +129,7 @@ export function Sessions({ profile, user }: Props) {
   const [toText, setToText] = useState(() => localInput(Date.now() + 60_000));
   const [open, setOpen] = useState<string | null>(null);
   const [selected, setSelected] = useState<string[]>([]);
+  const [format, setFormat] = useState<"zip" | "csv">("zip");
   const window = useMemo(() => {
     const from = Date.parse(fromText);
     const to = Date.parse(toText);
@@ -197,16 +198,26 @@ export function Sessions({ profile, user }: Props) {
             onSelect={setSelected}
             actions={
               <>
+                <label class="inline">
+                  Logs as{" "}
+                  <select
+                    value={format}
+                    onChange={(e) => setFormat((e.target as HTMLSelectElement).value as "zip" | "csv")}
+                  >
+                    <option value="zip">ZIP (a file per session)</option>
+                    <option value="csv">CSV (every line)</option>
+                  </select>
+                </label>
                 <a
                   class={`button${selected.length === 0 ? " disabled" : ""}`}
                   aria-disabled={selected.length === 0}
-                  href={selected.length === 0 ? undefined : withQuery(logs, { sessions: selected.join(",") })}
+                  href={selected.length === 0 ? undefined : withQuery(logs, { sessions: selected.join(","), format })}
                   download
                 >
-                  Logs of {selected.length} selected (ZIP)
+                  Logs of {selected.length} selected ({format.toUpperCase()})
                 </a>
-                <a class="button" href={withQuery(logs, window)} download>
-                  Logs of the window (ZIP)
+                <a class="button" href={withQuery(logs, { ...window, format })} download>
+                  Logs of the window ({format.toUpperCase()})
                 </a>
               </>
             }
