@@ -226,18 +226,8 @@ async fn main() {
     let req = list::parse(&list::SESSIONS, &params, ctx).unwrap();
     let extra = vec![("profile_id = ?".to_owned(), Bound::Str(PROFILE.to_owned()))];
     let sql = list::wrap(&list::SESSIONS, &req, &extra, false);
-    let binds = vec![
-        Bound::Str(TENANT.to_owned()),
-        Bound::Str(String::new()),
-        Bound::Str(String::new()),
-        Bound::Str(String::new()),
-        Bound::Str(String::new()),
-        Bound::U8(1),
-        Bound::Strs(vec![String::new()]),
-        Bound::I64(0),
-        Bound::I64(now + 60_000),
-        Bound::Str(PROFILE.to_owned()),
-    ];
+    let mut binds = list::session_binds(TENANT, 1, vec![String::new()], "", "", 0, now + 60_000);
+    binds.push(Bound::Str(PROFILE.to_owned()));
     let baseline = |client: clickhouse::Client| {
         let sql = sql.clone();
         let binds = binds.clone();

@@ -1,7 +1,7 @@
 //! Query latency of the query API against the real ClickHouse: a fresh database filled with a
-//! moderate fleet (default 10,000 users x ~20 sessions, one tenant, 10 profiles) from the
-//! simulator's history mode, written straight into the raw tables with the clickhouse crate
-//! (as `aggregator_scale` does), one aggregator cycle so `user_state` exists, then the API
+//! fleet (default 10,000 users x ~20 sessions, one tenant, 10 profiles) from the simulator's
+//! history mode, written straight into the raw tables with the clickhouse crate (as
+//! `aggregator_scale` does), one aggregator cycle so `user_state` exists, then the API
 //! started in-process on a free port with an admin token.
 //!
 //! For each of
@@ -9,16 +9,24 @@
 //! - (b) a card's user table, first page (`GET /api/v1/monitor/cards/{state}/users`),
 //! - (c) a filtered session list: one profile, `status=Error`, the default window (last
 //!   3 days), first page (`GET /api/v1/profiles/{p}/sessions?status=Error`),
+//! - (d) one user's session list, the default window, first page
+//!   (`GET /api/v1/users/{u}/sessions`),
+//! - (e) as (c) over the last hour only (`&from=<now - 1 h>`),
 //!
 //! N requests (default 200) through HTTP, beside the same SQL with the same binds sent straight
 //! to ClickHouse with the clickhouse crate (JSONEachRow, the format the API reads), alternated
 //! request by request. Printed: p50/p95 of both and the ratio (target: API p50 <= 1.2x direct
 //! SQL, or + 10 ms). The API's figure includes what every request does besides the list
-//! query: the token lookup, and for (c) the profile visibility check.
+//! query: the token lookup, and for (c)-(e) the profile or user visibility check. For the
+//! session lists, the list query as it was before the window pushdown
+//! (`benches/benches/sql/sessions_before.sql`) is timed too, straight to ClickHouse
+//! (`SYNCTEL_BENCH_BEFORE_RUNS`, default 20). A request that fails (e.g. a query over the
+//! memory limit or the API's timeout) is reported as such with its time, and its case stops.
 //!
 //! Run: `eval "$(deploy/stack.sh env)"; cargo bench -p benches --bench api_latency`
 //! (`SYNCTEL_BENCH_USERS`, `SYNCTEL_BENCH_SESSIONS_PER_USER`, `SYNCTEL_BENCH_REQUESTS` size
-//! it; `SYNCTEL_BENCH_KEEP=1` keeps the database).
+//! it; `SYNCTEL_BENCH_KEEP=1` keeps the database, `SYNCTEL_BENCH_DB=<name>` reuses a kept one
+//! instead of loading: the 100k-user fleet takes ~6 min to load and aggregate).
 
 #![allow(
     clippy::unwrap_used,
@@ -29,8 +37,9 @@
 
 #[path = "common/fleet.rs"]
 mod fleet;
+#[path = "common/http.rs"]
+mod http;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,51 +47,37 @@ use aggregator::{Aggregator, AggregatorConfig};
 use query_api::auth::{self, Role};
 use query_api::list::{self, Bound};
 use query_api::{ApiConfig, AppState};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 /// The API's own SQL of the cards route (private in `query_api::routes`).
 const MONITOR_CARDS: &str = include_str!("../../query-api/sql/monitor_cards.sql");
+/// The session list query before the window pushdown (the "before" baseline).
+const SESSIONS_BEFORE: &str = include_str!("sql/sessions_before.sql");
 
-async fn timed<F: Future<Output = ()>>(f: F) -> f64 {
-    let t = Instant::now();
-    f.await;
-    t.elapsed().as_secs_f64() * 1e3
-}
-
-/// GET over HTTP/1.0 (one connection per request, the body runs to the close); returns the
-/// status line and the body.
-async fn get(addr: std::net::SocketAddr, path: &str, token: &str) -> (String, Vec<u8>) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let request =
-        format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = Vec::with_capacity(64 * 1024);
-    stream.read_to_end(&mut buf).await.unwrap();
-    let end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("HTTP head");
-    let status = String::from_utf8_lossy(&buf[..end])
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    (status, buf[end + 4..].to_vec())
-}
-
-/// The same SQL and binds as the API, straight to ClickHouse, read as the API reads it.
-async fn direct(client: &clickhouse::Client, sql: &str, binds: &[Bound]) -> usize {
+/// The same SQL and binds as the API, straight to ClickHouse, read as the API reads it;
+/// the rows, or the error.
+async fn direct(client: &clickhouse::Client, sql: &str, binds: &[Bound]) -> Result<usize, String> {
     let mut cursor = query_api::fetch::bind_all(client.query(sql), binds)
         .with_setting("output_format_json_quote_64bit_integers", "0")
+        .with_setting("max_execution_time", "60")
         .fetch_bytes("JSONEachRow")
-        .unwrap();
-    let bytes = cursor.collect().await.unwrap();
-    bytes
+        .map_err(|e| e.to_string())?;
+    let bytes = cursor.collect().await.map_err(|e| {
+        let e = e.to_string();
+        // ClickHouse's own message, without its stack.
+        e.split(", e.what()").next().unwrap_or(&e).to_owned()
+    })?;
+    Ok(bytes
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
-        .count()
+        .count())
+}
+
+/// Milliseconds of `f`.
+async fn timed<T>(f: impl std::future::Future<Output = T>) -> (f64, T) {
+    let t = Instant::now();
+    let out = f.await;
+    (t.elapsed().as_secs_f64() * 1e3, out)
 }
 
 struct Case {
@@ -90,6 +85,49 @@ struct Case {
     path: String,
     sql: String,
     binds: Vec<Bound>,
+    /// The same list with the pre-pushdown SQL.
+    before: Option<(String, Vec<Bound>)>,
+}
+
+/// The binds the API puts after the base binds of a list: extra, filters, page.
+fn list_binds(base: Vec<Bound>, extra: &[(String, Bound)], req: &list::ListRequest) -> Vec<Bound> {
+    let mut binds = base;
+    binds.extend(extra.iter().map(|(_, b)| b.clone()));
+    binds.extend(req.filters.iter().map(|(_, b)| b.clone()));
+    binds.push(Bound::U64(req.limit + 1));
+    binds.push(Bound::U64(req.offset));
+    binds
+}
+
+/// The SQL and binds of a session list with the pre-pushdown `sessions.sql`.
+fn before(
+    tenant: &str,
+    user: &str,
+    req: &list::ListRequest,
+    extra: &[(String, Bound)],
+) -> (String, Vec<Bound>) {
+    let mut sql = list::wrap(&list::SESSIONS, req, extra, true);
+    sql = sql.replace(
+        &list::base_sql(list::SESSIONS.sql),
+        &list::base_sql(SESSIONS_BEFORE),
+    );
+    let base = vec![
+        Bound::Str(tenant.to_owned()),
+        Bound::Str(user.to_owned()),
+        Bound::Str(user.to_owned()),
+        Bound::Str(String::new()),
+        Bound::Str(String::new()),
+        Bound::U8(1),
+        Bound::Strs(vec![String::new()]),
+        Bound::I64(req.from_ms),
+        Bound::I64(req.to_ms),
+    ];
+    (sql, list_binds(base, extra, req))
+}
+
+fn fmt_stats(ms: Vec<f64>) -> (String, String, f64) {
+    let (p50, p95) = fleet::stats(ms);
+    (format!("{p50:.1} ms"), format!("{p95:.1} ms"), p50)
 }
 
 #[tokio::main]
@@ -97,46 +135,68 @@ async fn main() {
     let users = fleet::env_u64("SYNCTEL_BENCH_USERS", 10_000);
     let per_user = fleet::env_u64("SYNCTEL_BENCH_SESSIONS_PER_USER", 20);
     let n = usize::try_from(fleet::env_u64("SYNCTEL_BENCH_REQUESTS", 200)).unwrap();
-    let (cfg, span_ms) = fleet::history(7, users, per_user);
-    let cfg_profiles = cfg.profiles_per_tenant;
-    let (db, ch) = fleet::fresh_database("bench_api_latency").await;
+    let n_before = usize::try_from(fleet::env_u64("SYNCTEL_BENCH_BEFORE_RUNS", 20)).unwrap();
+    let reuse = std::env::var("SYNCTEL_BENCH_DB").ok();
+    let (db, ch) = match &reuse {
+        Some(name) => {
+            let db = testkit::TestDatabase::new("unused");
+            let ch = store::ClickHouseConfig {
+                url: db.url.clone(),
+                database: name.clone(),
+                ..store::ClickHouseConfig::default()
+            };
+            (db, ch)
+        }
+        None => fleet::fresh_database("bench_api_latency").await,
+    };
     let client = ch.client();
 
-    eprintln!(
-        "generating and writing: {} users, ~{per_user} sessions each, {:.1} h of history",
-        cfg.total_users(),
-        span_ms as f64 / 3.6e6
-    );
-    let t = Instant::now();
-    let session_rows = fleet::fill(&client, cfg).await.session_rows;
-    let load_s = t.elapsed().as_secs_f64();
+    if reuse.is_none() {
+        let (cfg, span_ms) = fleet::history(7, users, per_user);
+        eprintln!(
+            "generating and writing: {} users, ~{per_user} sessions each, {:.1} h of history",
+            cfg.total_users(),
+            span_ms as f64 / 3.6e6
+        );
+        let t = Instant::now();
+        let session_rows = fleet::fill(&client, cfg).await.session_rows;
+        let load_s = t.elapsed().as_secs_f64();
 
-    let mut config = AggregatorConfig::default();
-    config.clickhouse = ch.clone();
-    config.cycle.settle_secs = 0;
-    let registry = &mut prometheus_client::registry::Registry::default();
-    let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
-    let mut agg = Aggregator::new(config, metrics).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let t = Instant::now();
-    let report = agg.cycle().await.unwrap();
-    let cycle_s = t.elapsed().as_secs_f64();
+        let mut config = AggregatorConfig::default();
+        config.clickhouse = ch.clone();
+        config.cycle.settle_secs = 0;
+        let registry = &mut prometheus_client::registry::Registry::default();
+        let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
+        let mut agg = Aggregator::new(config, metrics).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        eprintln!("aggregating (one cycle over every user)");
+        let t = Instant::now();
+        let report = agg.cycle().await.unwrap();
+        let cycle_s = t.elapsed().as_secs_f64();
+        println!(
+            "loaded {session_rows} session rows in {load_s:.0} s; one aggregator cycle: {} users, {cycle_s:.1} s",
+            report.touched
+        );
+    } else {
+        println!("reusing database {}", ch.database);
+    }
 
-    let sessions: u64 = client
-        .query("SELECT uniqExact(session_id) FROM session_events")
+    let (sessions, session_rows, users_in_db, span_h): (u64, u64, u64, f64) = client
+        .query(
+            "SELECT uniqExact(session_id), count(), uniqExact(user_id), \
+             (max(started_at_ms) - minIf(started_at_ms, started_at_ms != 0)) / 3.6e6 \
+             FROM session_events",
+        )
         .fetch_one()
         .await
         .unwrap();
-    let (tenant, profile): (String, String) = client
-        .query("SELECT any(tenant_id), min(profile_id) FROM user_state")
+    let (tenant, profile, user): (String, String, String) = client
+        .query("SELECT any(tenant_id), min(profile_id), min(user_id) FROM user_state")
         .fetch_one()
         .await
         .unwrap();
     println!(
-        "fleet: {users} users in {} profiles of one tenant, {sessions} sessions \
-         ({session_rows} session rows) loaded in {load_s:.0} s; one aggregator cycle: {} users, {cycle_s:.1} s",
-        cfg_profiles,
-        report.touched
+        "fleet: {users_in_db} users in 10 profiles of one tenant, {sessions} sessions ({session_rows} session rows) over {span_h:.1} h"
     );
 
     let (_, token) = auth::create_token(&client, &tenant, Role::Admin, None, "bench")
@@ -158,107 +218,92 @@ async fn main() {
         Bound::U8(1),
         Bound::Strs(vec![String::new()]),
     ];
+    let now_ms = aggregator::cycle::now_ms();
     let ctx = list::ParseContext {
         default_page_size: api.limits.default_page_size,
         max_page_size: api.limits.max_page_size,
-        now_ms: aggregator::cycle::now_ms(),
+        now_ms,
         window_days: api.limits.default_window_days,
     };
     let card = "LastSyncFailed";
     let card_req = list::parse(&list::CARD_USERS, &[], ctx).unwrap();
     let card_extra = vec![("sync_state = ?".to_owned(), Bound::Str(card.to_owned()))];
-    let mut card_binds = scope.clone();
-    card_binds.push(Bound::Str(card.to_owned()));
-    card_binds.push(Bound::U64(card_req.limit + 1));
-    card_binds.push(Bound::U64(card_req.offset));
-    let params = vec![("status".to_owned(), "Error".to_owned())];
-    let s_req = list::parse(&list::SESSIONS, &params, ctx).unwrap();
-    let s_extra = vec![("profile_id = ?".to_owned(), Bound::Str(profile.clone()))];
-    let mut s_binds = vec![
-        Bound::Str(tenant.clone()),
-        Bound::Str(String::new()),
-        Bound::Str(String::new()),
-        Bound::Str(String::new()),
-        Bound::Str(String::new()),
-        Bound::U8(1),
-        Bound::Strs(vec![String::new()]),
-        Bound::I64(s_req.from_ms),
-        Bound::I64(s_req.to_ms),
-        Bound::Str(profile.clone()),
-    ];
-    s_binds.extend(s_req.filters.iter().map(|(_, b)| b.clone()));
-    s_binds.push(Bound::U64(s_req.limit + 1));
-    s_binds.push(Bound::U64(s_req.offset));
+    let sessions_case = |name: String,
+                         path: String,
+                         params: Vec<(String, String)>,
+                         user: &str,
+                         extra: Vec<(String, Bound)>| {
+        let req = list::parse(&list::SESSIONS, &params, ctx).unwrap();
+        let base = list::session_binds(
+            &tenant,
+            1,
+            vec![String::new()],
+            user,
+            "",
+            req.from_ms,
+            req.to_ms,
+        );
+        Case {
+            name,
+            path,
+            sql: list::wrap(&list::SESSIONS, &req, &extra, true),
+            binds: list_binds(base, &extra, &req),
+            before: Some(before(&tenant, user, &req, &extra)),
+        }
+    };
+    let profile_extra = vec![("profile_id = ?".to_owned(), Bound::Str(profile.clone()))];
+    let hour_ago = now_ms - 3_600_000;
     let cases = [
         Case {
             name: "(a) monitor cards".to_owned(),
             path: "/api/v1/monitor/cards".to_owned(),
             sql: MONITOR_CARDS.to_owned(),
             binds: scope.clone(),
+            before: None,
         },
         Case {
             name: format!("(b) card {card} users, page 1"),
             path: format!("/api/v1/monitor/cards/{card}/users"),
             sql: list::wrap(&list::CARD_USERS, &card_req, &card_extra, true),
-            binds: card_binds,
+            binds: list_binds(scope.clone(), &card_extra, &card_req),
+            before: None,
         },
-        Case {
-            name: format!("(c) sessions of {profile}, status=Error, 3 days, page 1"),
-            path: format!("/api/v1/profiles/{profile}/sessions?status=Error"),
-            sql: list::wrap(&list::SESSIONS, &s_req, &s_extra, true),
-            binds: s_binds,
-        },
+        sessions_case(
+            format!("(c) sessions of {profile}, status=Error, 3 days, page 1"),
+            format!("/api/v1/profiles/{profile}/sessions?status=Error"),
+            vec![("status".to_owned(), "Error".to_owned())],
+            "",
+            profile_extra.clone(),
+        ),
+        sessions_case(
+            format!("(d) sessions of user {user}, 3 days, page 1"),
+            format!("/api/v1/users/{user}/sessions"),
+            Vec::new(),
+            &user,
+            Vec::new(),
+        ),
+        sessions_case(
+            format!("(e) sessions of {profile}, status=Error, last hour, page 1"),
+            format!("/api/v1/profiles/{profile}/sessions?status=Error&from={hour_ago}"),
+            vec![
+                ("status".to_owned(), "Error".to_owned()),
+                ("from".to_owned(), hour_ago.to_string()),
+            ],
+            "",
+            profile_extra.clone(),
+        ),
     ];
 
     println!(
-        "{n} requests per query, API (HTTP/1.0, one connection each) and direct SQL alternated"
+        "{n} requests per query, API (HTTP/1.0, one connection each) and direct SQL alternated; \
+         before: the pre-pushdown sessions.sql, {n_before} runs straight to ClickHouse"
     );
     println!(
-        "{:<58} {:>5} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9}  target",
-        "query", "rows", "API p50", "API p95", "SQL p50", "SQL p95", "p50 x", "p50 +ms"
+        "{:<58} {:>9} {:>10} {:>10} {:>10} {:>10} {:>7} {:>9}  {:<7} before p50 / p95",
+        "query", "rows", "API p50", "API p95", "SQL p50", "SQL p95", "p50 x", "p50 +ms", "target"
     );
     for case in &cases {
-        // Warm both paths (ClickHouse's caches, the API's connection pool).
-        let (status, body) = get(addr, &case.path, &token).await;
-        assert!(status.contains(" 200"), "{}: {status}", case.path);
-        let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let api_rows = page
-            .get("rows")
-            .or_else(|| page.get("cards"))
-            .and_then(serde_json::Value::as_array)
-            .map_or(0, Vec::len);
-        let sql_rows = direct(&client, &case.sql, &case.binds).await;
-        let (mut api_ms, mut sql_ms) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for _ in 0..n {
-            api_ms.push(
-                timed(async {
-                    let (status, _) = get(addr, &case.path, &token).await;
-                    assert!(status.contains(" 200"), "{status}");
-                })
-                .await,
-            );
-            sql_ms.push(
-                timed(async {
-                    direct(&client, &case.sql, &case.binds).await;
-                })
-                .await,
-            );
-        }
-        let (a50, a95) = fleet::stats(api_ms);
-        let (s50, s95) = fleet::stats(sql_ms);
-        let ok = a50 <= 1.2 * s50 || a50 <= s50 + 10.0;
-        println!(
-            "{:<58} {:>5} {:>6.1} ms {:>6.1} ms {:>6.1} ms {:>6.1} ms {:>6.2}x {:>+6.1} ms  {}",
-            case.name,
-            format!("{api_rows}/{sql_rows}"),
-            a50,
-            a95,
-            s50,
-            s95,
-            a50 / s50,
-            a50 - s50,
-            if ok { "OK" } else { "MISSED" }
-        );
+        run_case(case, addr, &token, &client, n, n_before).await;
     }
     println!(
         "rows: API rows (cards: the 5 cards) / direct SQL rows (a page asks for limit + 1); \
@@ -267,9 +312,96 @@ async fn main() {
 
     shutdown.cancel();
     let _ = server.await;
-    if std::env::var("SYNCTEL_BENCH_KEEP").is_ok() {
-        println!("kept database {}", db.name);
+    if reuse.is_some() || std::env::var("SYNCTEL_BENCH_KEEP").is_ok() {
+        println!("kept database {}", ch.database);
     } else {
         db.drop_database().await.unwrap();
     }
+}
+
+async fn run_case(
+    case: &Case,
+    addr: std::net::SocketAddr,
+    token: &str,
+    client: &clickhouse::Client,
+    n: usize,
+    n_before: usize,
+) {
+    eprintln!("  {}", case.name);
+    // Warm both paths (ClickHouse's caches, the API's connection pool); a failure ends the case.
+    let (ms, (status, body)) = timed(http::get(addr, &case.path, token)).await;
+    if !status.contains(" 200") {
+        let body = String::from_utf8_lossy(&body);
+        println!(
+            "{:<58} API failed after {ms:.0} ms: {status} {}",
+            case.name,
+            body.chars().take(160).collect::<String>()
+        );
+    } else {
+        let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let api_rows = page
+            .get("rows")
+            .or_else(|| page.get("cards"))
+            .and_then(serde_json::Value::as_array)
+            .map_or(0, Vec::len);
+        let sql_rows = direct(client, &case.sql, &case.binds).await.unwrap();
+        let (mut api_ms, mut sql_ms) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        // At most n pairs, and no more than ~2 min per case once 10 pairs are in.
+        let t = Instant::now();
+        for i in 0..n {
+            if i >= 10 && t.elapsed() > Duration::from_secs(120) {
+                break;
+            }
+            let (ms, (status, _)) = timed(http::get(addr, &case.path, token)).await;
+            assert!(status.contains(" 200"), "{status}");
+            api_ms.push(ms);
+            let (ms, rows) = timed(direct(client, &case.sql, &case.binds)).await;
+            rows.unwrap();
+            sql_ms.push(ms);
+        }
+        let pairs = api_ms.len();
+        let (a50s, a95s, a50) = fmt_stats(api_ms);
+        let (s50s, s95s, s50) = fmt_stats(sql_ms);
+        let ok = a50 <= 1.2 * s50 || a50 <= s50 + 10.0;
+        print!(
+            "{:<58} {:>9} {:>10} {:>10} {:>10} {:>10} {:>6.2}x {:>+6.1} ms  {:<7} ({pairs} pairs)",
+            case.name,
+            format!("{api_rows}/{sql_rows}"),
+            a50s,
+            a95s,
+            s50s,
+            s95s,
+            a50 / s50,
+            a50 - s50,
+            if ok { "OK" } else { "MISSED" }
+        );
+    }
+    if let Some((sql, binds)) = &case.before {
+        let mut ms_all = Vec::new();
+        let mut failed = None;
+        let t = Instant::now();
+        for i in 0..n_before.max(1) {
+            if i >= 3 && t.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            let (ms, rows) = timed(direct(client, sql, binds)).await;
+            if let Err(e) = rows {
+                failed = Some((ms, e));
+                break;
+            }
+            ms_all.push(ms);
+        }
+        match failed {
+            Some((ms, e)) => print!(
+                " before: failed after {ms:.0} ms: {}",
+                e.chars().take(140).collect::<String>()
+            ),
+            None => {
+                let runs = ms_all.len();
+                let (b50, b95, _) = fmt_stats(ms_all);
+                print!(" before: {b50} / {b95} ({runs} runs)");
+            }
+        }
+    }
+    println!();
 }

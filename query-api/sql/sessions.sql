@@ -1,7 +1,22 @@
 -- Sessions of one tenant (optionally one user, one session) the principal may see, started
--- in [from_ms, to_ms). The merge of the `sessions` view, with the tenant and user filters
--- applied before the merge (18.16 does not push predicates into views).
--- params: tenant_id String = 'acme', user_id String = '', user_id String = '', session_id String = '', session_id String = ''
+-- in [from_ms, to_ms): the merge of the `sessions` view, with the filters applied before the
+-- merge wherever that keeps the result exact (18.16 does not push predicates into views or
+-- subqueries):
+-- - tenant, user and session on the sort key. The user and the session are ranges: [u, u]
+--   for one, ['', ID_MAX] for any (ID_MAX sorts after every id of the contract's at most
+--   256 bytes): ranges the key index uses, which "empty or equal" is not on 18.16 (that
+--   scanned the whole tenant for one user's sessions);
+-- - the window: only sessions with a row whose started_at_ms is in the window are merged
+--   (the merged start is the max of the rows' started_at_ms, so the row holding it is one of
+--   them). The candidates are a superset (compared by a 64-bit hash of the session id: a
+--   set of integers is several times cheaper than one of strings, and a collision only adds
+--   a candidate); the outer WHERE stays the exact test. They are tested in PREWHERE, so
+--   the merged columns are read only for granules holding one;
+-- - the principal's profiles and the window on the merged row.
+-- Binds: `query_api::list::session_binds`.
+-- params: tenant_id String = 'acme', user_from String = '', user_to String = '\xF4\x8F\xBF\xBF\xF4\x8F\xBF\xBF', session_from String = '', session_to String = '\xF4\x8F\xBF\xBF'
+-- params: from_ms Int64 = 0, to_ms Int64 = 9223372036854775807
+-- params: tenant_id String = 'acme', user_from String = '', user_to String = '\xF4\x8F\xBF\xBF', session_from String = '', session_to String = '\xF4\x8F\xBF\xBF'
 -- params: all_profiles UInt8 = 1, profiles Array(String) = [''], from_ms Int64 = 0, to_ms Int64 = 9223372036854775807
 SELECT
     session_id,
@@ -65,7 +80,13 @@ FROM
         argMax(engine_id, occurred_at_ms) AS m_engine_id,
         argMax(engine_version, occurred_at_ms) AS m_engine_version
     FROM session_events
-    WHERE tenant_id = ? AND (? = '' OR user_id = ?) AND (? = '' OR session_id = ?)
+    PREWHERE cityHash64(session_id) IN (
+        SELECT cityHash64(session_id)
+        FROM session_events
+        WHERE tenant_id = ? AND user_id >= ? AND user_id <= ? AND session_id >= ? AND session_id <= ?
+            AND started_at_ms >= ? AND started_at_ms < ?
+    )
+    WHERE tenant_id = ? AND user_id >= ? AND user_id <= ? AND session_id >= ? AND session_id <= ?
     GROUP BY user_id, session_id
 )
 WHERE m_started_at_ms != 0 AND (? = 1 OR has(?, m_profile_id))

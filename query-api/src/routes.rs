@@ -52,7 +52,8 @@ pub(crate) fn scope(p: &Principal) -> Vec<Bound> {
     ]
 }
 
-/// Binds of `sessions.sql` (tenant, user, session, scope, window).
+/// Binds of `sessions.sql` (tenant, user, session, scope, window): see
+/// [`list::session_binds`].
 pub(crate) fn session_binds(
     p: &Principal,
     user: &str,
@@ -61,17 +62,7 @@ pub(crate) fn session_binds(
     to: i64,
 ) -> Vec<Bound> {
     let (all, profiles) = p.scope_binds();
-    vec![
-        Bound::Str(p.tenant_id.clone()),
-        Bound::Str(user.to_owned()),
-        Bound::Str(user.to_owned()),
-        Bound::Str(session.to_owned()),
-        Bound::Str(session.to_owned()),
-        Bound::U8(all),
-        Bound::Strs(profiles),
-        Bound::I64(from),
-        Bound::I64(to),
-    ]
+    list::session_binds(&p.tenant_id, all, profiles, user, session, from, to)
 }
 
 /// Binds of `issues.sql` (tenant, user, profile, scope, window).
