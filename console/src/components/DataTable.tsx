@@ -125,10 +125,12 @@ export function DataTable(props: DataTableProps) {
     };
   }, [meta, view, offset, props.endpoint, limit]);
 
-  // A new view (filters, columns, order, window) starts with nothing selected.
+  // A new view (filters, columns, order, window) starts on its first page with nothing
+  // selected.
   const viewKey = props.endpoint + "?" + JSON.stringify(view.params);
   useEffect(() => {
     setSelected(new Set());
+    setOffset(0);
   }, [viewKey]);
   useEffect(() => props.onSelect?.([...selected]), [selected]);
 
