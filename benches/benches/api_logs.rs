@@ -1,0 +1,400 @@
+//! A ZIP of 1,000 session logs through the query API against the real ClickHouse: a fresh
+//! database with one user's N sessions (default 1,000) of L log lines each (default 100,
+//! ~80 bytes of text per line, the simulator's vocabulary with object details), written
+//! straight with the clickhouse crate as ingest writes them, one aggregator cycle (the API
+//! shows only users the aggregator knows), and the API started in-process on a free port
+//! with an admin token and `limits.log_max_sessions` raised to N (its default is 100).
+//!
+//! Printed, in the same run:
+//! - `GET /api/v1/users/{u}/logs?from=0&to=<now>` (a ZIP: `index.csv` and one `.log` per
+//!   session) and the same with `format=csv`: time, lines/s, bytes, time to the first byte;
+//! - the baseline: ClickHouse's own `TabSeparated` of the API's log query
+//!   (`query-api/sql/log_lines.sql`, the same binds) read over HTTP by the clickhouse crate;
+//! - the process RSS growth during each API download: `VmRSS` of `/proc/self/status`
+//!   before, and the peak sampled every 20 ms (API and client are in this process;
+//!   target: <= 64 MiB, the issue's export target).
+//!
+//! The ZIP is checked without unpacking: one local file header per entry (N + 1) and an
+//! end-of-central-directory record naming N + 1 entries.
+//!
+//! Run: `eval "$(deploy/stack.sh env)"; cargo bench -p benches --bench api_logs`
+//! (`SYNCTEL_BENCH_SESSIONS`, `SYNCTEL_BENCH_LOG_LINES` size it; `SYNCTEL_BENCH_KEEP=1`
+//! keeps the database).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default,
+    missing_docs
+)]
+
+#[path = "common/fleet.rs"]
+mod fleet;
+#[path = "common/proc.rs"]
+mod proc;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aggregator::{Aggregator, AggregatorConfig};
+use query_api::auth::{self, Role};
+use query_api::list::Bound;
+use query_api::{ApiConfig, AppState};
+use schemas::{Event, LogLevel, LogLine};
+use store::rows::{LogLineRow, ProfileStateRow, Row, SessionEventRow, UserStateRow};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+
+const TENANT: &str = "bench";
+const PROFILE: &str = "bench-p1";
+const USER: &str = "bench-u1";
+/// The API's log query (private in `query_api::logs`).
+const LOG_LINES: &str = include_str!("../../query-api/sql/log_lines.sql");
+
+fn header(event_id: String, at: i64) -> schemas::Header {
+    schemas::Header {
+        event_id,
+        tenant_id: TENANT.to_owned(),
+        profile_id: PROFILE.to_owned(),
+        user_id: USER.to_owned(),
+        occurred_at_ms: at,
+        engine_id: "engine-1".to_owned(),
+        engine_version: "4.2.1".to_owned(),
+    }
+}
+
+/// One line of text like an engine's: the simulator's phrases with object details.
+fn text(session: u64, line: u64) -> String {
+    const PHRASES: &[&str] = &[
+        "Loading sync scope",
+        "Fetched changes from mail server",
+        "Fetched changes from CRM",
+        "Resolving conflicts",
+        "Applying changes to CRM",
+        "Applying changes to mailbox",
+        "Saving sync state",
+    ];
+    let phrase = PHRASES[usize::try_from(line % PHRASES.len() as u64).unwrap()];
+    format!(
+        "{phrase}: Contact 'Customer {:05}' updated (id 0035g00000{session:06}{line:04}), {} ms",
+        (session * 31 + line * 7) % 100_000,
+        (session + line) % 900 + 12
+    )
+}
+
+/// The user, its profile, N sessions (started + ended) and their logs, as rows.
+fn events(sessions: u64, lines: u64, now: i64) -> Vec<Event> {
+    let mut out = Vec::new();
+    if let Event::ProfileState(mut p) = schemas::examples::profile_state() {
+        p.tenant_id = TENANT.to_owned();
+        p.profile_id = PROFILE.to_owned();
+        p.occurred_at_ms = now - 30 * 86_400_000;
+        out.push(Event::ProfileState(p));
+    }
+    if let Event::UserState(mut u) = schemas::examples::user_state() {
+        u.header = header("u-created".to_owned(), now - 30 * 86_400_000);
+        u.change = schemas::ChangeKind::Created;
+        out.push(Event::UserState(u));
+    }
+    let Event::SessionEnded(template) = schemas::examples::session_ended_error() else {
+        unreachable!()
+    };
+    for s in 0..sessions {
+        // One session every 5 minutes, ending a minute before now.
+        let started = now - 60_000 - i64::try_from(sessions - s).unwrap() * 300_000;
+        let ended = started + 45_000;
+        let session_id = format!("session-{s:05}");
+        out.push(Event::SessionStarted(schemas::SessionStarted {
+            header: header(format!("s-{s}"), started),
+            session_id: session_id.clone(),
+            trigger: schemas::Trigger::Schedule,
+        }));
+        let mut end = template.clone();
+        end.header = header(format!("e-{s}"), ended);
+        end.session_id = session_id.clone();
+        end.started_at_ms = started;
+        end.ended_at_ms = ended;
+        out.push(Event::SessionEnded(end));
+        // Chunks of at most 50 lines, as an engine would send them.
+        let lines: Vec<LogLine> = (0..lines)
+            .map(|l| LogLine {
+                at_ms: started + i64::try_from(l).unwrap() * 400,
+                level: if l % 10 == 0 {
+                    LogLevel::Info
+                } else {
+                    LogLevel::Debug
+                },
+                text: text(s, l),
+            })
+            .collect();
+        for (seq, chunk) in lines.chunks(50).enumerate() {
+            out.push(Event::SessionLog(schemas::SessionLog {
+                header: header(format!("l-{s}-{seq}"), ended),
+                session_id: session_id.clone(),
+                sequence: i32::try_from(seq).unwrap(),
+                lines: chunk.to_vec(),
+            }));
+        }
+    }
+    out
+}
+
+async fn fill(client: &clickhouse::Client, events: &[Event]) -> u64 {
+    let (mut sessions, mut lines, mut users, mut profiles) = (
+        Vec::<SessionEventRow>::new(),
+        Vec::<LogLineRow>::new(),
+        Vec::<UserStateRow>::new(),
+        Vec::<ProfileStateRow>::new(),
+    );
+    for e in events {
+        match Row::from_event(e) {
+            Row::Session(r) => sessions.push(r),
+            Row::LogLines(l) => lines.extend(l),
+            Row::UserState(r) => users.push(r),
+            Row::ProfileState(r) => profiles.push(r),
+            Row::Issue(_) => {}
+        }
+    }
+    fleet::write(client, "profile_state_events", &profiles).await;
+    fleet::write(client, "user_state_events", &users).await;
+    fleet::write(client, "session_events", &sessions).await;
+    for chunk in lines.chunks(200_000) {
+        fleet::write(client, "log_lines", chunk).await;
+    }
+    lines.len() as u64
+}
+
+struct Download {
+    status: String,
+    bytes: u64,
+    /// Local file headers of a ZIP (`PK\x03\x04`), counted across reads.
+    zip_entries: u64,
+    /// The last 22 bytes (a ZIP's end-of-central-directory record, without comment).
+    tail: Vec<u8>,
+    lines: u64,
+    first_byte: Duration,
+    total: Duration,
+}
+
+/// GET over HTTP/1.0 (the body runs to the close), counting without keeping the body.
+async fn download(addr: std::net::SocketAddr, path: &str, token: &str) -> Download {
+    let t = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request =
+        format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut head = Vec::new();
+    let mut in_body = false;
+    let mut d = Download {
+        status: String::new(),
+        bytes: 0,
+        zip_entries: 0,
+        tail: Vec::new(),
+        lines: 0,
+        first_byte: Duration::ZERO,
+        total: Duration::ZERO,
+    };
+    // The last 3 bytes of the previous read, so a signature split across reads counts.
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let n = stream.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        let mut chunk = &buf[..n];
+        if !in_body {
+            head.extend_from_slice(chunk);
+            let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let body_start = end + 4 - (head.len() - n);
+            chunk = &buf[body_start..n];
+            head.truncate(end);
+            in_body = true;
+            d.first_byte = t.elapsed();
+        }
+        d.bytes += chunk.len() as u64;
+        d.lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        let mut joined = std::mem::take(&mut carry);
+        joined.extend_from_slice(chunk);
+        d.zip_entries += joined.windows(4).filter(|w| *w == b"PK\x03\x04").count() as u64;
+        carry = joined[joined.len().saturating_sub(3)..].to_vec();
+        d.tail.extend_from_slice(chunk);
+        let keep = d.tail.len().saturating_sub(22);
+        d.tail.drain(..keep);
+    }
+    d.total = t.elapsed();
+    d.status = String::from_utf8_lossy(&head)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    d
+}
+
+/// `download` with this process's RSS sampled every 20 ms: (download, before, peak).
+async fn measured(addr: std::net::SocketAddr, path: &str, token: &str) -> (Download, u64, u64) {
+    let me = std::process::id();
+    let before = proc::rss_bytes(me);
+    let peak = Arc::new(AtomicU64::new(before));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, done) = (Arc::clone(&peak), Arc::clone(&done));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(proc::rss_bytes(me), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let d = download(addr, path, token).await;
+    done.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    (d, before, peak.load(Ordering::Relaxed))
+}
+
+#[tokio::main]
+async fn main() {
+    let sessions = fleet::env_u64("SYNCTEL_BENCH_SESSIONS", 1_000);
+    let lines_per = fleet::env_u64("SYNCTEL_BENCH_LOG_LINES", 100);
+    let (db, ch) = fleet::fresh_database("bench_api_logs").await;
+    let client = ch.client();
+    let now = aggregator::cycle::now_ms();
+    let t = Instant::now();
+    let all = events(sessions, lines_per, now);
+    let lines = fill(&client, &all).await;
+    drop(all);
+    let text_bytes: u64 = client
+        .query("SELECT sum(length(text)) FROM log_lines")
+        .fetch_one()
+        .await
+        .unwrap();
+    println!(
+        "filled {} with {sessions} sessions of one user, {lines} log lines ({:.1} MiB of text) in {:.1} s",
+        db.name,
+        proc::mib(text_bytes),
+        t.elapsed().as_secs_f64()
+    );
+
+    let mut agg = AggregatorConfig::default();
+    agg.clickhouse = ch.clone();
+    agg.cycle.settle_secs = 0;
+    let registry = &mut prometheus_client::registry::Registry::default();
+    let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
+    let mut agg = Aggregator::new(agg, metrics).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    agg.cycle().await.unwrap();
+
+    let (_, token) = auth::create_token(&client, TENANT, Role::Admin, None, "bench")
+        .await
+        .unwrap();
+    let mut config = ApiConfig::default();
+    config.clickhouse = ch.clone();
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.limits.log_max_sessions = sessions.max(1);
+    config.limits.log_max_lines = lines.max(1) * 2;
+    config.limits.query_timeout_ms = 600_000;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(query_api::serve(
+        listener,
+        AppState::new(config),
+        shutdown.clone(),
+    ));
+
+    // Baseline: ClickHouse's TSV of the API's log query, with the binds the API sends
+    // (admin: every profile; the sessions oldest first).
+    let ids: Vec<String> = (0..sessions).map(|s| format!("session-{s:05}")).collect();
+    let binds = vec![
+        Bound::Str(TENANT.to_owned()),
+        Bound::Str(USER.to_owned()),
+        Bound::Str(USER.to_owned()),
+        Bound::Strs(ids.clone()),
+        Bound::U8(1),
+        Bound::Strs(vec![String::new()]),
+        Bound::Strs(ids),
+    ];
+    let baseline = || async {
+        let t = Instant::now();
+        let mut cursor = query_api::fetch::bind_all(client.query(LOG_LINES), &binds)
+            .fetch_bytes("TabSeparated")
+            .unwrap();
+        let (mut n, mut bytes) = (0u64, 0u64);
+        while let Some(chunk) = cursor.next().await.unwrap() {
+            bytes += chunk.len() as u64;
+            n += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        (t.elapsed(), n, bytes)
+    };
+    let window = format!("from=0&to={}", now + 60_000);
+    let zip_path = format!("/api/v1/users/{USER}/logs?{window}");
+    let csv_path = format!("/api/v1/users/{USER}/logs?{window}&format=csv");
+    // Warm both paths once (page cache, marks, the API's pool), then measure.
+    let _ = baseline().await;
+    let _ = download(addr, &zip_path, &token).await;
+    let (ch_time, ch_lines, ch_bytes) = baseline().await;
+    let (zip, zip_before, zip_peak) = measured(addr, &zip_path, &token).await;
+    let (csv, csv_before, csv_peak) = measured(addr, &csv_path, &token).await;
+    assert!(zip.status.contains(" 200"), "{}", zip.status);
+    assert!(csv.status.contains(" 200"), "{}", csv.status);
+    assert_eq!(ch_lines, lines, "ClickHouse TSV lines");
+    assert_eq!(
+        zip.zip_entries,
+        sessions + 1,
+        "ZIP entries (index.csv + a log each)"
+    );
+    assert!(
+        zip.tail.starts_with(b"PK\x05\x06")
+            && u64::from(u16::from_le_bytes([zip.tail[10], zip.tail[11]]))
+                == (sessions + 1) % 65_536,
+        "end of central directory"
+    );
+    assert_eq!(csv.lines, lines + 1, "CSV lines (header + lines)");
+
+    let rate = |n: u64, d: Duration| n as f64 / d.as_secs_f64();
+    let ch_rate = rate(ch_lines, ch_time);
+    println!(
+        "{sessions} sessions x {lines_per} lines = {lines} lines; GET /api/v1/users/{{u}}/logs (from/to covering them all)"
+    );
+    println!(
+        "{:<26} {:>8} {:>13} {:>10} {:>12} {:>9}  RSS before / peak / growth",
+        "", "time", "lines/s", "MiB", "first byte", "ratio"
+    );
+    for (name, d, before, peak) in [
+        ("API ZIP", &zip, zip_before, zip_peak),
+        ("API CSV", &csv, csv_before, csv_peak),
+    ] {
+        let r = rate(lines, d.total);
+        let growth = peak.saturating_sub(before);
+        println!(
+            "{name:<26} {:>6.2} s {:>13.0} {:>10.1} {:>10.2} s {:>8.2}x  {:.1} / {:.1} / {:.1} MiB (target <= 64) {}",
+            d.total.as_secs_f64(),
+            r,
+            proc::mib(d.bytes),
+            d.first_byte.as_secs_f64(),
+            r / ch_rate,
+            proc::mib(before),
+            proc::mib(peak),
+            proc::mib(growth),
+            if growth <= 64 << 20 { "OK" } else { "MISSED" }
+        );
+    }
+    println!(
+        "{:<26} {:>6.2} s {:>13.0} {:>10.1}   (baseline: log_lines.sql as TabSeparated, same binds)",
+        "ClickHouse TSV",
+        ch_time.as_secs_f64(),
+        ch_rate,
+        proc::mib(ch_bytes)
+    );
+
+    shutdown.cancel();
+    let _ = server.await;
+    if std::env::var("SYNCTEL_BENCH_KEEP").is_ok() {
+        println!("kept database {}", db.name);
+    } else {
+        db.drop_database().await.unwrap();
+    }
+}
