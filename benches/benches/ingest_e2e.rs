@@ -8,12 +8,16 @@
 //!   I beside the serial ideal 1/(1/K + 1/C), its CPU per message (`/proc/<pid>/stat`) and
 //!   its peak RSS (`VmHWM` of `/proc/<pid>/status`) beside the raw consumer's;
 //! - freshness: the `ingest` binary again on fresh topics, the aggregator and the API
-//!   in-process, the simulator's traffic published at I/2 (single-message batches) and, on
-//!   top of it, a probe session every 200 ms for a user of its own: from the broker's
+//!   in-process, a background load of the simulator's traffic in single-message batches
+//!   (tansu loses messages a live consumer fetches from inside a larger batch) and, on top
+//!   of it, a probe session every 200 ms for a user of its own: from the broker's
 //!   acknowledgement of the probe's `session_ended` to the session showing as ended in
 //!   `GET /api/v1/users/{user}/sessions` (polled every 50 ms), p50 and p99 beside the
 //!   target "ingest batch period + 1 s"; and, for the aggregator's path, to the session
-//!   becoming the user's last session in `GET /api/v1/users/{user}`.
+//!   becoming the user's last session in `GET /api/v1/users/{user}`. The issue asks for
+//!   the load at I/2; tansu takes far less in single-message batches, so the pipeline's
+//!   ceiling for them is measured first and the load runs at none, a quarter and half of
+//!   it (each capped at I/2), with the CPU of ingest, the broker and ClickHouse.
 //!
 //! Run: `eval "$(deploy/stack.sh env)"; cargo bench -p benches --bench ingest_e2e`
 //! (`SYNCTEL_BENCH_USERS`, `SYNCTEL_BENCH_HOURS` size the traffic; default 1,000 users x
@@ -225,7 +229,7 @@ async fn bench() {
         ..SimConfig::default()
     };
     eprintln!(
-        "[1/5] generating traffic: {} users, {hours} h",
+        "ingest_e2e step 1/5: generating traffic: {} users, {hours} h",
         cfg.total_users()
     );
     let t = Instant::now();
@@ -247,7 +251,7 @@ async fn bench() {
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
     {
-        eprintln!("[5/5] freshness only, I given as {i:.0} msg/s");
+        eprintln!("ingest_e2e step 5/5: freshness only, I given as {i:.0} msg/s");
         freshness(
             &ingest_bin,
             &records,
@@ -270,7 +274,7 @@ async fn bench() {
     );
 
     // P: publishing (the simulator's own rate).
-    eprintln!("[2/5] publishing (P)");
+    eprintln!("ingest_e2e step 2/5: publishing (P)");
     let publish_cfg = PublishConfig {
         brokers: kafka_brokers(),
         events_topic: events.clone(),
@@ -298,7 +302,7 @@ async fn bench() {
     let publish_rate = published.sent as f64 / published.elapsed_secs;
 
     // K: raw consume, in a child process.
-    eprintln!("[3/5] raw consume (K, child process) and raw insert (C)");
+    eprintln!("ingest_e2e step 3/5: raw consume (K, child process) and raw insert (C)");
     let (k_secs, k_hwm, k_cpu) = raw_consume(&[&events, &logs], records.len());
     let k = n / k_secs;
 
@@ -322,7 +326,7 @@ async fn bench() {
     raw_db.drop_database().await.unwrap();
 
     // I: the ingest binary draining the topic.
-    eprintln!("[4/5] ingest (I, child process) draining the topic");
+    eprintln!("ingest_e2e step 4/5: ingest (I, child process) draining the topic");
     let db = TestDatabase::new("bench_ingest");
     store::migrate::migrate(&store::ClickHouseConfig {
         url: db.url.clone(),
@@ -395,7 +399,7 @@ async fn bench() {
 
     if freshness_secs > 0 {
         eprintln!(
-            "[5/5] freshness at I/2 = {:.0} msg/s for {freshness_secs} s",
+            "ingest_e2e step 5/5: freshness (I/2 = {:.0} msg/s asked), {freshness_secs} s per load level",
             i / 2.0
         );
         freshness(
