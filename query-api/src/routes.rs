@@ -17,6 +17,7 @@ const PROFILE_EXISTS: &str = include_str!("../sql/profile_exists.sql");
 const MONITOR_CARDS: &str = include_str!("../sql/monitor_cards.sql");
 const FRESHNESS: &str = include_str!("../sql/freshness.sql");
 const USER_SCOPE: &str = include_str!("../sql/user_scope.sql");
+const USER_ONE: &str = include_str!("../sql/user_one.sql");
 
 /// The sync states of the monitor cards, in display order.
 pub const CARDS: &[&str] = &[
@@ -157,31 +158,20 @@ pub(crate) async fn visible_profile(
     Ok(())
 }
 
-/// The user's row of `users.sql` (every column), or 404.
+/// The user's row (every column of `users.sql`, by `user_one.sql`), or 404.
 pub(crate) async fn visible_user(
     state: &AppState,
     p: &Principal,
     user_id: &str,
 ) -> Result<Map<String, Value>> {
-    let spec = &list::USERS;
-    let req = ListRequest {
-        columns: spec.columns.iter().map(|c| c.name).collect(),
-        filters: Vec::new(),
-        order: spec.default_order.to_owned(),
-        limit: 1,
-        offset: 0,
-        from_ms: 0,
-        to_ms: 0,
-        format: Format::Json,
-        bom: false,
-    };
-    let extra = [eq("user_id", user_id)];
-    let mut binds = scope(p);
-    binds.push(extra[0].1.clone());
-    binds.push(Bound::U64(1));
-    binds.push(Bound::U64(0));
-    let sql = list::wrap(spec, &req, &extra, true);
-    fetch::rows(state, &sql, &binds)
+    let (all, profiles) = p.scope_binds();
+    let binds = [
+        Bound::Str(p.tenant_id.clone()),
+        Bound::Str(user_id.to_owned()),
+        Bound::U8(all),
+        Bound::Strs(profiles),
+    ];
+    fetch::rows(state, USER_ONE, &binds)
         .await?
         .pop()
         .ok_or_else(|| ApiError::NotFound {
