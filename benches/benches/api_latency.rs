@@ -313,6 +313,7 @@ async fn main() {
     shutdown.cancel();
     let _ = server.await;
     if reuse.is_some() || std::env::var("SYNCTEL_BENCH_KEEP").is_ok() {
+        db.keep();
         println!("kept database {}", ch.database);
     } else {
         db.drop_database().await.unwrap();

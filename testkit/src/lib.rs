@@ -127,12 +127,14 @@ impl Drop for TestTopics {
 }
 
 /// A ClickHouse database of one test: `test_<name>_<random>`, dropped by
-/// [`TestDatabase::drop_database`].
+/// [`TestDatabase::drop_database`], or when the value is dropped without it (a test that
+/// panicked), so failed tests leave nothing behind either.
 pub struct TestDatabase {
     /// The database name.
     pub name: String,
     /// ClickHouse HTTP URL.
     pub url: String,
+    dropped: bool,
 }
 
 impl TestDatabase {
@@ -141,6 +143,7 @@ impl TestDatabase {
         Self {
             name: unique_name(&format!("test_{test}")),
             url: clickhouse_url(),
+            dropped: false,
         }
     }
 
@@ -153,14 +156,42 @@ impl TestDatabase {
     }
 
     /// Drops the database.
-    pub async fn drop_database(self) -> Result<()> {
+    pub async fn drop_database(mut self) -> Result<()> {
         clickhouse::Client::default()
             .with_url(&self.url)
             .with_validation(false)
             .query(&format!("DROP DATABASE IF EXISTS {}", self.name))
             .execute()
             .await
-            .context("dropping the test database")
+            .context("dropping the test database")?;
+        self.dropped = true;
+        Ok(())
+    }
+}
+
+impl TestDatabase {
+    /// Leaves the database in place (a bench that keeps its loaded data for the next run).
+    pub fn keep(mut self) -> String {
+        self.dropped = true;
+        std::mem::take(&mut self.name)
+    }
+}
+
+impl Drop for TestDatabase {
+    /// A test that panicked never reached [`TestDatabase::drop_database`]: drop the database
+    /// with a blocking request (curl, 10 s at most; any failure is only reported).
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        let sql = format!("DROP DATABASE IF EXISTS {}", self.name);
+        let done = std::process::Command::new("curl")
+            .args(["-sS", "-m", "10", "--data-binary", &sql, &self.url])
+            .stdout(std::process::Stdio::null())
+            .status();
+        if !matches!(done, Ok(s) if s.success()) {
+            eprintln!("testkit: could not drop {} ({done:?})", self.name);
+        }
     }
 }
 
