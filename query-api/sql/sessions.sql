@@ -12,10 +12,15 @@
 --   set of integers is several times cheaper than one of strings, and a collision only adds
 --   a candidate); the outer WHERE stays the exact test. They are tested in PREWHERE, so
 --   the merged columns are read only for granules holding one;
--- - the principal's profiles and the window on the merged row.
+-- - the profiles (the principal's, or the one profile a profile's list asks for) also on
+--   the candidate rows: a session is a candidate when one of its rows started in the window
+--   in one of them. The merged profile is the latest row's, and that row reports the start
+--   too, so the only session missed is one whose user moved to another profile during it
+--   AND whose reported starts fall on both sides of the window's edge;
+-- - the principal's profiles and the window on the merged row (exact).
 -- Binds: `query_api::list::session_binds`.
 -- params: tenant_id String = 'acme', user_from String = '', user_to String = '\xF4\x8F\xBF\xBF\xF4\x8F\xBF\xBF', session_from String = '', session_to String = '\xF4\x8F\xBF\xBF'
--- params: from_ms Int64 = 0, to_ms Int64 = 9223372036854775807
+-- params: from_ms Int64 = 0, to_ms Int64 = 9223372036854775807, all_profiles UInt8 = 1, profiles Array(String) = ['']
 -- params: tenant_id String = 'acme', user_from String = '', user_to String = '\xF4\x8F\xBF\xBF', session_from String = '', session_to String = '\xF4\x8F\xBF\xBF'
 -- params: all_profiles UInt8 = 1, profiles Array(String) = [''], from_ms Int64 = 0, to_ms Int64 = 9223372036854775807
 SELECT
@@ -85,6 +90,7 @@ FROM
         FROM session_events
         WHERE tenant_id = ? AND user_id >= ? AND user_id <= ? AND session_id >= ? AND session_id <= ?
             AND started_at_ms >= ? AND started_at_ms < ?
+            AND (? = 1 OR has(?, profile_id))
     )
     WHERE tenant_id = ? AND user_id >= ? AND user_id <= ? AND session_id >= ? AND session_id <= ?
     GROUP BY user_id, session_id

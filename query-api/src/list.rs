@@ -574,7 +574,8 @@ pub fn id_range(id: &str) -> (Bound, Bound) {
 }
 
 /// The binds of `sessions.sql`: the tenant, one user and one session (empty for any), the
-/// principal's profiles (`all` = 1 for every one) and the window `[from_ms, to_ms)`.
+/// profiles (`all` = 1 for every one: the principal's, or one visible profile for a
+/// profile's list) and the window `[from_ms, to_ms)`.
 pub fn session_binds(
     tenant_id: &str,
     all: u8,
@@ -594,6 +595,8 @@ pub fn session_binds(
         s1.clone(),
         Bound::I64(from_ms),
         Bound::I64(to_ms),
+        Bound::U8(all),
+        Bound::Strs(profiles.clone()),
         // The merge.
         Bound::Str(tenant_id.to_owned()),
         u0,

@@ -353,7 +353,12 @@ pub async fn profile_logs(
     let query = parse_query(&s, &q, true)?;
     check_chosen(&s, &query)?;
     visible_profile(&s, &p, &profile_id).await?;
-    let binds = session_binds_for(&p, "", &query);
+    // The profile (visible, checked above) as the scope: it narrows the sessions merged.
+    let narrowed = Principal {
+        profiles: Some(vec![profile_id.clone()]),
+        ..p.clone()
+    };
+    let binds = session_binds_for(&narrowed, "", &query);
     let sessions = chosen(&s, &query, binds, Some(&profile_id)).await?;
     let plan = Plan {
         file_name: format!("{}-logs.{}", sanitize(&profile_id), query.format.ext()),

@@ -223,7 +223,16 @@ pub async fn profile_sessions(
 ) -> Result<Response> {
     let req = list::parse(&list::SESSIONS, &q, ctx(&s))?;
     visible_profile(&s, &p, &profile_id).await?;
-    let base = session_binds(&p, "", "", req.from_ms, req.to_ms);
+    // The profile (visible, checked above) as the scope: it narrows the sessions merged.
+    let base = list::session_binds(
+        &p.tenant_id,
+        0,
+        vec![profile_id.clone()],
+        "",
+        "",
+        req.from_ms,
+        req.to_ms,
+    );
     let extra = vec![eq("profile_id", &profile_id)];
     respond(&s, &p, &list::SESSIONS, req, base, extra).await
 }
