@@ -234,15 +234,12 @@ async fn main() {
                          user: &str,
                          extra: Vec<(String, Bound)>| {
         let req = list::parse(&list::SESSIONS, &params, ctx).unwrap();
-        let base = list::session_binds(
-            &tenant,
-            1,
-            vec![String::new()],
-            user,
-            "",
-            req.from_ms,
-            req.to_ms,
-        );
+        // A profile's list is scoped to that profile, as the route binds it.
+        let (all, profiles) = match extra.first() {
+            Some((_, Bound::Str(p))) => (0, vec![p.clone()]),
+            _ => (1, vec![String::new()]),
+        };
+        let base = list::session_binds(&tenant, all, profiles, user, "", req.from_ms, req.to_ms);
         Case {
             name,
             path,
