@@ -21,6 +21,9 @@
     missing_docs
 )]
 
+#[path = "common/http.rs"]
+mod http;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +34,6 @@ use query_api::{ApiConfig, AppState};
 use store::rows::{ProfileStateRow, SessionEventRow};
 use store::ClickHouseConfig;
 use testkit::TestDatabase;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 const TENANT: &str = "bench";
@@ -133,48 +135,19 @@ async fn fill(client: &clickhouse::Client, rows: u64, now: i64) {
     }
 }
 
-/// GET over HTTP/1.0 (no chunked encoding: the body runs to the close); returns the
-/// status line and counts body lines and bytes without keeping them.
+/// GET over HTTP/1.0, counting body lines and bytes without keeping them: (status line,
+/// lines, bytes, time to first byte).
 async fn download(
     addr: std::net::SocketAddr,
     path: &str,
     token: &str,
 ) -> (String, u64, u64, Duration) {
-    let t = Instant::now();
-    let mut first_byte = Duration::ZERO;
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request =
-        format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut head = Vec::new();
-    let mut in_body = false;
     let (mut lines, mut bytes) = (0u64, 0u64);
-    loop {
-        let n = stream.read(&mut buf).await.unwrap();
-        if n == 0 {
-            break;
-        }
-        let mut chunk = &buf[..n];
-        if !in_body {
-            head.extend_from_slice(chunk);
-            let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
-                continue;
-            };
-            let body_start = end + 4 - (head.len() - n);
-            chunk = &buf[body_start..n];
-            head.truncate(end);
-            in_body = true;
-            first_byte = t.elapsed();
-        }
+    let (status, first_byte) = http::get_streamed(addr, path, token, |chunk| {
         bytes += chunk.len() as u64;
         lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
-    }
-    let status = String::from_utf8_lossy(&head)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    })
+    .await;
     (status, lines, bytes, first_byte)
 }
 

@@ -30,6 +30,8 @@
 
 #[path = "common/fleet.rs"]
 mod fleet;
+#[path = "common/http.rs"]
+mod http;
 #[path = "common/proc.rs"]
 mod proc;
 
@@ -43,7 +45,6 @@ use query_api::list::Bound;
 use query_api::{ApiConfig, AppState};
 use schemas::{Event, LogLevel, LogLine};
 use store::rows::{LogLineRow, ProfileStateRow, Row, SessionEventRow, UserStateRow};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 const TENANT: &str = "bench";
@@ -177,16 +178,9 @@ struct Download {
     total: Duration,
 }
 
-/// GET over HTTP/1.0 (the body runs to the close), counting without keeping the body.
+/// GET over HTTP/1.0, counting without keeping the body.
 async fn download(addr: std::net::SocketAddr, path: &str, token: &str) -> Download {
     let t = Instant::now();
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request =
-        format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut head = Vec::new();
-    let mut in_body = false;
     let mut d = Download {
         status: String::new(),
         bytes: 0,
@@ -198,23 +192,7 @@ async fn download(addr: std::net::SocketAddr, path: &str, token: &str) -> Downlo
     };
     // The last 3 bytes of the previous read, so a signature split across reads counts.
     let mut carry: Vec<u8> = Vec::new();
-    loop {
-        let n = stream.read(&mut buf).await.unwrap();
-        if n == 0 {
-            break;
-        }
-        let mut chunk = &buf[..n];
-        if !in_body {
-            head.extend_from_slice(chunk);
-            let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
-                continue;
-            };
-            let body_start = end + 4 - (head.len() - n);
-            chunk = &buf[body_start..n];
-            head.truncate(end);
-            in_body = true;
-            d.first_byte = t.elapsed();
-        }
+    let (status, first_byte) = http::get_streamed(addr, path, token, |chunk| {
         d.bytes += chunk.len() as u64;
         d.lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
         let mut joined = std::mem::take(&mut carry);
@@ -224,13 +202,11 @@ async fn download(addr: std::net::SocketAddr, path: &str, token: &str) -> Downlo
         d.tail.extend_from_slice(chunk);
         let keep = d.tail.len().saturating_sub(22);
         d.tail.drain(..keep);
-    }
+    })
+    .await;
     d.total = t.elapsed();
-    d.status = String::from_utf8_lossy(&head)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    d.status = status;
+    d.first_byte = first_byte;
     d
 }
 
