@@ -41,6 +41,9 @@ pub struct CycleConfig {
     /// Users per recompute statement; more touched users are split into hash shards.
     /// Default 20000.
     pub max_users_per_statement: u64,
+    /// Sessions per statement when recomputing `session_state` (the first cycle recomputes
+    /// every stored session); more are split into hash shards of users. Default 1000000.
+    pub max_sessions_per_statement: u64,
     /// How often the users-per-status snapshot of the trend series is taken, ms. Default 60000.
     pub snapshot_interval_ms: u64,
 }
@@ -52,6 +55,7 @@ impl Default for CycleConfig {
             settle_secs: 2,
             overlap_secs: 10,
             max_users_per_statement: 20_000,
+            max_sessions_per_statement: 1_000_000,
             snapshot_interval_ms: 60_000,
         }
     }
@@ -158,6 +162,10 @@ impl AggregatorConfig {
             (
                 "cycle.max_users_per_statement",
                 self.cycle.max_users_per_statement,
+            ),
+            (
+                "cycle.max_sessions_per_statement",
+                self.cycle.max_sessions_per_statement,
             ),
             (
                 "cycle.snapshot_interval_ms",

@@ -6,11 +6,15 @@
 //!    profiles with new profile-state events, users whose `changes_at_ms` has passed);
 //! 3. recompute them from all their events (`sql/recompute_users.sql`, split in hash shards
 //!    when many) into `user_state` with a new version;
-//! 4. recompute the session and issue series of the touched (tenant, day)s; take the
+//! 4. recompute the sessions with events ingested in the window into `session_state`
+//!    (`sql/recompute_sessions.sql`, split in hash shards when many; the window of this
+//!    step has its own watermark, so a database that predates the table is backfilled in
+//!    its first cycle);
+//! 5. recompute the session and issue series of the touched (tenant, day)s; take the
 //!    users-per-status snapshot when it is due;
-//! 5. only then move the watermark.
+//! 6. only then move the watermarks.
 //!
-//! A crash anywhere before 5 repeats the cycle from the same watermark after a restart, and
+//! A crash anywhere before 6 repeats the cycle from the same watermark after a restart, and
 //! every step is idempotent (ReplacingMergeTree, full recomputation per key), so the tables
 //! converge to the same values.
 
@@ -38,6 +42,10 @@ pub mod sql {
     pub const TOUCHED_COUNT: &str = include_str!("../sql/touched_count.sql");
     /// Recompute users.
     pub const RECOMPUTE_USERS: &str = include_str!("../sql/recompute_users.sql");
+    /// Sessions to recompute (approximate count).
+    pub const TOUCHED_SESSIONS: &str = include_str!("../sql/touched_sessions.sql");
+    /// Recompute sessions.
+    pub const RECOMPUTE_SESSIONS: &str = include_str!("../sql/recompute_sessions.sql");
     /// Session series.
     pub const SESSION_COUNTS: &str = include_str!("../sql/session_counts.sql");
     /// Issue series.
@@ -53,6 +61,10 @@ pub mod sql {
 /// Name of the aggregator's row in `aggregator_progress`.
 pub const PROGRESS_NAME: &str = "main";
 
+/// Name of the `session_state` step's row in `aggregator_progress` (its own, so that a
+/// database migrated to the table after its first cycles gets every session backfilled).
+pub const SESSIONS_PROGRESS_NAME: &str = "session_state";
+
 /// What a cycle did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CycleReport {
@@ -64,6 +76,12 @@ pub struct CycleReport {
     pub touched: u64,
     /// Statements they were split into.
     pub shards: u64,
+    /// Start of the sessions step's window, s (0: every stored session).
+    pub sessions_from_s: u32,
+    /// Sessions recomputed (approximate: ClickHouse's `uniq`).
+    pub sessions: u64,
+    /// Statements they were split into.
+    pub session_shards: u64,
     /// Whether the users-per-status snapshot was taken.
     pub snapshot: bool,
 }
@@ -138,6 +156,63 @@ impl Aggregator {
         result
     }
 
+    /// The watermark of `name`, s; `None` before its first cycle.
+    async fn watermark(&self, name: &str) -> Result<Option<u32>> {
+        Ok(self
+            .client
+            .query(sql::PROGRESS_READ)
+            .bind(name)
+            .fetch_optional::<(u32, u64)>()
+            .await
+            .map_err(at("progress_read"))?
+            .map(|(w, _)| w))
+    }
+
+    /// Recomputes into `session_state` the sessions with events ingested in
+    /// `[from_s, to_s)`; returns (sessions, statements).
+    async fn recompute_sessions(&self, from_s: u32, to_s: u32, version: u64) -> Result<(u64, u64)> {
+        let sessions = self
+            .client
+            .query(sql::TOUCHED_SESSIONS)
+            .bind(from_s)
+            .bind(to_s)
+            .fetch_one::<u64>()
+            .await
+            .map_err(at("touched_sessions"))?;
+        if sessions == 0 {
+            return Ok((0, 0));
+        }
+        let shards = sessions
+            .div_ceil(self.config.cycle.max_sessions_per_statement)
+            .max(1);
+        for shard in 0..shards {
+            self.client
+                .query(sql::RECOMPUTE_SESSIONS)
+                .bind(now_ms())
+                .bind(version)
+                .bind(from_s)
+                .bind(to_s)
+                .bind(shards)
+                .bind(shard)
+                .execute()
+                .await
+                .map_err(at("recompute_sessions"))?;
+        }
+        Ok((sessions, shards))
+    }
+
+    async fn write_progress(&self, name: &str, to_s: u32, now: i64, version: u64) -> Result<()> {
+        self.client
+            .query(sql::PROGRESS_WRITE)
+            .bind(name)
+            .bind(to_s)
+            .bind(now)
+            .bind(version)
+            .execute()
+            .await
+            .map_err(at("progress_write"))
+    }
+
     async fn cycle_inner(&mut self) -> Result<CycleReport> {
         let c = &self.client;
         let server_now = c
@@ -145,13 +220,8 @@ impl Aggregator {
             .fetch_one::<u32>()
             .await
             .map_err(at("server_now"))?;
-        let watermark = c
-            .query(sql::PROGRESS_READ)
-            .bind(PROGRESS_NAME)
-            .fetch_optional::<(u32, u64)>()
-            .await
-            .map_err(at("progress_read"))?
-            .map(|(w, _)| w);
+        let watermark = self.watermark(PROGRESS_NAME).await?;
+        let sessions_watermark = self.watermark(SESSIONS_PROGRESS_NAME).await?;
         let cycle = self.config.cycle.clone();
         let from_s = watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
         let to_s = server_now
@@ -206,6 +276,11 @@ impl Aggregator {
                 q.execute().await.map_err(at("recompute"))?;
             }
         }
+        let sessions_from_s =
+            sessions_watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
+        let (sessions, session_shards) = self
+            .recompute_sessions(sessions_from_s, to_s, version)
+            .await?;
         let c = &self.client;
         for (step, query) in [
             ("session_counts", sql::SESSION_COUNTS),
@@ -234,14 +309,10 @@ impl Aggregator {
                 .map_err(at("snapshot"))?;
             self.last_snapshot_ms = now;
         }
-        c.query(sql::PROGRESS_WRITE)
-            .bind(PROGRESS_NAME)
-            .bind(to_s)
-            .bind(now)
-            .bind(version)
-            .execute()
-            .await
-            .map_err(at("progress_write"))?;
+        self.write_progress(SESSIONS_PROGRESS_NAME, to_s, now, version)
+            .await?;
+        self.write_progress(PROGRESS_NAME, to_s, now, version)
+            .await?;
         self.metrics
             .lag_seconds
             .set(f64::from(server_now.saturating_sub(to_s)));
@@ -250,6 +321,9 @@ impl Aggregator {
             to_s,
             touched,
             shards,
+            sessions_from_s,
+            sessions,
+            session_shards,
             snapshot = snapshot_due,
             "cycle done"
         );
@@ -258,6 +332,9 @@ impl Aggregator {
             to_s,
             touched,
             shards,
+            sessions_from_s,
+            sessions,
+            session_shards,
             snapshot: snapshot_due,
         })
     }

@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "api_tokens",
         sql: include_str!("../../deploy/clickhouse/migrations/0010_api_tokens.sql"),
     },
+    Migration {
+        version: 11,
+        name: "session_state",
+        sql: include_str!("../../deploy/clickhouse/migrations/0011_session_state.sql"),
+    },
 ];
 
 impl Migration {

@@ -1,0 +1,216 @@
+//! `session_state` (the aggregator's per-session rows that a profile's session lists read)
+//! holds, after every cycle, exactly the started sessions of the `sessions` view, merged the
+//! same way: while events arrive in several cycles, in any order, with duplicates, when a
+//! session's key (profile, start) moves, and for a database whose first cycles ran before the
+//! table existed (backfill).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use aggregator::{Aggregator, CycleReport};
+use common::fixtures::*;
+use common::{events_of, Db};
+use schemas::{ChangeKind, Event, SessionStatus, SyncSetting};
+use simulator::SimConfig;
+
+/// The columns of the `sessions` view the lists show.
+const COLUMNS: &str = "tenant_id, user_id, session_id, profile_id, queued_at_ms, started_at_ms, \
+    ended_at_ms, duration_ms, trigger, status, scope_items, changes, total_changes, failures, \
+    issues, conflicts, objects_type, objects_synchronized, objects_mail_to_crm_created, \
+    objects_mail_to_crm_updated, objects_mail_to_crm_deleted, objects_crm_to_mail_created, \
+    objects_crm_to_mail_updated, objects_crm_to_mail_deleted, error_category, error_source, \
+    message, exception, engine_id, engine_version";
+
+async fn aggregator(db: &Db) -> Aggregator {
+    let mut config = db.config(3_600, 86_400);
+    config.cycle.settle_secs = 0;
+    config.cycle.max_sessions_per_statement = 7;
+    let registry = &mut prometheus_client::registry::Registry::default();
+    let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
+    Aggregator::new(config, metrics).await.unwrap()
+}
+
+/// One cycle over everything inserted before it (`ingested_at` has whole seconds).
+async fn cycle(agg: &mut Aggregator) -> CycleReport {
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    agg.cycle().await.unwrap()
+}
+
+async fn json_lines(db: &Db, sql: &str) -> Vec<String> {
+    let bytes = db
+        .client()
+        .query(sql)
+        .fetch_bytes("JSONEachRow")
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The live rows of `session_state` and the started sessions of the view, both sorted.
+async fn both_sides(db: &Db) -> (Vec<String>, Vec<String>) {
+    let order = "ORDER BY tenant_id, user_id, session_id";
+    let state = json_lines(
+        db,
+        &format!(
+            "SELECT {COLUMNS} FROM (SELECT {COLUMNS}, deleted FROM session_state FINAL) \
+             WHERE deleted = 0 {order}"
+        ),
+    )
+    .await;
+    let view = json_lines(
+        db,
+        &format!("SELECT {COLUMNS} FROM sessions WHERE started_at_ms != 0 {order}"),
+    )
+    .await;
+    (state, view)
+}
+
+async fn assert_same(db: &Db, when: &str) {
+    let (state, view) = both_sides(db).await;
+    assert!(!view.is_empty(), "{when}: no sessions to compare");
+    assert_eq!(state, view, "{when}: session_state differs from the view");
+}
+
+async fn tombstones(db: &Db) -> u64 {
+    db.client()
+        .query("SELECT count() FROM (SELECT deleted FROM session_state FINAL) WHERE deleted = 1")
+        .fetch_one()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn it_equals_the_sessions_view_after_every_cycle() {
+    let db = Db::new("agg_session_state").await;
+    let mut agg = aggregator(&db).await;
+    let cfg = SimConfig {
+        seed: 5,
+        tenants: 2,
+        profiles_per_tenant: 2,
+        users_per_profile: 4,
+        span_ms: 3 * 3_600_000,
+        state_change_rate: 0.1,
+        abandoned_session_rate: 0.05,
+        duplicate_rate: 0.1,
+        reorder_rate: 0.1,
+        malformed_rate: 0.0,
+        ..SimConfig::default()
+    };
+    let (records, _) = simulator::simulate(&cfg);
+    let events = events_of(&records);
+    // Delivered in three parts, a cycle after each: sessions start in one cycle and end in
+    // a later one, duplicates land in other cycles than their originals.
+    let third = events.len() / 3;
+    for (i, part) in events.chunks(third.max(1)).enumerate() {
+        db.insert(part).await;
+        let report = cycle(&mut agg).await;
+        assert!(report.sessions > 0, "part {i}: sessions recomputed");
+        assert_same(&db, &format!("after part {i}")).await;
+    }
+    // Nothing new (the overlap window recomputes the latest sessions again: harmless).
+    cycle(&mut agg).await;
+    assert_same(&db, "after an idle cycle").await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_moved_key_leaves_a_tombstone_and_one_live_row() {
+    let db = Db::new("agg_session_key").await;
+    let mut agg = aggregator(&db).await;
+    let now = aggregator::cycle::now_ms();
+    let start = now - 600_000;
+    let created = user(
+        "c",
+        start - 60_000,
+        "p1",
+        ChangeKind::Created,
+        SyncSetting::Enabled,
+    );
+    // Cycle 1: queued (no row yet), then started in p1.
+    db.insert(&[created, queued("s1", start - 1_000)]).await;
+    cycle(&mut agg).await;
+    let (state, _) = both_sides(&db).await;
+    assert!(state.is_empty(), "a queued session has no row: {state:?}");
+    db.insert(&[started("s1", start)]).await;
+    cycle(&mut agg).await;
+    assert_same(&db, "started in p1").await;
+    // Cycle 3: the user moved to p2 and the end reports a later start: the key moves.
+    let mut end = ended("s1", start + 5_000, start + 60_000, SessionStatus::Error);
+    if let Event::SessionEnded(e) = &mut end {
+        e.header.profile_id = "p2".to_owned();
+    }
+    db.insert(&[end]).await;
+    cycle(&mut agg).await;
+    assert_same(&db, "ended in p2 with another start").await;
+    let keys: Vec<(String, i64, u8)> = db
+        .client()
+        .query(
+            "SELECT profile_id, started_at_ms, deleted FROM session_state FINAL \
+             ORDER BY profile_id, started_at_ms",
+        )
+        .fetch_all()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys,
+        vec![
+            ("p1".to_owned(), start, 1),
+            ("p1".to_owned(), start + 5_000, 1),
+            ("p2".to_owned(), start, 1),
+            ("p2".to_owned(), start + 5_000, 0),
+        ],
+        "every other (profile, start) pair is a tombstone"
+    );
+    assert_eq!(tombstones(&db).await, 3);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_database_from_before_the_table_is_backfilled_in_one_cycle() {
+    let db = Db::new("agg_session_backfill").await;
+    let now = aggregator::cycle::now_ms();
+    let base = now - 3_600_000;
+    let mut events = vec![created()];
+    for i in 0..20 {
+        let start = base + i * 60_000;
+        let status = if i % 3 == 0 {
+            SessionStatus::Error
+        } else {
+            SessionStatus::Success
+        };
+        events.extend(session(&format!("s{i:02}"), start, start + 30_000, status));
+    }
+    db.insert(&events).await;
+    // The main watermark is past every event, as after cycles of a version without
+    // session_state: only the table's own (missing) watermark brings the sessions in.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    db.client()
+        .query(
+            "INSERT INTO aggregator_progress (name, watermark, cycle_at_ms, version) \
+             SELECT 'main', now(), 0, 1",
+        )
+        .execute()
+        .await
+        .unwrap();
+    let mut agg = aggregator(&db).await;
+    let report = cycle(&mut agg).await;
+    assert!(report.from_s > 0, "the main window starts at its watermark");
+    assert_eq!(report.sessions_from_s, 0, "the sessions step starts at 0");
+    assert!(
+        report.session_shards >= 2,
+        "20 sessions at 7 per statement: several shards, got {report:?}"
+    );
+    assert_same(&db, "backfilled").await;
+    let (state, _) = both_sides(&db).await;
+    assert_eq!(state.len(), 20);
+    db.drop().await;
+}
