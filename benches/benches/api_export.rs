@@ -1,8 +1,9 @@
 //! The 1-million-row CSV export of the query API against the real ClickHouse: a fresh
 //! database with N sessions (default 1,000,000, one `session_ended` row each, written
-//! straight with the clickhouse crate as ingest writes them) in one profile, the API
-//! started in-process on a free port with an admin token, and the profile's sessions
-//! downloaded as CSV over HTTP (`/api/v1/profiles/{p}/sessions?format=csv&from=0`).
+//! straight with the clickhouse crate as ingest writes them) in one profile, one aggregator
+//! cycle (a profile's sessions are read from its `session_state`), the API started
+//! in-process on a free port with an admin token, and the profile's sessions downloaded as
+//! CSV over HTTP (`/api/v1/profiles/{p}/sessions?format=csv&from=0`).
 //!
 //! Printed, in the same run:
 //! - rows/s through the API beside rows/s of ClickHouse's own `FORMAT CSVWithNames` of the
@@ -29,7 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use query_api::auth::{self, Role};
-use query_api::list::{self, Bound};
+use query_api::list;
 use query_api::{ApiConfig, AppState};
 use store::rows::{ProfileStateRow, SessionEventRow};
 use store::ClickHouseConfig;
@@ -170,6 +171,24 @@ async fn main() {
         db.name,
         t.elapsed().as_secs_f64()
     );
+    // A profile's sessions are read from the aggregator's session_state: one cycle fills it.
+    let mut agg_config = aggregator::AggregatorConfig::default();
+    agg_config.clickhouse = ch.clone();
+    agg_config.cycle.settle_secs = 0;
+    let registry = &mut prometheus_client::registry::Registry::default();
+    let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
+    let mut agg = aggregator::Aggregator::new(agg_config, metrics)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let t = Instant::now();
+    let report = agg.cycle().await.unwrap();
+    println!(
+        "one aggregator cycle: ~{} sessions into session_state ({} statements) in {:.1} s",
+        report.sessions,
+        report.session_shards,
+        t.elapsed().as_secs_f64()
+    );
     let (_, token) = auth::create_token(&client, TENANT, Role::Admin, None, "bench")
         .await
         .unwrap();
@@ -196,11 +215,10 @@ async fn main() {
         now_ms: now + 60_000,
         window_days: 3,
     };
-    let req = list::parse(&list::SESSIONS, &params, ctx).unwrap();
-    let extra = vec![("profile_id = ?".to_owned(), Bound::Str(PROFILE.to_owned()))];
-    let sql = list::wrap(&list::SESSIONS, &req, &extra, false);
-    let mut binds = list::session_binds(TENANT, 1, vec![String::new()], "", "", 0, now + 60_000);
-    binds.push(Bound::Str(PROFILE.to_owned()));
+    let req = list::parse(&list::PROFILE_SESSIONS, &params, ctx).unwrap();
+    let sql = list::wrap(&list::PROFILE_SESSIONS, &req, &[], false);
+    let binds =
+        list::profile_session_binds(TENANT, PROFILE, 0, now + 60_000, 1, vec![String::new()]);
     let baseline = |client: clickhouse::Client| {
         let sql = sql.clone();
         let binds = binds.clone();

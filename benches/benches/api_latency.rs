@@ -1,8 +1,8 @@
 //! Query latency of the query API against the real ClickHouse: a fresh database filled with a
 //! fleet (default 10,000 users x ~20 sessions, one tenant, 10 profiles) from the simulator's
 //! history mode, written straight into the raw tables with the clickhouse crate (as
-//! `aggregator_scale` does), one aggregator cycle so `user_state` exists, then the API
-//! started in-process on a free port with an admin token.
+//! `aggregator_scale` does), one aggregator cycle so `user_state` and `session_state` exist,
+//! then the API started in-process on a free port with an admin token.
 //!
 //! For each of
 //! - (a) the monitor cards (`GET /api/v1/monitor/cards`),
@@ -17,10 +17,12 @@
 //! to ClickHouse with the clickhouse crate (JSONEachRow, the format the API reads), alternated
 //! request by request. Printed: p50/p95 of both and the ratio (target: API p50 <= 1.2x direct
 //! SQL, or + 10 ms). The API's figure includes what every request does besides the list
-//! query: the token lookup, and for (c)-(e) the profile or user visibility check. For the
-//! session lists, the list query as it was before the window pushdown
-//! (`benches/benches/sql/sessions_before.sql`) is timed too, straight to ClickHouse
-//! (`SYNCTEL_BENCH_BEFORE_RUNS`, default 20). A request that fails (e.g. a query over the
+//! query: the token lookup, and for (c)-(e) the profile or user visibility check. A profile's
+//! list (c, e) reads the aggregator's `session_state` (the cycle above fills it); one user's
+//! (d) merges the raw events. The query each list ran before is timed too, straight to
+//! ClickHouse (`SYNCTEL_BENCH_BEFORE_RUNS`, default 20): for (c) and (e) the raw-event
+//! merge of `sessions.sql` scoped to the profile, for (d) the query before the window
+//! pushdown (`benches/benches/sql/sessions_before.sql`). A request that fails (e.g. a query over the
 //! memory limit or the API's timeout) is reported as such with its time, and its case stops.
 //!
 //! Run: `eval "$(deploy/stack.sh env)"; cargo bench -p benches --bench api_latency`
@@ -174,8 +176,9 @@ async fn main() {
         let report = agg.cycle().await.unwrap();
         let cycle_s = t.elapsed().as_secs_f64();
         println!(
-            "loaded {session_rows} session rows in {load_s:.0} s; one aggregator cycle: {} users, {cycle_s:.1} s",
-            report.touched
+            "loaded {session_rows} session rows in {load_s:.0} s; one aggregator cycle: {} users \
+             ({} statements), ~{} sessions into session_state ({} statements), {cycle_s:.1} s",
+            report.touched, report.shards, report.sessions, report.session_shards
         );
     } else {
         println!("reusing database {}", ch.database);
@@ -234,18 +237,57 @@ async fn main() {
                          user: &str,
                          extra: Vec<(String, Bound)>| {
         let req = list::parse(&list::SESSIONS, &params, ctx).unwrap();
-        // A profile's list is scoped to that profile, as the route binds it.
-        let (all, profiles) = match extra.first() {
-            Some((_, Bound::Str(p))) => (0, vec![p.clone()]),
-            _ => (1, vec![String::new()]),
-        };
-        let base = list::session_binds(&tenant, all, profiles, user, "", req.from_ms, req.to_ms);
-        Case {
-            name,
-            path,
-            sql: list::wrap(&list::SESSIONS, &req, &extra, true),
-            binds: list_binds(base, &extra, &req),
-            before: Some(before(&tenant, user, &req, &extra)),
+        match extra.first() {
+            // A profile's list: `session_state` by key range, as the route reads it; before:
+            // the merge of the raw events scoped to the profile (the API until 2026-11-22).
+            Some((_, Bound::Str(p))) => {
+                let base = list::profile_session_binds(
+                    &tenant,
+                    p,
+                    req.from_ms,
+                    req.to_ms,
+                    1,
+                    vec![String::new()],
+                );
+                let raw = list::session_binds(
+                    &tenant,
+                    0,
+                    vec![p.clone()],
+                    "",
+                    "",
+                    req.from_ms,
+                    req.to_ms,
+                );
+                Case {
+                    name,
+                    path,
+                    sql: list::wrap(&list::PROFILE_SESSIONS, &req, &[], true),
+                    binds: list_binds(base, &[], &req),
+                    before: Some((
+                        list::wrap(&list::SESSIONS, &req, &extra, true),
+                        list_binds(raw, &extra, &req),
+                    )),
+                }
+            }
+            // One user's list: the raw events by key range; before: the pre-pushdown merge.
+            _ => {
+                let base = list::session_binds(
+                    &tenant,
+                    1,
+                    vec![String::new()],
+                    user,
+                    "",
+                    req.from_ms,
+                    req.to_ms,
+                );
+                Case {
+                    name,
+                    path,
+                    sql: list::wrap(&list::SESSIONS, &req, &extra, true),
+                    binds: list_binds(base, &extra, &req),
+                    before: Some(before(&tenant, user, &req, &extra)),
+                }
+            }
         }
     };
     let profile_extra = vec![("profile_id = ?".to_owned(), Bound::Str(profile.clone()))];
@@ -293,7 +335,9 @@ async fn main() {
 
     println!(
         "{n} requests per query, API (HTTP/1.0, one connection each) and direct SQL alternated; \
-         before: the pre-pushdown sessions.sql, {n_before} runs straight to ClickHouse"
+         before, {n_before} runs straight to ClickHouse: (c), (e) the raw-event merge of \
+         sessions.sql scoped to the profile (the API's path before session_state), (d) the \
+         pre-pushdown sessions.sql"
     );
     println!(
         "{:<58} {:>9} {:>10} {:>10} {:>10} {:>10} {:>7} {:>9}  {:<7} before p50 / p95",

@@ -1,12 +1,19 @@
 -- Sync issues of one tenant (optionally one user or one profile) the principal may see,
--- in [from_ms, to_ms) of their time.
--- params: tenant_id String = 'acme', user_id String = '', user_id String = '', profile_id String = '', profile_id String = ''
+-- in [from_ms, to_ms) of their time: the rows of the `issues` view (`issue_events FINAL`),
+-- read from the table with the filters applied before the merge (18.16 does not push
+-- predicates into views). The tenant and the user are on the sort key (tenant_id, user_id,
+-- occurred_at, issue_id); the user as a range, [u, u] for one, ['', ID_MAX] for any
+-- (`query_api::list::id_range`), which the key index uses and "empty or equal" is not
+-- on 18.16 (that read the whole tenant for one user's issues). The other filters are not on the
+-- key: ClickHouse applies a WHERE of a FINAL query after the merge, so they stay exact.
+-- Binds: `issue_binds` in `query_api::routes`.
+-- params: tenant_id String = 'acme', user_from String = '', user_to String = '\xF4\x8F\xBF\xBF\xF4\x8F\xBF\xBF', profile_id String = '', profile_id String = ''
 -- params: all_profiles UInt8 = 1, profiles Array(String) = [''], from_ms Int64 = 0, to_ms Int64 = 9223372036854775807
 SELECT
     issue_id, session_id, user_id, profile_id, occurred_at_ms, object_type, direction,
     mail_system, crm_system, object_name, operation, error_code, description, error_source,
     target_object_id
-FROM issues
-WHERE tenant_id = ? AND (? = '' OR user_id = ?) AND (? = '' OR profile_id = ?)
+FROM issue_events FINAL
+WHERE tenant_id = ? AND user_id >= ? AND user_id <= ? AND (? = '' OR profile_id = ?)
     AND (? = 1 OR has(?, profile_id))
     AND occurred_at_ms >= ? AND occurred_at_ms < ?;

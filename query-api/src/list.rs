@@ -181,62 +181,80 @@ pub static CARD_USERS: ListSpec = ListSpec {
     windowed: false,
 };
 
-/// Sessions (a profile's or a user's).
+const SESSION_COLUMNS: &[Column] = &[
+    c("session_id", Text),
+    c("user_id", Text),
+    c("profile_id", Text),
+    c("queued_at_ms", Time),
+    c("started_at_ms", Time),
+    c("ended_at_ms", Time),
+    c("duration_ms", Int),
+    c("trigger", Text),
+    c("status", Text),
+    c("scope_items", Int),
+    c("changes", Int),
+    c("total_changes", Int),
+    c("failures", Int),
+    c("issues", Int),
+    c("conflicts", Int),
+    c("error_category", Text),
+    c("error_source", Text),
+    c("message", Text),
+    c("exception", Text),
+    c("objects_type", Array),
+    c("objects_synchronized", Array),
+    c("objects_mail_to_crm_created", Array),
+    c("objects_mail_to_crm_updated", Array),
+    c("objects_mail_to_crm_deleted", Array),
+    c("objects_crm_to_mail_created", Array),
+    c("objects_crm_to_mail_updated", Array),
+    c("objects_crm_to_mail_deleted", Array),
+    c("engine_id", Text),
+    c("engine_version", Text),
+];
+
+const SESSION_DEFAULT_COLUMNS: &[&str] = &[
+    "session_id",
+    "user_id",
+    "profile_id",
+    "started_at_ms",
+    "ended_at_ms",
+    "duration_ms",
+    "trigger",
+    "status",
+    "scope_items",
+    "changes",
+    "total_changes",
+    "failures",
+    "issues",
+    "conflicts",
+    "error_category",
+    "error_source",
+    "message",
+];
+
+/// The seeds' default order of sessions: errors first, then newest first.
+const SESSION_ORDER: &str = "status = 'Error' DESC, started_at_ms DESC, session_id";
+
+/// Sessions of one user (or one session), merged from the raw events: always fresh.
 pub static SESSIONS: ListSpec = ListSpec {
     name: "sessions",
     sql: include_str!("../sql/sessions.sql"),
-    columns: &[
-        c("session_id", Text),
-        c("user_id", Text),
-        c("profile_id", Text),
-        c("queued_at_ms", Time),
-        c("started_at_ms", Time),
-        c("ended_at_ms", Time),
-        c("duration_ms", Int),
-        c("trigger", Text),
-        c("status", Text),
-        c("scope_items", Int),
-        c("changes", Int),
-        c("total_changes", Int),
-        c("failures", Int),
-        c("issues", Int),
-        c("conflicts", Int),
-        c("error_category", Text),
-        c("error_source", Text),
-        c("message", Text),
-        c("exception", Text),
-        c("objects_type", Array),
-        c("objects_synchronized", Array),
-        c("objects_mail_to_crm_created", Array),
-        c("objects_mail_to_crm_updated", Array),
-        c("objects_mail_to_crm_deleted", Array),
-        c("objects_crm_to_mail_created", Array),
-        c("objects_crm_to_mail_updated", Array),
-        c("objects_crm_to_mail_deleted", Array),
-        c("engine_id", Text),
-        c("engine_version", Text),
-    ],
-    default_columns: &[
-        "session_id",
-        "user_id",
-        "profile_id",
-        "started_at_ms",
-        "ended_at_ms",
-        "duration_ms",
-        "trigger",
-        "status",
-        "scope_items",
-        "changes",
-        "total_changes",
-        "failures",
-        "issues",
-        "conflicts",
-        "error_category",
-        "error_source",
-        "message",
-    ],
-    // The seeds' default: errors first, then newest first.
-    default_order: "status = 'Error' DESC, started_at_ms DESC, session_id",
+    columns: SESSION_COLUMNS,
+    default_columns: SESSION_DEFAULT_COLUMNS,
+    default_order: SESSION_ORDER,
+    key: "session_id",
+    windowed: true,
+};
+
+/// Sessions of one profile, from the aggregator's `session_state` (one key range; lags by
+/// one aggregator cycle). Same columns as [`SESSIONS`].
+pub static PROFILE_SESSIONS: ListSpec = ListSpec {
+    name: "sessions",
+    sql: include_str!("../sql/profile_sessions.sql"),
+    columns: SESSION_COLUMNS,
+    default_columns: SESSION_DEFAULT_COLUMNS,
+    default_order: SESSION_ORDER,
     key: "session_id",
     windowed: true,
 };
@@ -611,6 +629,26 @@ pub fn session_binds(
     ]
 }
 
+/// The binds of `profile_sessions.sql`: the tenant, the profile, the window
+/// `[from_ms, to_ms)` and the principal's profiles (`all` = 1 for every one).
+pub fn profile_session_binds(
+    tenant_id: &str,
+    profile_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+    all: u8,
+    profiles: Vec<String>,
+) -> Vec<Bound> {
+    vec![
+        Bound::Str(tenant_id.to_owned()),
+        Bound::Str(profile_id.to_owned()),
+        Bound::I64(from_ms),
+        Bound::I64(to_ms),
+        Bound::U8(all),
+        Bound::Strs(profiles),
+    ]
+}
+
 /// A count of the rows a list request matches (for the export cap).
 pub fn wrap_count(spec: &ListSpec, req: &ListRequest, extra: &[(String, Bound)]) -> String {
     let mut sql = format!("SELECT count() FROM ({}) WHERE 1 = 1", base_sql(spec.sql));
@@ -742,6 +780,10 @@ mod tests {
     fn session_binds_fill_every_placeholder() {
         let binds = session_binds("t", 1, vec![String::new()], "", "s1", 0, 10);
         let placeholders = base_sql(SESSIONS.sql).matches('?').count();
+        assert_eq!(
+            profile_session_binds("t", "p", 0, 1, 1, vec![String::new()]).len(),
+            base_sql(PROFILE_SESSIONS.sql).matches('?').count()
+        );
         assert_eq!(binds.len(), placeholders);
         assert_eq!(binds[2], Bound::Str(ID_MAX.to_owned()));
         assert_eq!(binds[3], Bound::Str("s1".to_owned()));

@@ -33,8 +33,8 @@ use tokio::sync::mpsc;
 use crate::auth::Principal;
 use crate::error::{ApiError, Result};
 use crate::fetch;
-use crate::list::{self, Bound};
-use crate::routes::{ctx, session_binds, visible_profile, visible_user};
+use crate::list::{self, Bound, ListSpec};
+use crate::routes::{ctx, session_binds, user_visible, visible_profile};
 use crate::AppState;
 use stream::{Chunks, Pump, PumpError};
 
@@ -242,24 +242,21 @@ fn int_of(row: &Map<String, Value>, k: &str) -> i64 {
     row.get(k).and_then(Value::as_i64).unwrap_or(0)
 }
 
-/// Sessions of `sessions.sql` (binds from [`session_binds`]), oldest first, at most `limit`;
-/// `profile` narrows to one profile's sessions, `ids` to those sessions.
+/// Sessions of a session list's query (`sessions.sql` with binds from [`session_binds`],
+/// or `profile_sessions.sql`), oldest first, at most `limit`; `ids` narrows to those
+/// sessions.
 async fn find_sessions(
     state: &AppState,
+    spec: &ListSpec,
     binds: Vec<Bound>,
-    profile: Option<&str>,
     ids: Option<&[String]>,
     limit: u64,
 ) -> Result<Vec<LogSession>> {
     let mut sql = format!(
         "SELECT session_id, user_id, started_at_ms, ended_at_ms, status FROM ({}) WHERE 1 = 1",
-        list::base_sql(list::SESSIONS.sql)
+        list::base_sql(spec.sql)
     );
     let mut binds = binds;
-    if let Some(profile) = profile {
-        sql.push_str(" AND profile_id = ?");
-        binds.push(Bound::Str(profile.to_owned()));
-    }
     if let Some(ids) = ids {
         sql.push_str(" AND has(?, session_id)");
         binds.push(Bound::Strs(ids.to_vec()));
@@ -307,7 +304,7 @@ pub async fn session_logs(
         return Err(not_found());
     }
     let binds = session_binds(&p, "", &session_id, 0, i64::MAX);
-    let session = find_sessions(&s, binds, None, None, 1)
+    let session = find_sessions(&s, &list::SESSIONS, binds, None, 1)
         .await?
         .pop()
         .ok_or_else(not_found)?;
@@ -330,8 +327,9 @@ pub async fn user_logs(
 ) -> Result<Response> {
     let query = parse_query(&s, &q, true)?;
     check_chosen(&s, &query)?;
-    visible_user(&s, &p, &user_id).await?;
-    let sessions = chosen(&s, &query, session_binds_for(&p, &user_id, &query), None).await?;
+    user_visible(&s, &p, &user_id).await?;
+    let binds = session_binds_for(&p, &user_id, &query);
+    let sessions = chosen(&s, &query, &list::SESSIONS, binds).await?;
     let plan = Plan {
         file_name: format!("{}-logs.{}", sanitize(&user_id), query.format.ext()),
         user_id,
@@ -353,13 +351,14 @@ pub async fn profile_logs(
     let query = parse_query(&s, &q, true)?;
     check_chosen(&s, &query)?;
     visible_profile(&s, &p, &profile_id).await?;
-    // The profile (visible, checked above) as the scope: it narrows the sessions merged.
-    let narrowed = Principal {
-        profiles: Some(vec![profile_id.clone()]),
-        ..p.clone()
+    // Chosen sessions whenever they started, or the window.
+    let (from, to) = match query.sessions {
+        Some(_) => (0, i64::MAX),
+        None => (query.from_ms, query.to_ms),
     };
-    let binds = session_binds_for(&narrowed, "", &query);
-    let sessions = chosen(&s, &query, binds, Some(&profile_id)).await?;
+    let (all, profiles) = p.scope_binds();
+    let binds = list::profile_session_binds(&p.tenant_id, &profile_id, from, to, all, profiles);
+    let sessions = chosen(&s, &query, &list::PROFILE_SESSIONS, binds).await?;
     let plan = Plan {
         file_name: format!("{}-logs.{}", sanitize(&profile_id), query.format.ext()),
         user_id: String::new(),
@@ -393,12 +392,12 @@ fn session_binds_for(p: &Principal, user_id: &str, query: &LogQuery) -> Vec<Boun
 async fn chosen(
     state: &AppState,
     query: &LogQuery,
+    spec: &ListSpec,
     binds: Vec<Bound>,
-    profile: Option<&str>,
 ) -> Result<Vec<LogSession>> {
     let cap = state.config.limits.log_max_sessions;
     let ids = query.sessions.as_deref();
-    let found = find_sessions(state, binds, profile, ids, cap + 1).await?;
+    let found = find_sessions(state, spec, binds, ids, cap + 1).await?;
     if let Some(missing) = ids
         .into_iter()
         .flatten()
@@ -425,20 +424,27 @@ fn sessions_cap(actual: u64, limit: u64) -> ApiError {
     }
 }
 
-/// Binds of `log_counts.sql` (the first six of `log_lines.sql` too); an empty `user_id`
-/// means every user (a profile's export, whose sessions were checked already).
-fn line_binds(p: &Principal, user_id: &str, ids: &[String]) -> Vec<Bound> {
+/// Binds of `log_counts.sql` (and of `log_lines.sql` after its `in_order`): the tenant, the
+/// user as a key range (an empty `user_id` is any user: a profile's export, whose sessions
+/// were checked already), the (user, session) pairs of the export as two arrays of the same
+/// length, and the principal's profiles.
+fn line_binds(p: &Principal, user_id: &str, sessions: &[LogSession]) -> Vec<Bound> {
     let (all, profiles) = p.scope_binds();
-    // `has` on an empty array fails on 18.16 (Array(Nothing)); no session id is empty.
-    let ids = if ids.is_empty() {
-        vec![String::new()]
+    let (user_from, user_to) = list::id_range(user_id);
+    // An empty array is Array(Nothing), which fails on 18.16; no user or session id is empty.
+    let (users, ids): (Vec<String>, Vec<String>) = if sessions.is_empty() {
+        (vec![String::new()], vec![String::new()])
     } else {
-        ids.to_vec()
+        sessions
+            .iter()
+            .map(|s| (s.user_id.clone(), s.session_id.clone()))
+            .unzip()
     };
     vec![
         Bound::Str(p.tenant_id.clone()),
-        Bound::Str(user_id.to_owned()),
-        Bound::Str(user_id.to_owned()),
+        user_from,
+        user_to,
+        Bound::Strs(users),
         Bound::Strs(ids),
         Bound::U8(all),
         Bound::Strs(profiles),
@@ -449,8 +455,7 @@ fn line_binds(p: &Principal, user_id: &str, ids: &[String]) -> Vec<Bound> {
 async fn export(state: &AppState, p: &Principal, mut plan: Plan) -> Result<Response> {
     let permit = state.export_permit(&p.tenant_id)?;
     let caps = state.config.limits.clone();
-    let ids: Vec<String> = plan.sessions.iter().map(|s| s.session_id.clone()).collect();
-    let mut binds = line_binds(p, &plan.user_id, &ids);
+    let binds = line_binds(p, &plan.user_id, &plan.sessions);
     let counts: Vec<CountRow> = fetch::bind_all(state.client.query(LOG_COUNTS), &binds)
         .with_setting("max_execution_time", timeout_secs(state))
         .fetch_all()
@@ -483,11 +488,22 @@ async fn export(state: &AppState, p: &Principal, mut plan: Plan) -> Result<Respo
             limit: caps.log_max_bytes,
         });
     }
-    binds.push(Bound::Strs(if ids.is_empty() {
-        vec![String::new()]
-    } else {
-        ids
-    }));
+    // `in_order` of `log_lines.sql`: the sessions' ids in the export's order, each once (for
+    // a repeated key `transform` answers the last position on 18.16 and the first on current
+    // ClickHouse; with each id once, both answer its first, as `indexOf` did).
+    let mut seen = HashSet::new();
+    let mut in_order: Vec<String> = plan
+        .sessions
+        .iter()
+        .filter(|s| seen.insert(s.session_id.as_str()))
+        .map(|s| s.session_id.clone())
+        .collect();
+    if in_order.is_empty() {
+        in_order.push(String::new());
+    }
+    let binds: Vec<Bound> = std::iter::once(Bound::Strs(in_order))
+        .chain(binds)
+        .collect();
     let mut cursor = fetch::bind_all(state.client.query(LOG_LINES), &binds)
         .with_setting("max_execution_time", timeout_secs(state))
         .fetch::<LineRow>()?;

@@ -13,11 +13,13 @@ use crate::fetch;
 use crate::list::{self, Bound, Format, ListRequest, ListSpec, ParseContext};
 use crate::AppState;
 
-const PROFILE_EXISTS: &str = include_str!("../sql/profile_exists.sql");
+const PROFILE_STATE: &str = include_str!("../sql/profile_state.sql");
+const PROFILE_USERS: &str = include_str!("../sql/profile_users.sql");
 const MONITOR_CARDS: &str = include_str!("../sql/monitor_cards.sql");
 const FRESHNESS: &str = include_str!("../sql/freshness.sql");
 const USER_SCOPE: &str = include_str!("../sql/user_scope.sql");
 const USER_ONE: &str = include_str!("../sql/user_one.sql");
+const USER_VISIBLE: &str = include_str!("../sql/user_visible.sql");
 
 /// The sync states of the monitor cards, in display order.
 pub const CARDS: &[&str] = &[
@@ -66,13 +68,15 @@ pub(crate) fn session_binds(
     list::session_binds(&p.tenant_id, all, profiles, user, session, from, to)
 }
 
-/// Binds of `issues.sql` (tenant, user, profile, scope, window).
+/// Binds of `issues.sql`: the tenant, the user as a key range (empty: any user, see
+/// [`list::id_range`]), the profile (empty: any), the principal's profiles, the window.
 fn issue_binds(p: &Principal, user: &str, profile: &str, from: i64, to: i64) -> Vec<Bound> {
     let (all, profiles) = p.scope_binds();
+    let (user_from, user_to) = list::id_range(user);
     vec![
         Bound::Str(p.tenant_id.clone()),
-        Bound::Str(user.to_owned()),
-        Bound::Str(user.to_owned()),
+        user_from,
+        user_to,
         Bound::Str(profile.to_owned()),
         Bound::Str(profile.to_owned()),
         Bound::U8(all),
@@ -149,11 +153,38 @@ pub(crate) async fn visible_profile(
     if !p.sees_profile(profile_id) {
         return Err(not_found());
     }
-    let t = Bound::Str(p.tenant_id.clone());
-    let id = Bound::Str(profile_id.to_owned());
-    let found = fetch::count(state, PROFILE_EXISTS, &[t.clone(), id.clone(), t, id]).await?;
-    if found == 0 {
+    let binds = [
+        Bound::Str(p.tenant_id.clone()),
+        Bound::Str(profile_id.to_owned()),
+    ];
+    // Its latest state event decides; a profile without any is known by its users.
+    let latest = fetch::rows(state, PROFILE_STATE, &binds).await?.pop();
+    let found = match latest.as_ref().and_then(|r| r.get("latest_change")) {
+        Some(change) => change.as_str() != Some("Deleted"),
+        None => fetch::count(state, PROFILE_USERS, &binds).await? > 0,
+    };
+    if !found {
         return Err(not_found());
+    }
+    Ok(())
+}
+
+/// 404 unless the user exists in the tenant (not deleted, nor in a deleted profile) and
+/// the principal may see it: the check of the routes that list the user's sessions,
+/// issues or logs (cheaper than [`visible_user`], which reads the whole row).
+pub(crate) async fn user_visible(state: &AppState, p: &Principal, user_id: &str) -> Result<()> {
+    let (all, profiles) = p.scope_binds();
+    let binds = [
+        Bound::Str(p.tenant_id.clone()),
+        Bound::Str(user_id.to_owned()),
+        Bound::U8(all),
+        Bound::Strs(profiles),
+    ];
+    if fetch::count(state, USER_VISIBLE, &binds).await? == 0 {
+        return Err(ApiError::NotFound {
+            kind: "user",
+            id: user_id.to_owned(),
+        });
     }
     Ok(())
 }
@@ -221,20 +252,18 @@ pub async fn profile_sessions(
     Path(profile_id): Path<String>,
     Query(q): Params,
 ) -> Result<Response> {
-    let req = list::parse(&list::SESSIONS, &q, ctx(&s))?;
+    let req = list::parse(&list::PROFILE_SESSIONS, &q, ctx(&s))?;
     visible_profile(&s, &p, &profile_id).await?;
-    // The profile (visible, checked above) as the scope: it narrows the sessions merged.
-    let base = list::session_binds(
+    let (all, profiles) = p.scope_binds();
+    let base = list::profile_session_binds(
         &p.tenant_id,
-        0,
-        vec![profile_id.clone()],
-        "",
-        "",
+        &profile_id,
         req.from_ms,
         req.to_ms,
+        all,
+        profiles,
     );
-    let extra = vec![eq("profile_id", &profile_id)];
-    respond(&s, &p, &list::SESSIONS, req, base, extra).await
+    respond(&s, &p, &list::PROFILE_SESSIONS, req, base, Vec::new()).await
 }
 
 /// `GET /api/v1/profiles/{profile_id}/issues?format=csv` (CSV only: large volume).
@@ -333,7 +362,7 @@ pub async fn user_sessions(
     Query(q): Params,
 ) -> Result<Response> {
     let req = list::parse(&list::SESSIONS, &q, ctx(&s))?;
-    visible_user(&s, &p, &user_id).await?;
+    user_visible(&s, &p, &user_id).await?;
     let base = session_binds(&p, &user_id, "", req.from_ms, req.to_ms);
     respond(&s, &p, &list::SESSIONS, req, base, Vec::new()).await
 }
@@ -346,7 +375,7 @@ pub async fn user_issues(
     Query(q): Params,
 ) -> Result<Response> {
     let req = list::parse(&list::ISSUES, &q, ctx(&s))?;
-    visible_user(&s, &p, &user_id).await?;
+    user_visible(&s, &p, &user_id).await?;
     let base = issue_binds(&p, &user_id, "", req.from_ms, req.to_ms);
     respond(&s, &p, &list::ISSUES, req, base, Vec::new()).await
 }

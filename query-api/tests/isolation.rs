@@ -169,3 +169,55 @@ async fn tokens_are_required_and_revocation_is_immediate() {
     assert_eq!(listed.iter().filter(|t| t.revoked == 1).count(), 1);
     f.drop().await;
 }
+
+/// A profile is known by its latest state event (a deleted one answers 404), or, without
+/// any state event, by the users the monitor counts in it.
+#[tokio::test]
+async fn profiles_are_known_by_their_state_events_or_their_users() {
+    use common::{aggregate, insert, profile, user, TA};
+    use schemas::{ChangeKind, Event};
+    let f = Fixture::new("isolation_profiles").await;
+    let mut gone = profile(TA, "p-gone", "Gone", f.base - 1_000);
+    if let Event::ProfileState(p) = &mut gone {
+        p.event_id = "p-gone-deleted".to_owned();
+        p.change = ChangeKind::Deleted;
+    }
+    insert(
+        &f.db.client(),
+        &[
+            profile(TA, "p-gone", "Gone", f.base - 2_000),
+            gone,
+            user(TA, "p-nostate", "u-nostate", "No state", f.base - 1_000),
+        ],
+    )
+    .await;
+    let ch = store::ClickHouseConfig {
+        url: f.db.url.clone(),
+        database: f.db.name.clone(),
+        ..store::ClickHouseConfig::default()
+    };
+    aggregate(&ch).await;
+    for (profile, expected) in [
+        ("p1", StatusCode::OK),
+        ("p-nostate", StatusCode::OK),
+        ("p-gone", StatusCode::NOT_FOUND),
+        (MISSING, StatusCode::NOT_FOUND),
+    ] {
+        for route in ["sessions", "users"] {
+            let uri = format!("/api/v1/profiles/{profile}/{route}");
+            let (status, _, body) = f.get(&f.admin_a, &uri).await;
+            assert_eq!(
+                status,
+                expected,
+                "{uri}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    }
+    // The viewer of p1 does not see the profile known by its users either.
+    let (status, _, _) = f
+        .get(&f.viewer_a_p1, "/api/v1/profiles/p-nostate/sessions")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    f.drop().await;
+}

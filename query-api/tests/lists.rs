@@ -420,3 +420,100 @@ async fn export_caps_and_operations() {
     assert!(!text.contains("u1"), "no ids in labels");
     f.drop().await;
 }
+
+#[tokio::test]
+async fn a_users_issues_read_its_key_range_not_the_tenant() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let f = Fixture::new("lists_issue_key").await;
+    // 300,000 issues of 300 other users of tenant A, sorting before and after u1, in the
+    // default window.
+    f.db.client()
+        .query(
+            "INSERT INTO issue_events (tenant_id, profile_id, user_id, session_id, issue_id, \
+             event_id, occurred_at_ms, engine_id, engine_version, object_type, direction, \
+             mail_system, crm_system, object_name, operation, error_code, description, \
+             error_source, target_object_id) \
+             SELECT 'ta', 'p1', \
+                 concat(if(intDiv(number, 1000) % 2 = 0, 'a-bulk-', 'v-bulk-'), \
+                     toString(intDiv(number, 1000))), \
+                 'bulk', concat('bulk-', toString(number)), 'bulk', ? + toInt64(number), \
+                 'e1', '1.0', 'Email', 'MailToCrm', 'Office365', 'Salesforce', 'bulk', \
+                 'Create', toUInt8(1), 'bulk', 'Crm', '' \
+             FROM numbers(300000)",
+        )
+        .bind(f.base)
+        .execute()
+        .await
+        .unwrap();
+    // The app's queries logged and tagged with a setting of no effect (`max_rows_to_read`
+    // of a unique, huge value).
+    let tag = (1_000_000_000_000u128 + uuid::Uuid::new_v4().as_u128() % 1_000_000_000).to_string();
+    let tagged = f
+        .state
+        .client
+        .clone()
+        .with_setting("log_queries", "1")
+        .with_setting("max_rows_to_read", tag.clone());
+    let mut state = f.state.clone();
+    state.client = tagged.clone();
+    let app = query_api::app(state);
+    let get = |uri: &'static str| {
+        let app = app.clone();
+        let token = f.admin_a.clone();
+        async move {
+            let req = axum::http::Request::get(uri)
+                .header("authorization", format!("Bearer {token}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let resp = app.oneshot(req).await.unwrap();
+            let status = resp.status();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, body.to_vec())
+        }
+    };
+    let (status, body) = get("/api/v1/users/u1/issues").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(column(&v, "issue_id"), ["ia2", "ia1"]);
+    let (status, body) =
+        get("/api/v1/users/u1/issues?format=csv&columns=issue_id&sort=issue_id").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(String::from_utf8_lossy(&body), "issue_id\r\nia1\r\nia2\r\n");
+    // The control, "user empty or equal", reads the whole tenant; the list's page, the CSV's
+    // count and its rows read about the granules (8,192 rows) of u1's key range.
+    let scan = "SELECT count() FROM issue_events FINAL WHERE tenant_id = 'ta' AND ('u1' = '' OR user_id = 'u1')";
+    assert_eq!(tagged.query(scan).fetch_one::<u64>().await.unwrap(), 2);
+    let client = f.db.client();
+    client.query("SYSTEM FLUSH LOGS").execute().await.unwrap();
+    let read: Vec<(u64, String)> = client
+        .query(
+            "SELECT read_rows, substring(query, 1, 300) FROM system.query_log \
+             WHERE type = 2 AND has(Settings.Values, ?) AND position(query, 'issue_events') > 0 \
+             ORDER BY event_time, query_start_time",
+        )
+        .bind(&tag)
+        .fetch_all()
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 4, "{read:?}");
+    let (control, api): (Vec<_>, Vec<_>) = read.iter().partition(|(_, q)| q.starts_with(scan));
+    assert!(control.len() == 1 && control[0].0 >= 300_000, "{control:?}");
+    for (rows, query) in api {
+        assert!(*rows < 50_000, "{rows} rows read by {query}");
+    }
+    // A profile's issues are not on the key (the tenant is read): exact, without the limit.
+    let (status, _, body) = f
+        .get(
+            &f.admin_a,
+            "/api/v1/profiles/p1/issues?format=csv&columns=issue_id,user_id&user_id=u1&sort=issue_id",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        "issue_id,user_id\r\nia1,u1\r\nia2,u1\r\n"
+    );
+    f.drop().await;
+}

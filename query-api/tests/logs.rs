@@ -355,3 +355,211 @@ async fn a_profiles_sessions_of_every_user_as_zip_and_csv() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     f.drop().await;
 }
+
+/// The fixture's app with every ClickHouse query logged in `system.query_log` and tagged with
+/// a setting of no effect (`max_rows_to_read` of a unique, huge value); and the tag.
+fn logged(f: &Fixture) -> (axum::Router, String) {
+    let (client, tag) = tagged(&f.state.client);
+    let mut state = f.state.clone();
+    state.client = client;
+    (query_api::app(state), tag)
+}
+
+/// `client` with its queries logged and tagged (see [`logged`]), and the tag.
+fn tagged(client: &clickhouse::Client) -> (clickhouse::Client, String) {
+    let tag = (1_000_000_000_000u128 + uuid::Uuid::new_v4().as_u128() % 1_000_000_000).to_string();
+    let client = client
+        .clone()
+        .with_setting("log_queries", "1")
+        .with_setting("max_rows_to_read", tag.clone());
+    (client, tag)
+}
+
+/// The rows read by each finished query with the tag that names `table`, with the start of
+/// its text.
+async fn rows_read(f: &Fixture, tag: &str, table: &str) -> Vec<(u64, String)> {
+    let client = f.db.client();
+    client.query("SYSTEM FLUSH LOGS").execute().await.unwrap();
+    client
+        .query(
+            "SELECT read_rows, query FROM system.query_log \
+             WHERE type = 2 AND has(Settings.Values, ?) AND position(query, ?) > 0",
+        )
+        .bind(tag)
+        .bind(table)
+        .fetch_all::<(u64, String)>()
+        .await
+        .unwrap()
+}
+
+async fn get_with(
+    app: &axum::Router,
+    token: &str,
+    uri: &str,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::get(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, headers, body)
+}
+
+/// 300,000 log lines of 300 other users of tenant A's profile p1 (one session of 1,000
+/// lines each), sorting before and after u1 and u2.
+async fn bulk_logs(f: &Fixture) {
+    f.db.client()
+        .query(
+            "INSERT INTO log_lines (tenant_id, profile_id, user_id, session_id, sequence, \
+             line_no, event_id, chunk_at_ms, at_ms, level, text) \
+             SELECT 'ta', 'p1', \
+                 concat(if(intDiv(number, 1000) % 2 = 0, 'a-bulk-', 'v-bulk-'), \
+                     toString(intDiv(number, 1000))), \
+                 concat('bulk-', toString(intDiv(number, 1000))), toInt32(0), \
+                 toUInt32(number % 1000), 'bulk', ?, ? + toInt64(number), 'Debug', 'bulk line' \
+             FROM numbers(300000)",
+        )
+        .bind(f.base)
+        .bind(f.base)
+        .execute()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn exports_read_the_key_range_of_their_sessions_not_the_tenant() {
+    let f = Fixture::new("logs_key_range").await;
+    bulk_logs(&f).await;
+    let (app, tag) = logged(&f);
+    // A user's sessions, one session, a profile's chosen sessions of two users: every line,
+    // none of the bulk.
+    let lines = stored(&f, "ta", &["sa1", "sa2", "sa3"]).await;
+    let (status, _, body) = get_with(&app, &f.admin_a, "/api/v1/users/u1/logs?from=0").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let entries = unzip(&body);
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["index.csv", "sa1.log", "sa2.log", "sa3.log"]);
+    for (name, text) in &entries[1..] {
+        let session = name.trim_end_matches(".log");
+        assert_eq!(text, &log_text(&lines, session), "{name}");
+    }
+    let (status, _, body) =
+        get_with(&app, &f.admin_a, "/api/v1/users/u1/logs?from=0&format=csv").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(csv_rows(&body).len(), lines.len() + 1);
+    let (status, _, body) = get_with(&app, &f.admin_a, "/api/v1/sessions/sa3/logs").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(unzip(&body)[0].1, log_text(&lines, "sa3"));
+    let (status, _, body) = get_with(
+        &app,
+        &f.admin_a,
+        "/api/v1/profiles/p1/logs?sessions=sa4,sa3&format=csv",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let rows = csv_rows(&body);
+    let sessions: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(sessions, ["sa3"; 4], "sa4 logged nothing");
+    // The control: "user empty or equal" reads the whole tenant.
+    let scan = "SELECT count() FROM log_lines FINAL WHERE tenant_id = 'ta' AND ('u1' = '' OR user_id = 'u1')";
+    let (client, control) = tagged(&f.state.client);
+    assert_eq!(client.query(scan).fetch_one::<u64>().await.unwrap(), 5);
+    let read = rows_read(&f, &control, "log_lines").await;
+    assert!(read.len() == 1 && read[0].0 >= 300_000, "{read:?}");
+    // The exports' counts and lines: each reads about the granules (8,192 rows) of its
+    // sessions' key ranges, not the tenant's 300,000 lines.
+    let read = rows_read(&f, &tag, "log_lines").await;
+    assert_eq!(read.len(), 8, "{read:?}");
+    for (rows, query) in &read {
+        assert!(*rows < 50_000, "{rows} rows read by {query}");
+    }
+    f.drop().await;
+}
+
+#[tokio::test]
+async fn lines_follow_the_order_of_the_sessions_not_their_ids() {
+    let f = Fixture::new("logs_order").await;
+    // Two more sessions of u1 whose ids sort against their start times: by start, the
+    // export is sa1, sa2, sz0, sa3, a-last; by id, a-last comes first and sz0 last.
+    let mut events = common::session(
+        "ta",
+        "p1",
+        "u1",
+        "sz0",
+        f.base + 30_000,
+        1_000,
+        schemas::SessionStatus::Success,
+        "between",
+    );
+    events.extend(common::session(
+        "ta",
+        "p1",
+        "u1",
+        "a-last",
+        f.base + 90_000,
+        1_000,
+        schemas::SessionStatus::Success,
+        "last",
+    ));
+    use schemas::LogLevel::{Debug, Info};
+    for (session, at) in [("sz0", f.base + 30_000), ("a-last", f.base + 90_000)] {
+        events.push(common::log(
+            "ta",
+            "p1",
+            "u1",
+            session,
+            0,
+            at,
+            &[(Info, "first"), (Debug, "second")],
+        ));
+    }
+    common::insert(&f.db.client(), &events).await;
+    let order = ["sa1", "sa2", "sz0", "sa3", "a-last"];
+    let lines = stored(&f, "ta", &order).await;
+    let (status, _, body) = f.get(&f.admin_a, "/api/v1/users/u1/logs?from=0").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let entries = unzip(&body);
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "index.csv",
+            "sa1.log",
+            "sa2.log",
+            "sz0.log",
+            "sa3.log",
+            "a-last.log"
+        ]
+    );
+    for (name, text) in &entries[1..] {
+        let session = name.trim_end_matches(".log");
+        assert_eq!(text, &log_text(&lines, session), "{name}");
+    }
+    let (status, _, body) = f
+        .get(&f.admin_a, "/api/v1/users/u1/logs?from=0&format=csv")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let got: Vec<(String, String)> = csv_rows(&body)[1..]
+        .iter()
+        .map(|r| (r[0].clone(), r[3].clone()))
+        .collect();
+    let expected: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| (l.session_id.clone(), neutral(&l.text)))
+        .collect();
+    assert_eq!(got, expected);
+    let sessions: Vec<&str> = got.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(sessions.first(), Some(&"sa2"), "sa1 logged nothing");
+    assert_eq!(sessions.last(), Some(&"a-last"));
+    f.drop().await;
+}

@@ -272,3 +272,22 @@ SELECT
     toDateTime(intDiv(computed_at_ms, 1000)) AS computed_at
 FROM tenant_freshness
 ORDER BY tenant_id;
+
+-- 17. A profile's sessions of the last 3 days, newest first, from the aggregator's
+--     session_state (one range of its sort key; FINAL first, then the tombstones out).
+SELECT
+    session_id,
+    user_id,
+    toDateTime(intDiv(started_at_ms, 1000)) AS started,
+    duration_ms,
+    status,
+    message
+FROM
+(
+    SELECT session_id, user_id, started_at_ms, duration_ms, status, message, deleted
+    FROM session_state FINAL
+    WHERE tenant_id = 'acme' AND profile_id = 'acme-sales'
+        AND started_at_ms >= (toInt64(toUnixTimestamp(now())) - 3 * 86400) * 1000
+)
+WHERE deleted = 0
+ORDER BY started_at_ms DESC, session_id;

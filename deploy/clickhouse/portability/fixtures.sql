@@ -327,3 +327,28 @@ GROUP BY tenant_id, profile_id, g, b, effective_status, sync_state;
 -- Its watermark: everything ingested up to 2 s (settle_secs) before the cycle is reflected.
 INSERT INTO aggregator_progress (name, watermark, cycle_at_ms, version)
 VALUES ('main', toDateTime(intDiv($ANCHOR_MS, 1000) - 2), $ANCHOR_MS, $ANCHOR_MS);
+
+-- The per-session rows of that cycle: what aggregator/sql/recompute_sessions.sql writes for
+-- every started session (here from the `sessions` view, which merges the same way; no key
+-- moved, so no tombstone), and that step's watermark.
+INSERT INTO session_state
+(
+    tenant_id, profile_id, started_at_ms, user_id, session_id, deleted, queued_at_ms,
+    ended_at_ms, duration_ms, trigger, status, scope_items, changes, total_changes, failures,
+    issues, conflicts, objects_type, objects_synchronized, objects_mail_to_crm_created,
+    objects_mail_to_crm_updated, objects_mail_to_crm_deleted, objects_crm_to_mail_created,
+    objects_crm_to_mail_updated, objects_crm_to_mail_deleted, error_category, error_source,
+    message, exception, engine_id, engine_version, computed_at_ms, version
+)
+SELECT
+    tenant_id, profile_id, started_at_ms, user_id, session_id, toUInt8(0), queued_at_ms,
+    ended_at_ms, duration_ms, trigger, status, scope_items, changes, total_changes, failures,
+    issues, conflicts, objects_type, objects_synchronized, objects_mail_to_crm_created,
+    objects_mail_to_crm_updated, objects_mail_to_crm_deleted, objects_crm_to_mail_created,
+    objects_crm_to_mail_updated, objects_crm_to_mail_deleted, error_category, error_source,
+    message, exception, engine_id, engine_version, toInt64($ANCHOR_MS), toUInt64($ANCHOR_MS)
+FROM sessions
+WHERE started_at_ms != 0;
+
+INSERT INTO aggregator_progress (name, watermark, cycle_at_ms, version)
+VALUES ('session_state', toDateTime(intDiv($ANCHOR_MS, 1000) - 2), $ANCHOR_MS, $ANCHOR_MS);
