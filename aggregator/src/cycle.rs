@@ -82,6 +82,10 @@ pub struct CycleReport {
     pub sessions: u64,
     /// Statements they were split into.
     pub session_shards: u64,
+    /// Time the users step took (count and recompute), ms.
+    pub users_ms: u64,
+    /// Time the sessions step took, ms.
+    pub sessions_ms: u64,
     /// Whether the users-per-status snapshot was taken.
     pub snapshot: bool,
 }
@@ -95,6 +99,10 @@ pub struct Aggregator {
     last_version: u64,
     last_snapshot_ms: i64,
     last_watermark_s: u32,
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Wall clock, ms since the Unix epoch.
@@ -143,6 +151,7 @@ impl Aggregator {
         self.metrics.cycles.get_or_create(&label).inc();
         if let Ok(report) = &result {
             self.metrics.users_recomputed.inc_by(report.touched);
+            self.metrics.sessions_recomputed.inc_by(report.sessions);
             self.metrics
                 .last_cycle_users
                 .set(i64::try_from(report.touched).unwrap_or(i64::MAX));
@@ -229,6 +238,7 @@ impl Aggregator {
             .max(watermark.unwrap_or(0));
         let now = now_ms();
         let limits = self.config.rules.limits();
+        let users_started = Instant::now();
         let touched = c
             .query(sql::TOUCHED_COUNT)
             .bind(from_s)
@@ -276,11 +286,14 @@ impl Aggregator {
                 q.execute().await.map_err(at("recompute"))?;
             }
         }
+        let users_ms = elapsed_ms(users_started);
+        let sessions_started = Instant::now();
         let sessions_from_s =
             sessions_watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
         let (sessions, session_shards) = self
             .recompute_sessions(sessions_from_s, to_s, version)
             .await?;
+        let sessions_ms = elapsed_ms(sessions_started);
         let c = &self.client;
         for (step, query) in [
             ("session_counts", sql::SESSION_COUNTS),
@@ -324,6 +337,8 @@ impl Aggregator {
             sessions_from_s,
             sessions,
             session_shards,
+            users_ms,
+            sessions_ms,
             snapshot = snapshot_due,
             "cycle done"
         );
@@ -335,6 +350,8 @@ impl Aggregator {
             sessions_from_s,
             sessions,
             session_shards,
+            users_ms,
+            sessions_ms,
             snapshot: snapshot_due,
         })
     }

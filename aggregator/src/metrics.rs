@@ -28,6 +28,8 @@ pub struct Metrics {
     pub users_recomputed: Counter,
     /// Users recomputed in the last cycle.
     pub last_cycle_users: Gauge,
+    /// Session rows recomputed into `session_state` (approximate count per cycle).
+    pub sessions_recomputed: Counter,
     /// How far behind the events the aggregator is: the server's now minus the watermark
     /// (everything ingested before the watermark is reflected), seconds.
     pub lag_seconds: Gauge<f64, AtomicU64>,
@@ -43,6 +45,7 @@ impl Metrics {
             cycle_seconds: Histogram::new(exponential_buckets(0.005, 2.0, 16)),
             users_recomputed: Counter::default(),
             last_cycle_users: Gauge::default(),
+            sessions_recomputed: Counter::default(),
             lag_seconds: Gauge::default(),
             watermark_seconds: Gauge::default(),
         };
@@ -62,6 +65,11 @@ impl Metrics {
             "last_cycle_users",
             "Users recomputed in the last cycle",
             m.last_cycle_users.clone(),
+        );
+        r.register(
+            "sessions_recomputed",
+            "Sessions recomputed into session_state (approximate)",
+            m.sessions_recomputed.clone(),
         );
         r.register(
             "lag_seconds",

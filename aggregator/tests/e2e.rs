@@ -170,8 +170,16 @@ async fn aggregator_output_matches_the_manifest_for_every_user() {
             "{tenant}: {newest}"
         );
     }
+    // Every started session is in session_state, merged as the sessions view merges it.
+    let (state, view) = db.session_state_and_view().await;
+    assert!(!view.is_empty());
+    assert_eq!(state, view, "session_state differs from the sessions view");
     let metrics = http_get(aggregator.http_addr, "/metrics").await;
     assert!(metrics.contains("aggregator_lag_seconds"), "{metrics}");
+    assert!(
+        !metrics.contains("aggregator_sessions_recomputed_total 0\n"),
+        "{metrics}"
+    );
 
     shutdown.cancel();
     aggregator.join().await;

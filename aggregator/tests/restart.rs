@@ -87,5 +87,8 @@ async fn killed_and_restarted_it_converges_to_the_manifest() {
         .unwrap();
     let want: u64 = manifest.sessions.values().flat_map(|m| m.values()).sum();
     assert_eq!(total, want);
+    // And session_state holds every started session, merged as the view merges it.
+    let (state, view) = db.session_state_and_view().await;
+    assert_eq!(state, view, "session_state after the crashes");
     db.drop().await;
 }

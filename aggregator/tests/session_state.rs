@@ -16,14 +16,6 @@ use common::{events_of, Db};
 use schemas::{ChangeKind, Event, SessionStatus, SyncSetting};
 use simulator::SimConfig;
 
-/// The columns of the `sessions` view the lists show.
-const COLUMNS: &str = "tenant_id, user_id, session_id, profile_id, queued_at_ms, started_at_ms, \
-    ended_at_ms, duration_ms, trigger, status, scope_items, changes, total_changes, failures, \
-    issues, conflicts, objects_type, objects_synchronized, objects_mail_to_crm_created, \
-    objects_mail_to_crm_updated, objects_mail_to_crm_deleted, objects_crm_to_mail_created, \
-    objects_crm_to_mail_updated, objects_crm_to_mail_deleted, error_category, error_source, \
-    message, exception, engine_id, engine_version";
-
 async fn aggregator(db: &Db) -> Aggregator {
     let mut config = db.config(3_600, 86_400);
     config.cycle.settle_secs = 0;
@@ -39,43 +31,8 @@ async fn cycle(agg: &mut Aggregator) -> CycleReport {
     agg.cycle().await.unwrap()
 }
 
-async fn json_lines(db: &Db, sql: &str) -> Vec<String> {
-    let bytes = db
-        .client()
-        .query(sql)
-        .fetch_bytes("JSONEachRow")
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    String::from_utf8(bytes.to_vec())
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-/// The live rows of `session_state` and the started sessions of the view, both sorted.
-async fn both_sides(db: &Db) -> (Vec<String>, Vec<String>) {
-    let order = "ORDER BY tenant_id, user_id, session_id";
-    let state = json_lines(
-        db,
-        &format!(
-            "SELECT {COLUMNS} FROM (SELECT {COLUMNS}, deleted FROM session_state FINAL) \
-             WHERE deleted = 0 {order}"
-        ),
-    )
-    .await;
-    let view = json_lines(
-        db,
-        &format!("SELECT {COLUMNS} FROM sessions WHERE started_at_ms != 0 {order}"),
-    )
-    .await;
-    (state, view)
-}
-
 async fn assert_same(db: &Db, when: &str) {
-    let (state, view) = both_sides(db).await;
+    let (state, view) = db.session_state_and_view().await;
     assert!(!view.is_empty(), "{when}: no sessions to compare");
     assert_eq!(state, view, "{when}: session_state differs from the view");
 }
@@ -138,7 +95,7 @@ async fn a_moved_key_leaves_a_tombstone_and_one_live_row() {
     // Cycle 1: queued (no row yet), then started in p1.
     db.insert(&[created, queued("s1", start - 1_000)]).await;
     cycle(&mut agg).await;
-    let (state, _) = both_sides(&db).await;
+    let (state, _) = db.session_state_and_view().await;
     assert!(state.is_empty(), "a queued session has no row: {state:?}");
     db.insert(&[started("s1", start)]).await;
     cycle(&mut agg).await;
@@ -210,7 +167,7 @@ async fn a_database_from_before_the_table_is_backfilled_in_one_cycle() {
         "20 sessions at 7 per statement: several shards, got {report:?}"
     );
     assert_same(&db, "backfilled").await;
-    let (state, _) = both_sides(&db).await;
+    let (state, _) = db.session_state_and_view().await;
     assert_eq!(state.len(), 20);
     db.drop().await;
 }

@@ -6,8 +6,9 @@
 //! `session_queued` events and logs are left out (the aggregator never reads them).
 //!
 //! Measured, in the same run:
-//! - the first full recompute of every user (one cycle from an empty state);
-//! - an incremental cycle after 1,000 users got a new session;
+//! - the first full recompute of every user (one cycle from an empty state), with the time
+//!   of its two steps: the users (`user_state`) and the sessions (`session_state`);
+//! - an incremental cycle after 1,000 users got a new session (the same two steps);
 //! - the monitor cards of the tenant (`aggregator/sql/monitor_cards.sql`) and the user
 //!   table behind each card (`monitor_card_users.sql`, first page of 50 and page 100),
 //!   median and p95 of 20 runs each, beside the baseline of the same question asked of the
@@ -107,9 +108,12 @@ async fn main() {
     let t = Instant::now();
     let report = agg.cycle().await.unwrap();
     let full_s = t.elapsed().as_secs_f64();
+    let full_users_s = report.users_ms as f64 / 1e3;
+    let full_sessions_s = report.sessions_ms as f64 / 1e3;
     eprintln!(
-        "full recompute: {} users in {} statements, {full_s:.1} s",
-        report.touched, report.shards
+        "full recompute: {} users in {} statements ({full_users_s:.1} s), ~{} sessions into \
+         session_state in {} statements ({full_sessions_s:.1} s); cycle {full_s:.1} s",
+        report.touched, report.shards, report.sessions, report.session_shards
     );
 
     // Incremental: 1,000 users get one more (successful) session.
@@ -144,7 +148,15 @@ async fn main() {
     let t = Instant::now();
     let report = agg.cycle().await.unwrap();
     let incr_s = t.elapsed().as_secs_f64();
-    eprintln!("incremental cycle: {} users, {incr_s:.2} s", report.touched);
+    let (incr_users_s, incr_sessions_s) = (
+        report.users_ms as f64 / 1e3,
+        report.sessions_ms as f64 / 1e3,
+    );
+    eprintln!(
+        "incremental cycle: {} users ({incr_users_s:.2} s), ~{} sessions ({incr_sessions_s:.2} s); \
+         cycle {incr_s:.2} s",
+        report.touched, report.sessions
+    );
 
     let tenant: String = client
         .query("SELECT any(tenant_id) FROM user_state")
@@ -201,8 +213,10 @@ async fn main() {
     let base_ms = t.elapsed().as_secs_f64() * 1e3;
     println!("baseline: last status per user from the raw events (sessions view): {base_ms:.0} ms");
     println!(
-        "summary: {users} users, {sessions} sessions; load {load_s:.0} s; full recompute {full_s:.1} s; \
-         incremental cycle (1,000 users) {incr_s:.2} s; cards p50 {cards_p50:.1} ms vs raw baseline {base_ms:.0} ms"
+        "summary: {users} users, {sessions} sessions; load {load_s:.0} s; full recompute {full_s:.1} s \
+         (users {full_users_s:.1} s, session_state {full_sessions_s:.1} s); \
+         incremental cycle (1,000 users) {incr_s:.2} s (users {incr_users_s:.2} s, session_state \
+         {incr_sessions_s:.2} s); cards p50 {cards_p50:.1} ms vs raw baseline {base_ms:.0} ms"
     );
     if std::env::var("SYNCTEL_BENCH_KEEP").is_err() {
         db.drop_database().await.unwrap();

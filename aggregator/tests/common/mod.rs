@@ -123,6 +123,40 @@ impl Db {
             .collect()
     }
 
+    /// The live rows of `session_state` and the started sessions of the `sessions` view,
+    /// as JSON lines of the same columns, both sorted: equal when the aggregator is exact.
+    pub async fn session_state_and_view(&self) -> (Vec<String>, Vec<String>) {
+        let order = "ORDER BY tenant_id, user_id, session_id";
+        let state = self
+            .json_lines(&format!(
+                "SELECT {SESSION_COLUMNS} FROM (SELECT {SESSION_COLUMNS}, deleted FROM session_state FINAL) \
+                 WHERE deleted = 0 {order}"
+            ))
+            .await;
+        let view = self
+            .json_lines(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE started_at_ms != 0 {order}"
+            ))
+            .await;
+        (state, view)
+    }
+
+    async fn json_lines(&self, sql: &str) -> Vec<String> {
+        let bytes = self
+            .client()
+            .query(sql)
+            .fetch_bytes("JSONEachRow")
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
     pub async fn drop(self) {
         self.db.drop_database().await.unwrap();
     }
@@ -149,6 +183,15 @@ pub fn events_of(records: &[Record]) -> Vec<Event> {
         .filter_map(|r| schemas::decode_valid(&r.payload).ok())
         .collect()
 }
+
+/// The columns of the `sessions` view the lists show.
+pub const SESSION_COLUMNS: &str =
+    "tenant_id, user_id, session_id, profile_id, queued_at_ms, started_at_ms, \
+    ended_at_ms, duration_ms, trigger, status, scope_items, changes, total_changes, failures, \
+    issues, conflicts, objects_type, objects_synchronized, objects_mail_to_crm_created, \
+    objects_mail_to_crm_updated, objects_mail_to_crm_deleted, objects_crm_to_mail_created, \
+    objects_crm_to_mail_updated, objects_crm_to_mail_deleted, error_category, error_source, \
+    message, exception, engine_id, engine_version";
 
 pub const STATE_COLUMNS: &str = "tenant_id, user_id, profile_id, display_name, mail_account, \
     deleted, profile_deleted, sync_setting, profile_status, effective_status, sync_state, \
