@@ -551,11 +551,18 @@ pub fn parse(
 /// The SQL of a list request: the base query wrapped with the filters (and `extra`
 /// clauses the handler adds, e.g. one profile), the order and, for a page, LIMIT/OFFSET.
 pub fn wrap(spec: &ListSpec, req: &ListRequest, extra: &[(String, Bound)], page: bool) -> String {
-    let mut sql = format!(
-        "SELECT {} FROM ({}) WHERE 1 = 1",
-        req.columns.join(", "),
-        base_sql(spec.sql)
-    );
+    wrap_select(spec, req, extra, &req.columns.join(", "), page)
+}
+
+/// [`wrap`] selecting `select` (whitelisted column names) instead of the request's columns.
+pub fn wrap_select(
+    spec: &ListSpec,
+    req: &ListRequest,
+    extra: &[(String, Bound)],
+    select: &str,
+    page: bool,
+) -> String {
+    let mut sql = format!("SELECT {select} FROM ({}) WHERE 1 = 1", base_sql(spec.sql));
     for (clause, _) in extra.iter().chain(&req.filters) {
         sql.push_str(" AND ");
         sql.push_str(clause);
@@ -644,6 +651,46 @@ pub fn profile_session_binds(
         Bound::Str(profile_id.to_owned()),
         Bound::I64(from_ms),
         Bound::I64(to_ms),
+        Bound::U8(all),
+        Bound::Strs(profiles),
+    ]
+}
+
+/// The sort key of `session_state` after tenant and profile: a page of a profile's sessions
+/// is found by these first (see [`PROFILE_SESSIONS_PAGE`]).
+pub const PROFILE_PAGE_KEYS: &str = "started_at_ms, user_id, session_id";
+
+/// The rows of a page of a profile's sessions by their keys (`profile_sessions_page.sql`).
+pub const PROFILE_SESSIONS_PAGE: &str = include_str!("../sql/profile_sessions_page.sql");
+
+/// The second step of a profile's session page: the request's columns of the rows whose
+/// keys the first step ([`wrap_select`] with [`PROFILE_PAGE_KEYS`]) found, in its order.
+pub fn wrap_page_rows(req: &ListRequest) -> String {
+    format!(
+        "SELECT {} FROM ({}) ORDER BY {}",
+        req.columns.join(", "),
+        base_sql(PROFILE_SESSIONS_PAGE),
+        req.order
+    )
+}
+
+/// The binds of `profile_sessions_page.sql`: the tenant, the profile, the page's keys
+/// (start as decimal text, user, session) and the principal's profiles.
+pub fn profile_page_binds(
+    tenant_id: &str,
+    profile_id: &str,
+    keys: &[(String, String, String)],
+    all: u8,
+    profiles: Vec<String>,
+) -> Vec<Bound> {
+    let starts: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+    vec![
+        Bound::Str(tenant_id.to_owned()),
+        Bound::Str(profile_id.to_owned()),
+        Bound::Strs(starts.clone()),
+        Bound::Strs(starts),
+        Bound::Strs(keys.iter().map(|k| k.1.clone()).collect()),
+        Bound::Strs(keys.iter().map(|k| k.2.clone()).collect()),
         Bound::U8(all),
         Bound::Strs(profiles),
     ]
@@ -783,6 +830,11 @@ mod tests {
         assert_eq!(
             profile_session_binds("t", "p", 0, 1, 1, vec![String::new()]).len(),
             base_sql(PROFILE_SESSIONS.sql).matches('?').count()
+        );
+        let key = ("1".to_owned(), "u".to_owned(), "s".to_owned());
+        assert_eq!(
+            profile_page_binds("t", "p", &[key], 1, vec![String::new()]).len(),
+            base_sql(PROFILE_SESSIONS_PAGE).matches('?').count()
         );
         assert_eq!(binds.len(), placeholders);
         assert_eq!(binds[2], Bound::Str(ID_MAX.to_owned()));

@@ -110,14 +110,7 @@ pub(crate) async fn respond(
             let mut rows = fetch::rows(state, &sql, &binds).await?;
             let more = rows.len() as u64 > req.limit;
             rows.truncate(usize::try_from(req.limit).unwrap_or(usize::MAX));
-            Ok(Json(json!({
-                "columns": req.columns,
-                "rows": rows,
-                "limit": req.limit,
-                "offset": req.offset,
-                "next_offset": more.then_some(req.offset + req.limit),
-            }))
-            .into_response())
+            Ok(page(&req, rows, more))
         }
         Format::Csv => {
             let permit = state.export_permit(&p.tenant_id)?;
@@ -138,6 +131,18 @@ pub(crate) async fn respond(
             export
         }
     }
+}
+
+/// A JSON page of a list: its rows, and the next offset when there are `more`.
+fn page(req: &ListRequest, rows: Vec<Map<String, Value>>, more: bool) -> Response {
+    Json(json!({
+        "columns": req.columns,
+        "rows": rows,
+        "limit": req.limit,
+        "offset": req.offset,
+        "next_offset": more.then_some(req.offset + req.limit),
+    }))
+    .into_response()
 }
 
 /// 404 unless the profile exists in the tenant and the principal may see it.
@@ -261,9 +266,49 @@ pub async fn profile_sessions(
         req.from_ms,
         req.to_ms,
         all,
-        profiles,
+        profiles.clone(),
     );
-    respond(&s, &p, &list::PROFILE_SESSIONS, req, base, Vec::new()).await
+    if req.format == Format::Csv {
+        return respond(&s, &p, &list::PROFILE_SESSIONS, req, base, Vec::new()).await;
+    }
+    // A page in two steps: the keys of its rows (the list's query reading only the key,
+    // filter and order columns), then the rows by key.
+    let keys_sql = list::wrap_select(
+        &list::PROFILE_SESSIONS,
+        &req,
+        &[],
+        list::PROFILE_PAGE_KEYS,
+        true,
+    );
+    let mut binds = base;
+    binds.extend(req.filters.iter().map(|(_, b)| b.clone()));
+    binds.push(Bound::U64(req.limit + 1));
+    binds.push(Bound::U64(req.offset));
+    let found = fetch::rows(&s, &keys_sql, &binds).await?;
+    let more = found.len() as u64 > req.limit;
+    let text = |v: Option<&Value>| match v {
+        Some(Value::String(t)) => t.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let keys: Vec<(String, String, String)> = found
+        .iter()
+        .take(usize::try_from(req.limit).unwrap_or(usize::MAX))
+        .map(|r| {
+            (
+                text(r.get("started_at_ms")),
+                text(r.get("user_id")),
+                text(r.get("session_id")),
+            )
+        })
+        .collect();
+    let rows = if keys.is_empty() {
+        Vec::new()
+    } else {
+        let binds = list::profile_page_binds(&p.tenant_id, &profile_id, &keys, all, profiles);
+        fetch::rows(&s, &list::wrap_page_rows(&req), &binds).await?
+    };
+    Ok(page(&req, rows, more))
 }
 
 /// `GET /api/v1/profiles/{profile_id}/issues?format=csv` (CSV only: large volume).
