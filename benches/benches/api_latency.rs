@@ -18,8 +18,9 @@
 //! request by request. Printed: p50/p95 of both and the ratio (target: API p50 <= 1.2x direct
 //! SQL, or + 10 ms). The API's figure includes what every request does besides the list
 //! query: the token lookup, and for (c)-(e) the profile or user visibility check. A profile's
-//! list (c, e) reads the aggregator's `session_state` (the cycle above fills it); one user's
-//! (d) merges the raw events. The query each list ran before is timed too, straight to
+//! list (c, e) reads the aggregator's `session_state` (the cycle above fills it) in two
+//! statements, as the route does (the page's keys, then its rows by key), and the direct SQL
+//! is those two; one user's (d) merges the raw events. The query each list ran before is timed too, straight to
 //! ClickHouse (`SYNCTEL_BENCH_BEFORE_RUNS`, default 20): for (c) and (e) the raw-event
 //! merge of `sessions.sql` scoped to the profile, for (d) the query before the window
 //! pushdown (`benches/benches/sql/sessions_before.sql`). A request that fails (e.g. a query over the
@@ -58,7 +59,11 @@ const SESSIONS_BEFORE: &str = include_str!("sql/sessions_before.sql");
 
 /// The same SQL and binds as the API, straight to ClickHouse, read as the API reads it;
 /// the rows, or the error.
-async fn direct(client: &clickhouse::Client, sql: &str, binds: &[Bound]) -> Result<usize, String> {
+async fn direct_rows(
+    client: &clickhouse::Client,
+    sql: &str,
+    binds: &[Bound],
+) -> Result<Vec<serde_json::Value>, String> {
     let mut cursor = query_api::fetch::bind_all(client.query(sql), binds)
         .with_setting("output_format_json_quote_64bit_integers", "0")
         .with_setting("max_execution_time", "60")
@@ -69,10 +74,54 @@ async fn direct(client: &clickhouse::Client, sql: &str, binds: &[Bound]) -> Resu
         // ClickHouse's own message, without its stack.
         e.split(", e.what()").next().unwrap_or(&e).to_owned()
     })?;
-    Ok(bytes
+    bytes
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
-        .count())
+        .map(|l| serde_json::from_slice(l).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// [`direct_rows`], counted.
+async fn direct(client: &clickhouse::Client, sql: &str, binds: &[Bound]) -> Result<usize, String> {
+    Ok(direct_rows(client, sql, binds).await?.len())
+}
+
+/// A case's SQL straight to ClickHouse: one statement, or, for a profile's session page,
+/// the route's two (the keys, then the page's rows by key; the rows counted).
+async fn direct_case(client: &clickhouse::Client, case: &Case) -> Result<usize, String> {
+    let Some(step) = &case.rows_step else {
+        return direct(client, &case.sql, &case.binds).await;
+    };
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(t) => t.clone(),
+        other => other.to_string(),
+    };
+    let keys: Vec<(String, String, String)> = direct_rows(client, &case.sql, &case.binds)
+        .await?
+        .iter()
+        .take(step.limit)
+        .map(|r| {
+            (
+                text(&r["started_at_ms"]),
+                text(&r["user_id"]),
+                text(&r["session_id"]),
+            )
+        })
+        .collect();
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let binds =
+        list::profile_page_binds(&step.tenant, &step.profile, &keys, 1, vec![String::new()]);
+    direct(client, &step.sql, &binds).await
+}
+
+/// The second step of a profile's session page (`profile_sessions_page.sql`).
+struct RowsStep {
+    tenant: String,
+    profile: String,
+    sql: String,
+    limit: usize,
 }
 
 /// Milliseconds of `f`.
@@ -87,8 +136,10 @@ struct Case {
     path: String,
     sql: String,
     binds: Vec<Bound>,
-    /// The same list with the pre-pushdown SQL.
+    /// The same list as the API ran it before (see the header).
     before: Option<(String, Vec<Bound>)>,
+    /// For a profile's session page: `sql` finds the keys, this reads the rows.
+    rows_step: Option<RowsStep>,
 }
 
 /// The binds the API puts after the base binds of a list: extra, filters, page.
@@ -261,8 +312,20 @@ async fn main() {
                 Case {
                     name,
                     path,
-                    sql: list::wrap(&list::PROFILE_SESSIONS, &req, &[], true),
+                    sql: list::wrap_select(
+                        &list::PROFILE_SESSIONS,
+                        &req,
+                        &[],
+                        list::PROFILE_PAGE_KEYS,
+                        true,
+                    ),
                     binds: list_binds(base, &[], &req),
+                    rows_step: Some(RowsStep {
+                        tenant: tenant.clone(),
+                        profile: p.clone(),
+                        sql: list::wrap_page_rows(&req),
+                        limit: usize::try_from(req.limit).unwrap(),
+                    }),
                     before: Some((
                         list::wrap(&list::SESSIONS, &req, &extra, true),
                         list_binds(raw, &extra, &req),
@@ -286,6 +349,7 @@ async fn main() {
                     sql: list::wrap(&list::SESSIONS, &req, &extra, true),
                     binds: list_binds(base, &extra, &req),
                     before: Some(before(&tenant, user, &req, &extra)),
+                    rows_step: None,
                 }
             }
         }
@@ -299,6 +363,7 @@ async fn main() {
             sql: MONITOR_CARDS.to_owned(),
             binds: scope.clone(),
             before: None,
+            rows_step: None,
         },
         Case {
             name: format!("(b) card {card} users, page 1"),
@@ -306,6 +371,7 @@ async fn main() {
             sql: list::wrap(&list::CARD_USERS, &card_req, &card_extra, true),
             binds: list_binds(scope.clone(), &card_extra, &card_req),
             before: None,
+            rows_step: None,
         },
         sessions_case(
             format!("(c) sessions of {profile}, status=Error, 3 days, page 1"),
@@ -347,7 +413,8 @@ async fn main() {
         run_case(case, addr, &token, &client, n, n_before).await;
     }
     println!(
-        "rows: API rows (cards: the 5 cards) / direct SQL rows (a page asks for limit + 1); \
+        "rows: API rows (cards: the 5 cards) / direct SQL rows (a page asks for limit + 1; \
+         a profile's page (c, e): the rows of its second statement); \
          target: API p50 <= 1.2x direct SQL p50, or + 10 ms"
     );
 
@@ -386,7 +453,7 @@ async fn run_case(
             .or_else(|| page.get("cards"))
             .and_then(serde_json::Value::as_array)
             .map_or(0, Vec::len);
-        let sql_rows = direct(client, &case.sql, &case.binds).await.unwrap();
+        let sql_rows = direct_case(client, case).await.unwrap();
         let (mut api_ms, mut sql_ms) = (Vec::with_capacity(n), Vec::with_capacity(n));
         // At most n pairs, and no more than ~2 min per case once 10 pairs are in.
         let t = Instant::now();
@@ -397,7 +464,7 @@ async fn run_case(
             let (ms, (status, _)) = timed(http::get(addr, &case.path, token)).await;
             assert!(status.contains(" 200"), "{status}");
             api_ms.push(ms);
-            let (ms, rows) = timed(direct(client, &case.sql, &case.binds)).await;
+            let (ms, rows) = timed(direct_case(client, case)).await;
             rows.unwrap();
             sql_ms.push(ms);
         }
