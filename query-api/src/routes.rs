@@ -178,20 +178,28 @@ pub(crate) async fn visible_profile(
 /// the principal may see it: the check of the routes that list the user's sessions,
 /// issues or logs (cheaper than [`visible_user`], which reads the whole row).
 pub(crate) async fn user_visible(state: &AppState, p: &Principal, user_id: &str) -> Result<()> {
+    if fetch::count(state, USER_VISIBLE, &user_binds(p, user_id)).await? == 0 {
+        return Err(user_not_found(user_id));
+    }
+    Ok(())
+}
+
+/// Binds of `user_visible.sql` and `user_one.sql`: tenant, user, the principal's profiles.
+fn user_binds(p: &Principal, user_id: &str) -> [Bound; 4] {
     let (all, profiles) = p.scope_binds();
-    let binds = [
+    [
         Bound::Str(p.tenant_id.clone()),
         Bound::Str(user_id.to_owned()),
         Bound::U8(all),
         Bound::Strs(profiles),
-    ];
-    if fetch::count(state, USER_VISIBLE, &binds).await? == 0 {
-        return Err(ApiError::NotFound {
-            kind: "user",
-            id: user_id.to_owned(),
-        });
+    ]
+}
+
+fn user_not_found(user_id: &str) -> ApiError {
+    ApiError::NotFound {
+        kind: "user",
+        id: user_id.to_owned(),
     }
-    Ok(())
 }
 
 /// The user's row (every column of `users.sql`, by `user_one.sql`), or 404.
@@ -200,20 +208,10 @@ pub(crate) async fn visible_user(
     p: &Principal,
     user_id: &str,
 ) -> Result<Map<String, Value>> {
-    let (all, profiles) = p.scope_binds();
-    let binds = [
-        Bound::Str(p.tenant_id.clone()),
-        Bound::Str(user_id.to_owned()),
-        Bound::U8(all),
-        Bound::Strs(profiles),
-    ];
-    fetch::rows(state, USER_ONE, &binds)
+    fetch::rows(state, USER_ONE, &user_binds(p, user_id))
         .await?
         .pop()
-        .ok_or_else(|| ApiError::NotFound {
-            kind: "user",
-            id: user_id.to_owned(),
-        })
+        .ok_or_else(|| user_not_found(user_id))
 }
 
 /// `GET /api/v1/me`: the principal of the token.
