@@ -318,6 +318,8 @@ test("profiles list and a profile's session statistics", async () => {
   await page.getByRole("link", { name: "Session statistics" }).click();
   const table = "Sessions (errors first)";
   await until(async () => (await rowsOf(table).count()) > 1, "profile sessions");
+  // A profile's sessions come from the aggregator's table: the page says as of when.
+  assert.match(await page.getByTestId("as-of").innerText(), /\d/);
   await shot(page, "11-profile-sessions");
   // Logs of sessions of several users of the profile, chosen on the page.
   const rows = rowsOf(table);

@@ -8,6 +8,7 @@ import { DataTable } from "../components/DataTable";
 import { ErrorNote } from "../components/ErrorNote";
 import { count, duration, localInput, time } from "../format";
 import { href } from "../router";
+import { AsOf } from "./Monitor";
 
 const DAY = 86_400_000;
 
@@ -146,6 +147,8 @@ export function Sessions({ profile, user }: Props) {
       <div class="page-head">
         <h1>Session statistics: {user ? `user ${user}` : `profile ${profile}`}</h1>
       </div>
+      {/* A profile's sessions come from the aggregator's table: as of its last cycle. */}
+      {!user && <AsOf />}
       <nav class="tabs" aria-label={user ? "User views" : "Profile views"}>
         {user ? (
           <>
