@@ -105,6 +105,7 @@ pub static AUDIT: ListSpec = ListSpec {
     ],
     default_order: "issued_at_ms DESC, request_id",
     key: "request_id",
+    then: "",
     windowed: false,
 };
 

@@ -66,8 +66,11 @@ pub struct ListSpec {
     pub default_columns: &'static [&'static str],
     /// ORDER BY when the request gives no sort (constant SQL over whitelisted columns).
     pub default_order: &'static str,
-    /// Column ties are broken by (unique within the list).
+    /// Column ties are broken by (unique within the list, with `then`).
     pub key: &'static str,
+    /// A second tie-breaker when `key` alone is not unique ("" for none): a session id is
+    /// unique per user, and a profile's list holds several users.
+    pub then: &'static str,
     /// Whether `from`/`to` apply (bound by the base query).
     pub windowed: bool,
 }
@@ -106,6 +109,7 @@ pub static PROFILES: ListSpec = ListSpec {
     default_columns: &["profile_id", "name", "status", "users", "updated_at_ms"],
     default_order: "name, profile_id",
     key: "profile_id",
+    then: "",
     windowed: false,
 };
 
@@ -156,6 +160,7 @@ pub static USERS: ListSpec = ListSpec {
     ],
     default_order: "display_name, user_id",
     key: "user_id",
+    then: "",
     windowed: false,
 };
 
@@ -178,6 +183,7 @@ pub static CARD_USERS: ListSpec = ListSpec {
     ],
     default_order: "last_session_started_at_ms DESC, user_id",
     key: "user_id",
+    then: "",
     windowed: false,
 };
 
@@ -234,7 +240,7 @@ const SESSION_DEFAULT_COLUMNS: &[&str] = &[
 ];
 
 /// The seeds' default order of sessions: errors first, then newest first.
-const SESSION_ORDER: &str = "status = 'Error' DESC, started_at_ms DESC, session_id";
+const SESSION_ORDER: &str = "status = 'Error' DESC, started_at_ms DESC, session_id, user_id";
 
 /// Sessions of one user (or one session), merged from the raw events: always fresh.
 pub static SESSIONS: ListSpec = ListSpec {
@@ -244,6 +250,7 @@ pub static SESSIONS: ListSpec = ListSpec {
     default_columns: SESSION_DEFAULT_COLUMNS,
     default_order: SESSION_ORDER,
     key: "session_id",
+    then: "user_id",
     windowed: true,
 };
 
@@ -256,6 +263,7 @@ pub static PROFILE_SESSIONS: ListSpec = ListSpec {
     default_columns: SESSION_DEFAULT_COLUMNS,
     default_order: SESSION_ORDER,
     key: "session_id",
+    then: "user_id",
     windowed: true,
 };
 
@@ -296,6 +304,7 @@ pub static ISSUES: ListSpec = ListSpec {
     ],
     default_order: "occurred_at_ms DESC, issue_id",
     key: "issue_id",
+    then: "",
     windowed: true,
 };
 
@@ -470,8 +479,10 @@ fn order(spec: &ListSpec, value: &str) -> Result<String, ApiError> {
     if parts.is_empty() {
         return Err(ApiError::bad_value("sort", "no column given"));
     }
-    if !parts.iter().any(|p| p.split(' ').next() == Some(spec.key)) {
-        parts.push(spec.key.to_owned());
+    for tie in [spec.key, spec.then] {
+        if !tie.is_empty() && !parts.iter().any(|p| p.split(' ').next() == Some(tie)) {
+            parts.push(tie.to_owned());
+        }
     }
     Ok(parts.join(", "))
 }

@@ -270,7 +270,9 @@ pub async fn profile_sessions(
         return respond(&s, &p, &list::PROFILE_SESSIONS, req, base, Vec::new()).await;
     }
     // A page in two steps: the keys of its rows (the list's query reading only the key,
-    // filter and order columns), then the rows by key.
+    // filter and order columns), then the rows by key. Two reads: a cycle of the aggregator
+    // in between may drop a key (a shorter page) or change a row's values; the next request
+    // sees the new state.
     let keys_sql = list::wrap_select(
         &list::PROFILE_SESSIONS,
         &req,

@@ -47,6 +47,7 @@ pub static SESSION_TRENDS: ListSpec = ListSpec {
     default_columns: &["bucket_ms", "status", "sessions"],
     default_order: "bucket_ms, status",
     key: "bucket_ms, status",
+    then: "",
     windowed: true,
 };
 
@@ -70,6 +71,7 @@ pub static ISSUE_TRENDS: ListSpec = ListSpec {
     ],
     default_order: "bucket_ms, error_code, object_type, direction",
     key: "bucket_ms, error_code, object_type, direction",
+    then: "",
     windowed: true,
 };
 
@@ -86,6 +88,7 @@ pub static USER_TRENDS: ListSpec = ListSpec {
     default_columns: &["bucket_ms", "effective_status", "sync_state", "users"],
     default_order: "bucket_ms, effective_status, sync_state",
     key: "bucket_ms, effective_status, sync_state",
+    then: "",
     windowed: true,
 };
 
