@@ -22,16 +22,20 @@
     missing_docs
 )]
 
+#[path = "common/api.rs"]
+mod api;
+#[path = "common/fleet.rs"]
+mod fleet;
 #[path = "common/http.rs"]
 mod http;
+#[path = "common/proc.rs"]
+mod proc;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use query_api::auth::{self, Role};
 use query_api::list;
-use query_api::{ApiConfig, AppState};
 use store::rows::{ProfileStateRow, SessionEventRow};
 use store::ClickHouseConfig;
 use testkit::TestDatabase;
@@ -39,24 +43,6 @@ use tokio_util::sync::CancellationToken;
 
 const TENANT: &str = "bench";
 const PROFILE: &str = "bench-p1";
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// `VmRSS` of this process, bytes.
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
 
 fn session_row(i: u64, now: i64) -> SessionEventRow {
     let error = i.is_multiple_of(7);
@@ -154,7 +140,7 @@ async fn download(
 
 #[tokio::main]
 async fn main() {
-    let rows = env_u64("SYNCTEL_BENCH_ROWS", 1_000_000);
+    let rows = fleet::env_u64("SYNCTEL_BENCH_ROWS", 1_000_000);
     let db = TestDatabase::new("bench_api_export");
     let ch = ClickHouseConfig {
         url: db.url.clone(),
@@ -172,40 +158,17 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
     // A profile's sessions are read from the aggregator's session_state: one cycle fills it.
-    let mut agg_config = aggregator::AggregatorConfig::default();
-    agg_config.clickhouse = ch.clone();
-    agg_config.cycle.settle_secs = 0;
-    let registry = &mut prometheus_client::registry::Registry::default();
-    let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
-    let mut agg = aggregator::Aggregator::new(agg_config, metrics)
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let t = Instant::now();
-    let report = agg.cycle().await.unwrap();
+    let (report, cycle_s) = api::one_cycle(&ch).await;
     println!(
-        "one aggregator cycle: ~{} sessions into session_state ({} statements) in {:.1} s",
-        report.sessions,
-        report.session_shards,
-        t.elapsed().as_secs_f64()
+        "one aggregator cycle: ~{} sessions into session_state ({} statements) in {cycle_s:.1} s",
+        report.sessions, report.session_shards
     );
-    let (_, token) = auth::create_token(&client, TENANT, Role::Admin, None, "bench")
-        .await
-        .unwrap();
-
-    let mut config = ApiConfig::default();
-    config.clickhouse = ch.clone();
-    config.http.listen = "127.0.0.1:0".parse().unwrap();
-    config.limits.export_max_rows = rows.max(1) * 2;
-    config.limits.query_timeout_ms = 600_000;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(query_api::serve(
-        listener,
-        AppState::new(config),
-        shutdown.clone(),
-    ));
+    let api = api::Api::start(&ch, TENANT, CancellationToken::new(), |c| {
+        c.limits.export_max_rows = rows.max(1) * 2;
+        c.limits.query_timeout_ms = 600_000;
+    })
+    .await;
+    let (addr, token) = (api.addr, api.token.clone());
 
     // Baseline: ClickHouse's own CSV of the same query (the API's SQL and binds).
     let params = vec![("from".to_owned(), "0".to_owned())];
@@ -241,14 +204,14 @@ async fn main() {
 
     // The API export, with RSS sampled every 50 ms.
     let path = format!("/api/v1/profiles/{PROFILE}/sessions?format=csv&from=0");
-    let rss_before = rss_bytes();
+    let rss_before = proc::rss_bytes(std::process::id());
     let peak = Arc::new(AtomicU64::new(rss_before));
     let done = Arc::new(AtomicBool::new(false));
     let sampler = {
         let (peak, done) = (Arc::clone(&peak), Arc::clone(&done));
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
-                peak.fetch_max(rss_bytes(), Ordering::Relaxed);
+                peak.fetch_max(proc::rss_bytes(std::process::id()), Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(50));
             }
         })
@@ -301,8 +264,7 @@ async fn main() {
         if growth <= 64 << 20 { "OK" } else { "MISSED" }
     );
 
-    shutdown.cancel();
-    let _ = server.await;
+    api.stop().await;
     if std::env::var("SYNCTEL_BENCH_KEEP").is_ok() {
         println!("kept database {}", db.name);
     } else {

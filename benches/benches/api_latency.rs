@@ -38,18 +38,16 @@
     missing_docs
 )]
 
+#[path = "common/api.rs"]
+mod api;
 #[path = "common/fleet.rs"]
 mod fleet;
 #[path = "common/http.rs"]
 mod http;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aggregator::{Aggregator, AggregatorConfig};
-use query_api::auth::{self, Role};
 use query_api::list::{self, Bound};
-use query_api::{ApiConfig, AppState};
 use tokio_util::sync::CancellationToken;
 
 /// The API's own SQL of the cards route (private in `query_api::routes`).
@@ -215,17 +213,8 @@ async fn main() {
         let session_rows = fleet::fill(&client, cfg).await.session_rows;
         let load_s = t.elapsed().as_secs_f64();
 
-        let mut config = AggregatorConfig::default();
-        config.clickhouse = ch.clone();
-        config.cycle.settle_secs = 0;
-        let registry = &mut prometheus_client::registry::Registry::default();
-        let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
-        let mut agg = Aggregator::new(config, metrics).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(1_100)).await;
         eprintln!("aggregating (one cycle over every user)");
-        let t = Instant::now();
-        let report = agg.cycle().await.unwrap();
-        let cycle_s = t.elapsed().as_secs_f64();
+        let (report, cycle_s) = api::one_cycle(&ch).await;
         println!(
             "loaded {session_rows} session rows in {load_s:.0} s; one aggregator cycle: {} users \
              ({} statements), ~{} sessions into session_state ({} statements), {cycle_s:.1} s",
@@ -253,17 +242,8 @@ async fn main() {
         "fleet: {users_in_db} users in 10 profiles of one tenant, {sessions} sessions ({session_rows} session rows) over {span_h:.1} h"
     );
 
-    let (_, token) = auth::create_token(&client, &tenant, Role::Admin, None, "bench")
-        .await
-        .unwrap();
-    let mut api = ApiConfig::default();
-    api.clickhouse = ch.clone();
-    api.http.listen = "127.0.0.1:0".parse().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    let state = AppState::new(api.clone());
-    let server = tokio::spawn(query_api::serve(listener, state, shutdown.clone()));
+    let api = api::Api::start(&ch, &tenant, CancellationToken::new(), |_| {}).await;
+    let (addr, token) = (api.addr, api.token.clone());
 
     // The SQL and binds of each route, built the way the handlers build them (admin token
     // over every profile: all_profiles = 1, profiles = ['']).
@@ -274,10 +254,10 @@ async fn main() {
     ];
     let now_ms = aggregator::cycle::now_ms();
     let ctx = list::ParseContext {
-        default_page_size: api.limits.default_page_size,
-        max_page_size: api.limits.max_page_size,
+        default_page_size: api.config.limits.default_page_size,
+        max_page_size: api.config.limits.max_page_size,
         now_ms,
-        window_days: api.limits.default_window_days,
+        window_days: api.config.limits.default_window_days,
     };
     let card = "LastSyncFailed";
     let card_req = list::parse(&list::CARD_USERS, &[], ctx).unwrap();
@@ -418,8 +398,7 @@ async fn main() {
          target: API p50 <= 1.2x direct SQL p50, or + 10 ms"
     );
 
-    shutdown.cancel();
-    let _ = server.await;
+    api.stop().await;
     if reuse.is_some() || std::env::var("SYNCTEL_BENCH_KEEP").is_ok() {
         db.keep();
         println!("kept database {}", ch.database);

@@ -34,6 +34,8 @@
     missing_docs
 )]
 
+#[path = "common/api.rs"]
+mod api;
 #[path = "common/fleet.rs"]
 mod fleet;
 #[path = "common/http.rs"]
@@ -45,10 +47,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aggregator::{Aggregator, AggregatorConfig};
-use query_api::auth::{self, Role};
 use query_api::list::Bound;
-use query_api::{ApiConfig, AppState};
 use schemas::{Event, LogLevel, LogLine};
 use store::rows::{LogLineRow, ProfileStateRow, Row, SessionEventRow, UserStateRow};
 use tokio_util::sync::CancellationToken;
@@ -426,32 +425,14 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let mut agg = AggregatorConfig::default();
-    agg.clickhouse = ch.clone();
-    agg.cycle.settle_secs = 0;
-    let registry = &mut prometheus_client::registry::Registry::default();
-    let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
-    let mut agg = Aggregator::new(agg, metrics).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
-    agg.cycle().await.unwrap();
-
-    let (_, token) = auth::create_token(&client, TENANT, Role::Admin, None, "bench")
-        .await
-        .unwrap();
-    let mut config = ApiConfig::default();
-    config.clickhouse = ch.clone();
-    config.http.listen = "127.0.0.1:0".parse().unwrap();
-    config.limits.log_max_sessions = sessions.max(1);
-    config.limits.log_max_lines = lines.max(1) * 2;
-    config.limits.query_timeout_ms = 600_000;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(query_api::serve(
-        listener,
-        AppState::new(config),
-        shutdown.clone(),
-    ));
+    api::one_cycle(&ch).await;
+    let api = api::Api::start(&ch, TENANT, CancellationToken::new(), |c| {
+        c.limits.log_max_sessions = sessions.max(1);
+        c.limits.log_max_lines = lines.max(1) * 2;
+        c.limits.query_timeout_ms = 600_000;
+    })
+    .await;
+    let (addr, token) = (api.addr, api.token.clone());
 
     // The SQL the API runs for the export (the bench user's sessions, oldest first, with an
     // admin's scope), and the SQL it ran before the key ranges; the same binds as the API.
@@ -518,8 +499,7 @@ async fn main() {
         .await;
     }
 
-    shutdown.cancel();
-    let _ = server.await;
+    api.stop().await;
     if std::env::var("SYNCTEL_BENCH_KEEP").is_ok() {
         println!("kept database {}", db.name);
     } else {

@@ -33,6 +33,8 @@
     missing_docs
 )]
 
+#[path = "common/api.rs"]
+mod api;
 #[path = "common/http.rs"]
 mod http;
 #[path = "common/proc.rs"]
@@ -45,8 +47,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use query_api::auth::{self, Role};
-use query_api::{ApiConfig, AppState};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -546,19 +546,8 @@ async fn freshness(
         .await
         .unwrap();
 
-    let client = db.client();
-    let (_, token) = auth::create_token(&client, PROBE_TENANT, Role::Admin, None, "bench")
-        .await
-        .unwrap();
-    let mut api = ApiConfig::default();
-    api.clickhouse = ch.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(query_api::serve(
-        listener,
-        AppState::new(api),
-        shutdown.clone(),
-    ));
+    let api = api::Api::start(&ch, PROBE_TENANT, shutdown.clone(), |_| {}).await;
+    let (addr, token) = (api.addr, api.token.clone());
 
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", kafka_brokers())
@@ -643,7 +632,7 @@ async fn freshness(
     ingest.stop();
     shutdown.cancel();
     agg.join().await;
-    let _ = server.await;
+    api.stop().await;
     db.drop_database().await.unwrap();
     topics.delete().await.unwrap();
 }

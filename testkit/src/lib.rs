@@ -167,9 +167,7 @@ impl TestDatabase {
         self.dropped = true;
         Ok(())
     }
-}
 
-impl TestDatabase {
     /// Leaves the database in place (a bench that keeps its loaded data for the next run).
     pub fn keep(mut self) -> String {
         self.dropped = true;
