@@ -136,6 +136,9 @@ mod tests {
             offset: 0,
             message_key: String::new(),
             payload: vec![],
+            payload_bytes: 0,
+            payload_sha256: String::new(),
+            payload_truncated: 0,
             message_timestamp_ms: 0,
             error_kind: "empty".into(),
             error_message: "empty".into(),
@@ -166,6 +169,7 @@ mod tests {
             max_messages: 3,
             max_bytes: 100,
             max_age_ms: 1_000,
+            ..BatchConfig::default()
         };
         let mut batch = Batch::default();
         let now = Instant::now();

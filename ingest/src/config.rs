@@ -26,6 +26,8 @@ pub struct IngestConfig {
     pub dead_letters: DeadLetterConfig,
     /// The metrics and health endpoint.
     pub http: HttpConfig,
+    /// When `/health` reports ingest as stalled.
+    pub health: HealthConfig,
 }
 
 /// Kafka consumer settings.
@@ -47,6 +49,19 @@ pub struct KafkaConfig {
     pub max_poll_interval_ms: u32,
     /// librdkafka prefetch cap per partition, KiB. Default 8192.
     pub queued_max_messages_kbytes: u32,
+    /// A larger message is dead-lettered as `oversized` without being decoded, bytes.
+    /// Default 1000000 (librdkafka's default `message.max.bytes`).
+    pub max_message_bytes: usize,
+    /// Static group membership (`group.instance.id`): a restarted instance with the same
+    /// id takes its partitions back at once on brokers that support it (Apache Kafka 2.3+).
+    /// Unique per running instance. Default empty (dynamic membership).
+    pub group_instance_id: String,
+    /// With no partition assigned for this long while the group's partitions are not
+    /// being consumed, leave the group and join again, ms. 0 never. Default 60000.
+    pub rejoin_after_unassigned_ms: u64,
+    /// How far back, in messages, a gap in a partition's offsets is re-read before it is
+    /// accepted as lost (counted and logged either way); 0 never re-reads. Default 65536.
+    pub gap_recovery_max_messages: i64,
     /// Extra librdkafka properties, e.g. `security.protocol`.
     pub extra: HashMap<String, String>,
 }
@@ -61,6 +76,10 @@ impl Default for KafkaConfig {
             session_timeout_ms: 30_000,
             max_poll_interval_ms: 300_000,
             queued_max_messages_kbytes: 8_192,
+            max_message_bytes: 1_000_000,
+            group_instance_id: String::new(),
+            rejoin_after_unassigned_ms: 60_000,
+            gap_recovery_max_messages: 65_536,
             extra: HashMap::new(),
         }
     }
@@ -76,6 +95,11 @@ pub struct BatchConfig {
     pub max_bytes: usize,
     /// Age of the oldest message in the batch, ms. Default 1000.
     pub max_age_ms: u64,
+    /// While a batch is being stored and the next one is full, ingest stops reading (the
+    /// broker client's prefetch queue fills and fetching stops) for up to this long before
+    /// it pauses its partitions and polls again, ms. Default 120000; less than
+    /// `kafka.max_poll_interval_ms`.
+    pub hold_max_ms: u64,
 }
 
 impl Default for BatchConfig {
@@ -84,6 +108,7 @@ impl Default for BatchConfig {
             max_messages: 50_000,
             max_bytes: 32 << 20,
             max_age_ms: 1_000,
+            hold_max_ms: 120_000,
         }
     }
 }
@@ -127,6 +152,9 @@ pub struct DeadLetterConfig {
     pub window: usize,
     /// The guard only trips once the window holds this many messages. Default 100.
     pub min_messages: usize,
+    /// A dead letter keeps at most this many bytes of its payload (the rest is described
+    /// by its size and SHA-256), bytes. Default 1000000.
+    pub max_payload_bytes: usize,
 }
 
 impl Default for DeadLetterConfig {
@@ -135,6 +163,7 @@ impl Default for DeadLetterConfig {
             max_ratio: 0.5,
             window: 1_000,
             min_messages: 100,
+            max_payload_bytes: 1_000_000,
         }
     }
 }
@@ -151,6 +180,26 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+        }
+    }
+}
+
+/// When `/health` answers 503 (a supervisor restarts ingest on it).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// Stalled: messages are waiting (lag) and no batch was stored for this long, ms.
+    /// Default 120000.
+    pub stall_after_ms: u64,
+    /// Stalled: no partition assigned for this long, ms. Default 120000.
+    pub unassigned_after_ms: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            stall_after_ms: 120_000,
+            unassigned_after_ms: 120_000,
         }
     }
 }
@@ -180,6 +229,10 @@ impl IngestConfig {
         let vars = Env(env);
         vars.string("SYNCTEL_KAFKA_BROKERS", &mut self.kafka.brokers);
         vars.string("SYNCTEL_INGEST_GROUP_ID", &mut self.kafka.group_id);
+        vars.string(
+            "SYNCTEL_INGEST_INSTANCE_ID",
+            &mut self.kafka.group_instance_id,
+        );
         let events = vars.get("SYNCTEL_EVENTS_TOPIC");
         let logs = vars.get("SYNCTEL_LOGS_TOPIC");
         if events.is_some() || logs.is_some() {
@@ -198,6 +251,14 @@ impl IngestConfig {
         );
         self.clickhouse.apply_env(env);
         vars.parse("SYNCTEL_INGEST_LISTEN", &mut self.http.listen)
+    }
+
+    /// The size limits decoding applies.
+    pub fn limits(&self) -> crate::decode::Limits {
+        crate::decode::Limits {
+            max_message_bytes: self.kafka.max_message_bytes,
+            max_dead_letter_payload_bytes: self.dead_letters.max_payload_bytes,
+        }
     }
 
     /// Checks every value; the first problem is returned, naming its field.
@@ -237,6 +298,24 @@ impl IngestConfig {
         }
         if self.batch.max_bytes < 1024 {
             return invalid("batch.max_bytes", "must be at least 1024");
+        }
+        if self.batch.hold_max_ms >= u64::from(self.kafka.max_poll_interval_ms) {
+            return invalid(
+                "batch.hold_max_ms",
+                "must be less than kafka.max_poll_interval_ms",
+            );
+        }
+        if self.kafka.max_message_bytes == 0 {
+            return invalid("kafka.max_message_bytes", "must be at least 1");
+        }
+        if self.kafka.gap_recovery_max_messages < 0 {
+            return invalid("kafka.gap_recovery_max_messages", "must not be negative");
+        }
+        if self.dead_letters.max_payload_bytes > 100_000_000 {
+            return invalid(
+                "dead_letters.max_payload_bytes",
+                "must be at most 100000000 (the dead-letter producer's message.max.bytes)",
+            );
         }
         if !(10..=60_000).contains(&self.batch.max_age_ms) {
             return invalid("batch.max_age_ms", "must be between 10 and 60000");
@@ -314,6 +393,11 @@ mod tests {
                 "dead_letters.max_ratio",
             ),
             ("[clickhouse]\nurl = \"localhost\"\n", "clickhouse"),
+            ("[batch]\nhold_max_ms = 300000\n", "batch.hold_max_ms"),
+            (
+                "[dead_letters]\nmax_payload_bytes = 200000000\n",
+                "dead_letters.max_payload_bytes",
+            ),
             ("[clickhouse]\ndatabase = \"a;DROP\"\n", "clickhouse"),
         ];
         for (text, field) in cases {

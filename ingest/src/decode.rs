@@ -1,6 +1,7 @@
 //! Pure: one Kafka message in, either rows for ClickHouse or a dead letter out.
 
 use schemas::InvalidMessage;
+use sha2::{Digest, Sha256};
 use store::rows::{DeadLetterRow, Row};
 
 /// Where a message came from.
@@ -18,6 +19,31 @@ pub struct Origin<'a> {
     pub timestamp_ms: i64,
 }
 
+/// Size limits applied while decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A larger message is dead-lettered as `oversized` without being decoded.
+    pub max_message_bytes: usize,
+    /// A dead letter keeps at most this many bytes of its payload.
+    pub max_dead_letter_payload_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 1_000_000,
+            max_dead_letter_payload_bytes: 1_000_000,
+        }
+    }
+}
+
+/// The reason label of a message larger than [`Limits::max_message_bytes`].
+pub const OVERSIZED: &str = "oversized";
+
+/// A dead letter keeps at most this many bytes of the message key and of the error text,
+/// so that the dead-letter record stays within a broker's message size.
+pub const MAX_TEXT_BYTES: usize = 4096;
+
 /// What a message becomes. Short-lived (moved straight into the batch), so the size
 /// difference between the variants does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -30,31 +56,78 @@ pub enum Decoded {
 }
 
 /// Decodes and validates `payload` (at time `now_ms`).
-pub fn decode(payload: &[u8], origin: Origin<'_>, now_ms: i64) -> Decoded {
+pub fn decode(payload: &[u8], origin: Origin<'_>, now_ms: i64, limits: &Limits) -> Decoded {
+    if payload.len() > limits.max_message_bytes {
+        let message = format!(
+            "message of {} bytes is larger than the limit of {} bytes (kafka.max_message_bytes)",
+            payload.len(),
+            limits.max_message_bytes
+        );
+        return Decoded::Dead(dead_letter(
+            payload, origin, OVERSIZED, &message, now_ms, limits,
+        ));
+    }
     match schemas::decode_valid_at(payload, now_ms) {
         Ok(event) => Decoded::Rows(Row::from_event(&event)),
-        Err(error) => Decoded::Dead(dead_letter(payload, origin, &error, now_ms)),
+        Err(error) => Decoded::Dead(invalid(payload, origin, &error, now_ms, limits)),
     }
 }
 
 /// The dead-letter row for a message that failed with `error`.
-pub fn dead_letter(
+pub fn invalid(
     payload: &[u8],
     origin: Origin<'_>,
     error: &InvalidMessage,
     now_ms: i64,
+    limits: &Limits,
 ) -> DeadLetterRow {
+    dead_letter(
+        payload,
+        origin,
+        error.kind(),
+        &error.to_string(),
+        now_ms,
+        limits,
+    )
+}
+
+/// The dead-letter row for a message rejected with reason `kind`: the origin, the reason,
+/// the original size and digest, and as much of the payload as the limit allows.
+pub fn dead_letter(
+    payload: &[u8],
+    origin: Origin<'_>,
+    kind: &str,
+    message: &str,
+    now_ms: i64,
+    limits: &Limits,
+) -> DeadLetterRow {
+    let kept = payload.len().min(limits.max_dead_letter_payload_bytes);
     DeadLetterRow {
         topic: origin.topic.to_owned(),
         partition: origin.partition,
         offset: origin.offset,
-        message_key: String::from_utf8_lossy(origin.key).into_owned(),
-        payload: payload.to_vec(),
+        message_key: truncate_text(&String::from_utf8_lossy(origin.key), MAX_TEXT_BYTES),
+        payload: payload[..kept].to_vec(),
+        payload_bytes: payload.len() as u64,
+        payload_sha256: hex::encode(Sha256::digest(payload)),
+        payload_truncated: u8::from(kept < payload.len()),
         message_timestamp_ms: origin.timestamp_ms,
-        error_kind: error.kind().to_owned(),
-        error_message: error.to_string(),
+        error_kind: kind.to_owned(),
+        error_message: truncate_text(message, MAX_TEXT_BYTES),
         received_at_ms: now_ms,
     }
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+pub fn truncate_text(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
 }
 
 #[cfg(test)]
@@ -77,7 +150,7 @@ mod tests {
     fn every_example_becomes_rows() {
         for event in schemas::examples::all() {
             let bytes = schemas::wire::encode(&event);
-            match decode(&bytes, origin(), NOW) {
+            match decode(&bytes, origin(), NOW, &Limits::default()) {
                 Decoded::Rows(row) => assert_eq!(row, Row::from_event(&event)),
                 Decoded::Dead(d) => panic!("{:?} dead-lettered: {}", event.kind(), d.error_message),
             }
@@ -91,15 +164,57 @@ mod tests {
             (&[1u8, 0, 0, 0, 1][..], "bad_magic_byte"),
             (&[0u8, 0, 0x0f, 0x42, 0x3f, 2][..], "unknown_schema_id"),
         ] {
-            let Decoded::Dead(d) = decode(payload, origin(), NOW) else {
+            let Decoded::Dead(d) = decode(payload, origin(), NOW, &Limits::default()) else {
                 panic!("{kind} accepted");
             };
             assert_eq!(d.error_kind, kind, "{}", d.error_message);
             assert_eq!((d.topic.as_str(), d.partition, d.offset), ("t", 2, 41));
             assert_eq!(d.message_key, "tenant/user");
             assert_eq!(d.payload, payload);
+            assert_eq!(d.payload_bytes, payload.len() as u64);
+            assert_eq!(d.payload_truncated, 0);
+            assert_eq!(d.payload_sha256, hex::encode(Sha256::digest(payload)));
             assert_eq!(d.received_at_ms, NOW);
             assert!(!d.error_message.is_empty());
         }
+    }
+
+    #[test]
+    fn an_oversized_message_keeps_its_size_digest_and_first_bytes() {
+        let limits = Limits {
+            max_message_bytes: 100,
+            max_dead_letter_payload_bytes: 10,
+        };
+        // A valid event, too large: oversized wins before decoding.
+        let mut bytes = schemas::wire::encode(&schemas::examples::all()[0]);
+        bytes.resize(101, 0);
+        let Decoded::Dead(d) = decode(&bytes, origin(), NOW, &limits) else {
+            panic!("an oversized message was accepted");
+        };
+        assert_eq!(d.error_kind, OVERSIZED);
+        assert!(d.error_message.contains("101 bytes"), "{}", d.error_message);
+        assert_eq!(d.payload, &bytes[..10]);
+        assert_eq!(d.payload_bytes, 101);
+        assert_eq!(d.payload_truncated, 1);
+        assert_eq!(d.payload_sha256, hex::encode(Sha256::digest(&bytes)));
+        // At the limit it is decoded as usual.
+        let Decoded::Dead(d) = decode(&bytes[..100], origin(), NOW, &limits) else {
+            panic!("a cut event was accepted");
+        };
+        assert_ne!(d.error_kind, OVERSIZED);
+        assert_eq!(d.payload_truncated, 1, "kept 10 of 100 bytes");
+    }
+
+    #[test]
+    fn long_keys_and_texts_are_cut_at_a_character_boundary() {
+        let key = "é".repeat(MAX_TEXT_BYTES);
+        let o = Origin {
+            key: key.as_bytes(),
+            ..origin()
+        };
+        let d = dead_letter(b"x", o, "k", &"m".repeat(10_000), NOW, &Limits::default());
+        assert!(d.message_key.len() <= MAX_TEXT_BYTES && d.message_key.len() > MAX_TEXT_BYTES - 2);
+        assert!(d.message_key.chars().all(|c| c == 'é'));
+        assert_eq!(d.error_message.len(), MAX_TEXT_BYTES);
     }
 }

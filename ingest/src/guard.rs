@@ -59,6 +59,7 @@ mod tests {
             max_ratio: 0.5,
             window: 10,
             min_messages: 4,
+            ..DeadLetterConfig::default()
         })
     }
 

@@ -6,7 +6,9 @@
 //! with [`backoff`] while servers are away) -> commit in [`pipeline`], only after the rows
 //! are stored. [`guard`] stops consumption when too much input is bad. [`metrics`] (served by
 //! `service_kit::http`) expose what happens; [`config`] is checked before anything starts; [`replay`]
-//! re-publishes dead letters once their cause is fixed.
+//! re-publishes dead letters once their cause is fixed. [`offsets`] notices messages a broker
+//! skipped and re-reads them; [`group`] notices partitions no member consumes and rejoins;
+//! [`health`] says on `/health` whether ingest is doing its job.
 //!
 //! Delivery is at least once; storage is idempotent (see `docs/clickhouse-schema.md`), so
 //! a replay or a crash between insert and commit never doubles a row as seen through the
@@ -17,9 +19,12 @@ pub mod batch;
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod group;
 pub mod guard;
+pub mod health;
 pub mod kafka;
 pub mod metrics;
+pub mod offsets;
 pub mod pipeline;
 pub mod replay;
 pub mod sink;
@@ -78,6 +83,21 @@ pub async fn start(
     let mut registry = Registry::default();
     let metrics = Arc::new(Metrics::new(&mut registry));
     let registry = Arc::new(registry);
+    let facts: health::SharedFacts = Arc::new(Mutex::new(health::Facts::started(sink::now_ms())));
+    let check: service_kit::http::HealthCheck = {
+        let facts = Arc::clone(&facts);
+        let cfg = config.health.clone();
+        Arc::new(move || {
+            let verdict = health::evaluate(&health::snapshot(&facts), sink::now_ms(), &cfg);
+            let status = if verdict.is_ok() {
+                service_kit::http::StatusCode::OK
+            } else {
+                service_kit::http::StatusCode::SERVICE_UNAVAILABLE
+            };
+            let body = serde_json::to_string(&verdict).unwrap_or_default();
+            (status, body)
+        })
+    };
     let listener = TcpListener::bind(config.http.listen)
         .await
         .map_err(IngestError::Http)?;
@@ -85,14 +105,22 @@ pub async fn start(
     tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
-            if let Err(e) = service_kit::http::serve(listener, registry, shutdown).await {
+            if let Err(e) =
+                service_kit::http::serve_with_health(listener, registry, check, shutdown).await
+            {
                 tracing::error!(error = %e, "metrics endpoint failed");
             }
         }
     });
-    let stored = Arc::new(Mutex::new(Default::default()));
-    let consumer = kafka::consumer(&config.kafka, metrics.clone(), Arc::clone(&stored))?;
-    let producer = kafka::dead_letter_producer(&config.kafka)?;
+    let shared = kafka::Shared {
+        metrics: Arc::clone(&metrics),
+        stored: Arc::new(Mutex::new(Default::default())),
+        facts: Arc::clone(&facts),
+    };
+    let consumer = kafka::consumer(&config.kafka, &shared, true)?;
+    kafka::subscribe(&config.kafka, &consumer)?;
+    let producer =
+        kafka::dead_letter_producer(&config.kafka, config.dead_letters.max_payload_bytes)?;
     let sink = sink::Sink::new(
         config.clickhouse.client(),
         producer,
@@ -106,6 +134,7 @@ pub async fn start(
         written_tx,
         config.retry.clone(),
         metrics.clone(),
+        facts,
         shutdown.clone(),
     ));
     tracing::info!(topics = ?config.kafka.topics, group = %config.kafka.group_id, %http_addr, "ingest started");
@@ -113,10 +142,9 @@ pub async fn start(
         let result = pipeline::consume(
             &config,
             consumer,
+            shared,
             batch_tx,
             written_rx,
-            metrics,
-            stored,
             shutdown.clone(),
         )
         .await;

@@ -52,6 +52,18 @@ pub struct TargetLabel {
     pub target: &'static str,
 }
 
+/// Label: what became of a gap in a partition's offsets.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GapLabel {
+    /// Topic name.
+    pub topic: String,
+    /// `recovered` (re-read), `lost` (not there on re-reading) or `retention` (the log
+    /// starts after it: removed before it was read).
+    pub outcome: &'static str,
+}
+
+type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
+
 /// The ingest metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -77,6 +89,28 @@ pub struct Metrics {
     pub paused: Gauge,
     /// Group rebalances seen by this consumer.
     pub rebalances: Family<RebalanceLabel, Counter>,
+    /// 1 while reading is held back because the next batch is full.
+    pub holding: Gauge,
+    /// Partitions assigned now.
+    pub assigned_partitions: Gauge,
+    /// When a batch was last stored, seconds since the Unix epoch.
+    pub last_stored_timestamp_seconds: FloatGauge,
+    /// Since when `/health` says stalled, seconds since the Unix epoch; 0 when ok.
+    pub stalled_since_timestamp_seconds: FloatGauge,
+    /// Gaps in partitions' offsets, per topic and outcome.
+    pub offset_gaps: Family<GapLabel, Counter>,
+    /// Messages missing in gaps that were not recovered, per topic.
+    pub lost_messages: Family<TopicLabel, Counter>,
+    /// Messages read again while recovering a gap (dropped: already stored or batched).
+    pub reread_messages: Counter,
+    /// Times the consumer left its group and joined again (no partitions while no member
+    /// consumed them).
+    pub rejoins: Counter,
+    /// Dead letters whose payload was cut to `dead_letters.max_payload_bytes`.
+    pub dead_letters_truncated: Counter,
+    /// Dead letters the dead-letter topic refused even without payload (kept in the
+    /// `dead_letters` table only).
+    pub dead_letters_unpublished: Counter,
 }
 
 impl Metrics {
@@ -94,6 +128,16 @@ impl Metrics {
             lag_seconds: Family::default(),
             paused: Gauge::default(),
             rebalances: Family::default(),
+            holding: Gauge::default(),
+            assigned_partitions: Gauge::default(),
+            last_stored_timestamp_seconds: FloatGauge::default(),
+            stalled_since_timestamp_seconds: FloatGauge::default(),
+            offset_gaps: Family::default(),
+            lost_messages: Family::default(),
+            reread_messages: Counter::default(),
+            rejoins: Counter::default(),
+            dead_letters_truncated: Counter::default(),
+            dead_letters_unpublished: Counter::default(),
         };
         let r = registry.sub_registry_with_prefix("ingest");
         r.register(
@@ -150,6 +194,56 @@ impl Metrics {
             "paused",
             "1 while partitions are paused for backpressure",
             metrics.paused.clone(),
+        );
+        r.register(
+            "holding",
+            "1 while reading is held back because the next batch is full",
+            metrics.holding.clone(),
+        );
+        r.register(
+            "assigned_partitions",
+            "Partitions assigned to this consumer",
+            metrics.assigned_partitions.clone(),
+        );
+        r.register(
+            "last_stored_timestamp_seconds",
+            "When a batch was last stored (Unix time)",
+            metrics.last_stored_timestamp_seconds.clone(),
+        );
+        r.register(
+            "stalled_since_timestamp_seconds",
+            "Since when /health says stalled (Unix time); 0 when ok",
+            metrics.stalled_since_timestamp_seconds.clone(),
+        );
+        r.register(
+            "offset_gaps",
+            "Gaps in a partition's offsets (recovered, lost, retention)",
+            metrics.offset_gaps.clone(),
+        );
+        r.register(
+            "lost_messages",
+            "Messages missing in gaps that could not be re-read",
+            metrics.lost_messages.clone(),
+        );
+        r.register(
+            "reread_messages",
+            "Messages read again while recovering a gap",
+            metrics.reread_messages.clone(),
+        );
+        r.register(
+            "rejoins",
+            "Times the consumer left its group and joined again",
+            metrics.rejoins.clone(),
+        );
+        r.register(
+            "dead_letters_truncated",
+            "Dead letters whose payload was cut to dead_letters.max_payload_bytes",
+            metrics.dead_letters_truncated.clone(),
+        );
+        r.register(
+            "dead_letters_unpublished",
+            "Dead letters the dead-letter topic refused (kept in the dead_letters table)",
+            metrics.dead_letters_unpublished.clone(),
         );
         metrics
     }

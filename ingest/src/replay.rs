@@ -1,7 +1,8 @@
 //! Re-publishing dead letters once their cause is fixed (a new schema version deployed, a
 //! producer bug fixed): each goes back to its original topic with its original key, and
 //! with a header naming where it was dead-lettered from. Messages that are still bad just
-//! come back to the dead-letter topic.
+//! come back to the dead-letter topic. Dead letters that kept only the first bytes of their
+//! payload (`payload_truncated`, e.g. `oversized`) cannot be replayed and are left out.
 
 use std::time::Duration;
 
@@ -49,7 +50,8 @@ pub async fn replay(
     if dry_run {
         return Ok(letters.len() as u64);
     }
-    let producer = crate::kafka::dead_letter_producer(&config.kafka)?;
+    let producer =
+        crate::kafka::dead_letter_producer(&config.kafka, config.dead_letters.max_payload_bytes)?;
     let mut sent = 0;
     for letter in &letters {
         let origin = format!("{}/{}/{}", letter.topic, letter.partition, letter.offset);

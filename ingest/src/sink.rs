@@ -30,6 +30,13 @@ pub mod headers {
     pub const ORIGIN_TIMESTAMP_MS: &str = "synctel-origin-timestamp-ms";
     /// When it was dead-lettered, ms since the Unix epoch (decimal).
     pub const DEAD_LETTERED_AT_MS: &str = "synctel-dead-lettered-at-ms";
+    /// Size of the original payload, bytes (decimal).
+    pub const PAYLOAD_BYTES: &str = "synctel-payload-bytes";
+    /// Hex SHA-256 of the original payload.
+    pub const PAYLOAD_SHA256: &str = "synctel-payload-sha256";
+    /// `1` when the record carries only the first bytes of the payload (or none), `0`
+    /// when it carries all of it.
+    pub const PAYLOAD_TRUNCATED: &str = "synctel-payload-truncated";
 }
 
 /// Why a write failed.
@@ -41,6 +48,13 @@ pub enum SinkError {
     Retryable {
         /// `clickhouse` or `dead_letter_topic`.
         target: &'static str,
+        /// The error.
+        message: String,
+    },
+    /// The dead-letter topic refuses us for good (authorization, an invalid topic): the
+    /// consumer stops without committing, so nothing is skipped.
+    #[error("the dead-letter topic refused the dead letters: {message}")]
+    DeadLetterTopicRefused {
         /// The error.
         message: String,
     },
@@ -90,11 +104,52 @@ pub fn classify(table: &'static str, error: &clickhouse::error::Error) -> SinkEr
     }
 }
 
+/// What a failure to publish one dead letter means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishFailure {
+    /// This record can never be accepted as it is (too large, invalid): send it again
+    /// without its payload, then give up on the topic for it (the table keeps it).
+    Poison,
+    /// The broker is away, slow or electing a leader: retry with backoff.
+    Retryable,
+    /// We are not allowed, or the topic cannot exist: stop without committing.
+    Fatal,
+}
+
+/// Sorts a dead-letter publishing error.
+pub fn classify_publish(error: &KafkaError) -> PublishFailure {
+    use RDKafkaErrorCode as C;
+    let Some(code) = error.rdkafka_error_code() else {
+        return PublishFailure::Retryable;
+    };
+    match code {
+        C::MessageSizeTooLarge
+        | C::MessageBatchTooLarge
+        | C::InvalidMessageSize
+        | C::InvalidMessage
+        | C::InvalidRecord
+        | C::BadMessage
+        | C::UnsupportedForMessageFormat
+        | C::PolicyViolation => PublishFailure::Poison,
+        C::TopicAuthorizationFailed
+        | C::ClusterAuthorizationFailed
+        | C::SaslAuthenticationFailed
+        | C::Authentication
+        | C::InvalidTopic
+        | C::InvalidRequiredAcks
+        | C::Fatal => PublishFailure::Fatal,
+        _ => PublishFailure::Retryable,
+    }
+}
+
 /// Progress of one batch through the sink, so retries redo only what failed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct WriteProgress {
-    /// Dead letters published to the dead-letter topic.
+    /// Every dead letter of the batch is published (or refused for good).
     pub dead_letters_published: bool,
+    /// Per dead letter: acknowledged by the broker or refused for good (empty until the
+    /// first attempt), so a retry publishes only the others.
+    pub dead_letters_done: Vec<bool>,
     /// Tables done, in [`TABLES`] order.
     pub tables_done: [bool; TABLES.len()],
 }
@@ -136,9 +191,20 @@ impl Sink {
         metrics: &Metrics,
     ) -> Result<(), SinkError> {
         if !progress.dead_letters_published {
-            self.publish_dead_letters(&batch.dead_letters).await?;
+            if progress.dead_letters_done.len() != batch.dead_letters.len() {
+                progress.dead_letters_done = vec![false; batch.dead_letters.len()];
+            }
+            self.publish_dead_letters(
+                &batch.dead_letters,
+                &mut progress.dead_letters_done,
+                metrics,
+            )
+            .await?;
             progress.dead_letters_published = true;
             for d in &batch.dead_letters {
+                if d.payload_truncated == 1 {
+                    metrics.dead_letters_truncated.inc();
+                }
                 metrics
                     .dead_lettered
                     .get_or_create(&ReasonLabel {
@@ -188,49 +254,148 @@ impl Sink {
         Ok(rows.len() as u64)
     }
 
-    /// Enqueues every dead letter at once, then waits for every acknowledgement.
-    async fn publish_dead_letters(&self, dead: &[DeadLetterRow]) -> Result<(), SinkError> {
-        let failed = |message: String| SinkError::Retryable {
-            target: "dead_letter_topic",
-            message,
-        };
+    /// Enqueues every dead letter not yet done at once, then waits for every
+    /// acknowledgement; marks in `done` those acknowledged. A dead letter the topic refuses
+    /// as it is (too large for the topic, invalid) is sent again without its payload; one
+    /// refused even so is counted, logged and left to the `dead_letters` table. A retryable
+    /// failure returns after every delivery was awaited, so the retry only sends the rest.
+    async fn publish_dead_letters(
+        &self,
+        dead: &[DeadLetterRow],
+        done: &mut [bool],
+        metrics: &Metrics,
+    ) -> Result<(), SinkError> {
         let now_ms = now_ms().to_string();
-        let mut deliveries = Vec::with_capacity(dead.len());
-        for d in dead {
-            let partition = d.partition.to_string();
-            let offset = d.offset.to_string();
-            let timestamp = d.message_timestamp_ms.to_string();
-            let headers = OwnedHeaders::new()
-                .insert(header(headers::ERROR_KIND, &d.error_kind))
-                .insert(header(headers::ERROR_MESSAGE, &d.error_message))
-                .insert(header(headers::ORIGIN_TOPIC, &d.topic))
-                .insert(header(headers::ORIGIN_PARTITION, &partition))
-                .insert(header(headers::ORIGIN_OFFSET, &offset))
-                .insert(header(headers::ORIGIN_TIMESTAMP_MS, &timestamp))
-                .insert(header(headers::DEAD_LETTERED_AT_MS, &now_ms));
-            let mut record = FutureRecord::to(&self.dead_letter_topic)
-                .key(d.message_key.as_bytes())
-                .payload(&d.payload)
-                .headers(headers);
-            loop {
-                match self.producer.send_result(record) {
-                    Ok(delivery) => break deliveries.push(delivery),
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        record = back;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
+        let mut retryable: Option<String> = None;
+        let mut poison = Vec::new();
+        let mut deliveries = Vec::new();
+        for (i, d) in dead.iter().enumerate() {
+            if done[i] {
+                continue;
+            }
+            match self
+                .send(d, &d.payload, d.payload_truncated == 1, &now_ms)
+                .await
+            {
+                Ok(delivery) => deliveries.push((i, delivery)),
+                Err(e) => match classify_publish(&e) {
+                    PublishFailure::Poison => poison.push((i, e)),
+                    PublishFailure::Retryable => {
+                        retryable.get_or_insert(e.to_string());
                     }
-                    Err((e, _)) => return Err(failed(e.to_string())),
+                    PublishFailure::Fatal => return Err(refused(&e)),
+                },
+            }
+        }
+        for (i, delivery) in deliveries {
+            match delivery.await {
+                Ok(Ok(_)) => done[i] = true,
+                Ok(Err((e, _))) => match classify_publish(&e) {
+                    PublishFailure::Poison => poison.push((i, e)),
+                    PublishFailure::Retryable => {
+                        retryable.get_or_insert(e.to_string());
+                    }
+                    PublishFailure::Fatal => return Err(refused(&e)),
+                },
+                Err(_) => {
+                    retryable.get_or_insert("the producer was dropped".to_owned());
                 }
             }
         }
-        for delivery in deliveries {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((e, _))) => return Err(failed(e.to_string())),
-                Err(_) => return Err(failed("the producer was dropped".to_owned())),
+        for (i, first) in poison {
+            let d = &dead[i];
+            let outcome = match self.send(d, &[], true, &now_ms).await {
+                Ok(delivery) => match delivery.await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err((e, _))) => Err(e),
+                    Err(_) => {
+                        retryable.get_or_insert("the producer was dropped".to_owned());
+                        continue;
+                    }
+                },
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(()) => {
+                    tracing::warn!(
+                        topic = %d.topic, partition = d.partition, offset = d.offset,
+                        payload_bytes = d.payload_bytes, error = %first,
+                        "dead letter published without its payload"
+                    );
+                    done[i] = true;
+                }
+                Err(e) => match classify_publish(&e) {
+                    PublishFailure::Poison => {
+                        tracing::error!(
+                            topic = %d.topic, partition = d.partition, offset = d.offset,
+                            error = %e,
+                            "the dead-letter topic refused a dead letter; it is kept in the dead_letters table only"
+                        );
+                        metrics.dead_letters_unpublished.inc();
+                        done[i] = true;
+                    }
+                    PublishFailure::Retryable => {
+                        retryable.get_or_insert(e.to_string());
+                    }
+                    PublishFailure::Fatal => return Err(refused(&e)),
+                },
             }
         }
-        Ok(())
+        match retryable {
+            Some(message) => Err(SinkError::Retryable {
+                target: "dead_letter_topic",
+                message,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Enqueues one dead letter with `payload` (waits while the producer's queue is full).
+    async fn send(
+        &self,
+        d: &DeadLetterRow,
+        payload: &[u8],
+        truncated: bool,
+        now_ms: &str,
+    ) -> Result<rdkafka::producer::DeliveryFuture, KafkaError> {
+        let partition = d.partition.to_string();
+        let offset = d.offset.to_string();
+        let timestamp = d.message_timestamp_ms.to_string();
+        let size = d.payload_bytes.to_string();
+        let headers = OwnedHeaders::new()
+            .insert(header(headers::ERROR_KIND, &d.error_kind))
+            .insert(header(headers::ERROR_MESSAGE, &d.error_message))
+            .insert(header(headers::ORIGIN_TOPIC, &d.topic))
+            .insert(header(headers::ORIGIN_PARTITION, &partition))
+            .insert(header(headers::ORIGIN_OFFSET, &offset))
+            .insert(header(headers::ORIGIN_TIMESTAMP_MS, &timestamp))
+            .insert(header(headers::DEAD_LETTERED_AT_MS, now_ms))
+            .insert(header(headers::PAYLOAD_BYTES, &size))
+            .insert(header(headers::PAYLOAD_SHA256, &d.payload_sha256))
+            .insert(header(
+                headers::PAYLOAD_TRUNCATED,
+                if truncated { "1" } else { "0" },
+            ));
+        let mut record = FutureRecord::to(&self.dead_letter_topic)
+            .key(d.message_key.as_bytes())
+            .payload(payload)
+            .headers(headers);
+        loop {
+            match self.producer.send_result(record) {
+                Ok(delivery) => return Ok(delivery),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+}
+
+fn refused(e: &KafkaError) -> SinkError {
+    SinkError::DeadLetterTopicRefused {
+        message: e.to_string(),
     }
 }
 
@@ -267,5 +432,104 @@ mod tests {
         assert!(classify("t", &busy).is_retryable());
         let down = clickhouse::error::Error::Network("connection refused".into());
         assert!(classify("t", &down).is_retryable());
+    }
+
+    fn server(code: u32, text: &str) -> clickhouse::error::Error {
+        clickhouse::error::Error::BadResponse(format!(
+            "Code: {code}, e.displayText() = DB::Exception: {text}"
+        ))
+    }
+
+    /// Every ClickHouse failure the writer can meet, sorted.
+    #[test]
+    fn every_clickhouse_failure_is_sorted() {
+        let retryable = [
+            (159, "Timeout exceeded"),
+            (164, "Cannot execute query in readonly mode"),
+            (202, "Too many simultaneous queries"),
+            (209, "Socket timeout"),
+            (210, "Connection refused"),
+            (241, "Memory limit (total) exceeded"),
+            (242, "Table is in readonly mode (ZooKeeper down)"),
+            (252, "Too many parts"),
+            (319, "Unknown status, client must retry"),
+            (999, "Keeper exception"),
+        ];
+        for (code, text) in retryable {
+            assert!(classify("t", &server(code, text)).is_retryable(), "{code}");
+        }
+        for code in BAD_DATA_CODES {
+            assert!(
+                matches!(classify("t", &server(*code, "x")), SinkError::Fatal { code: Some(c), .. } if c == *code),
+                "{code}"
+            );
+        }
+        for e in [
+            clickhouse::error::Error::Network("reset by peer".into()),
+            clickhouse::error::Error::TimedOut,
+        ] {
+            assert!(classify("t", &e).is_retryable(), "{e}");
+        }
+    }
+
+    /// Every failure of the dead-letter path, sorted.
+    #[test]
+    fn every_dead_letter_failure_is_sorted() {
+        use RDKafkaErrorCode as C;
+        let produce = KafkaError::MessageProduction;
+        for code in [
+            C::MessageSizeTooLarge,
+            C::MessageBatchTooLarge,
+            C::InvalidMessageSize,
+            C::InvalidMessage,
+            C::InvalidRecord,
+            C::BadMessage,
+            C::UnsupportedForMessageFormat,
+            C::PolicyViolation,
+        ] {
+            assert_eq!(
+                classify_publish(&produce(code)),
+                PublishFailure::Poison,
+                "{code:?}"
+            );
+        }
+        for code in [
+            C::MessageTimedOut,
+            C::BrokerTransportFailure,
+            C::AllBrokersDown,
+            C::LeaderNotAvailable,
+            C::NotLeaderForPartition,
+            C::UnknownTopicOrPartition,
+            C::UnknownTopic,
+            C::NotEnoughReplicas,
+            C::NotEnoughReplicasAfterAppend,
+            C::RequestTimedOut,
+            C::QueueFull,
+        ] {
+            assert_eq!(
+                classify_publish(&produce(code)),
+                PublishFailure::Retryable,
+                "{code:?}"
+            );
+        }
+        for code in [
+            C::TopicAuthorizationFailed,
+            C::ClusterAuthorizationFailed,
+            C::SaslAuthenticationFailed,
+            C::Authentication,
+            C::InvalidTopic,
+            C::InvalidRequiredAcks,
+            C::Fatal,
+        ] {
+            assert_eq!(
+                classify_publish(&produce(code)),
+                PublishFailure::Fatal,
+                "{code:?}"
+            );
+        }
+        assert_eq!(
+            classify_publish(&KafkaError::Canceled),
+            PublishFailure::Retryable
+        );
     }
 }

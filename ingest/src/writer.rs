@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::Backoff;
 use crate::batch::{Batch, Covered, Partition};
 use crate::config::RetryConfig;
+use crate::health::{self, SharedFacts};
 use crate::metrics::{Metrics, TargetLabel};
 use crate::sink::{Sink, SinkError, WriteProgress};
 
@@ -32,11 +33,12 @@ pub async fn run(
     written: mpsc::Sender<Written>,
     retry: RetryConfig,
     metrics: Arc<Metrics>,
+    facts: SharedFacts,
     shutdown: CancellationToken,
 ) {
     while let Some(batch) = batches.recv().await {
         let started = Instant::now();
-        let outcome = store_with_retries(&sink, &batch, &retry, &metrics, &shutdown).await;
+        let outcome = store_with_retries(&sink, &batch, &retry, &metrics, &facts, &shutdown).await;
         let report = match outcome {
             Ok(()) => {
                 metrics
@@ -61,6 +63,7 @@ async fn store_with_retries(
     batch: &Batch,
     retry: &RetryConfig,
     metrics: &Metrics,
+    facts: &SharedFacts,
     shutdown: &CancellationToken,
 ) -> Result<(), Option<SinkError>> {
     let mut progress = WriteProgress::default();
@@ -72,8 +75,11 @@ async fn store_with_retries(
     loop {
         match sink.write(batch, &mut progress, metrics).await {
             Ok(()) => return Ok(()),
-            Err(e @ SinkError::Fatal { .. }) => return Err(Some(e)),
+            Err(e @ (SinkError::Fatal { .. } | SinkError::DeadLetterTopicRefused { .. })) => {
+                return Err(Some(e))
+            }
             Err(e) => {
+                health::update(facts, |f| f.last_write_error = Some(e.to_string()));
                 let target = match &e {
                     SinkError::Retryable { target, .. } => *target,
                     _ => "clickhouse",

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
+pub use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -11,11 +12,31 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The router, apart from serving, so tests can call it directly.
+/// What a service says of its own health: a status code (200 or 503) and a JSON body.
+pub type HealthCheck = Arc<dyn Fn() -> (StatusCode, String) + Send + Sync>;
+
+/// The router, apart from serving, so tests can call it directly. `/health` answers `ok`.
 pub fn app(registry: Arc<Registry>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/health", get(|| async { "ok\n" }))
+        .with_state(registry)
+}
+
+/// The router with `/health` answered by `health` (JSON).
+pub fn app_with_health(registry: Arc<Registry>, health: HealthCheck) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route(
+            "/health",
+            get(move || {
+                let health = Arc::clone(&health);
+                async move {
+                    let (status, body) = health();
+                    (status, [(header::CONTENT_TYPE, "application/json")], body)
+                }
+            }),
+        )
         .with_state(registry)
 }
 
@@ -52,6 +73,18 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     axum::serve(listener, app(registry))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+/// Serves until `shutdown`, with `/health` answered by `health`.
+pub async fn serve_with_health(
+    listener: TcpListener,
+    registry: Arc<Registry>,
+    health: HealthCheck,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, app_with_health(registry, health))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }

@@ -134,9 +134,16 @@ pub struct DeadLetterRow {
     pub partition: i32,
     pub offset: i64,
     pub message_key: String,
-    /// The original bytes (ClickHouse `String` holds arbitrary bytes).
+    /// The original bytes, or their first `dead_letters.max_payload_bytes` when
+    /// `payload_truncated` (ClickHouse `String` holds arbitrary bytes).
     #[serde(with = "serde_bytes")]
     pub payload: Vec<u8>,
+    /// Size of the original payload, bytes.
+    pub payload_bytes: u64,
+    /// Hex SHA-256 of the original payload.
+    pub payload_sha256: String,
+    /// 1 when `payload` holds only the first bytes of the original.
+    pub payload_truncated: u8,
     pub message_timestamp_ms: i64,
     pub error_kind: String,
     pub error_message: String,
