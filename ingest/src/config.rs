@@ -57,7 +57,9 @@ pub struct KafkaConfig {
     /// Unique per running instance. Default empty (dynamic membership).
     pub group_instance_id: String,
     /// With no partition assigned for this long while the group's partitions are not
-    /// being consumed, leave the group and join again, ms. 0 never. Default 60000.
+    /// being consumed, leave the group and join again, ms. 0 never; otherwise more than
+    /// `session_timeout_ms` (a dead member must have left the group by then). Default
+    /// 45000.
     pub rejoin_after_unassigned_ms: u64,
     /// How far back, in messages, a gap in a partition's offsets is re-read before it is
     /// accepted as lost (counted and logged either way); 0 never re-reads. Default 65536.
@@ -78,7 +80,7 @@ impl Default for KafkaConfig {
             queued_max_messages_kbytes: 8_192,
             max_message_bytes: 1_000_000,
             group_instance_id: String::new(),
-            rejoin_after_unassigned_ms: 60_000,
+            rejoin_after_unassigned_ms: 45_000,
             gap_recovery_max_messages: 65_536,
             extra: HashMap::new(),
         }
@@ -303,6 +305,14 @@ impl IngestConfig {
             return invalid(
                 "batch.hold_max_ms",
                 "must be less than kafka.max_poll_interval_ms",
+            );
+        }
+        if self.kafka.rejoin_after_unassigned_ms != 0
+            && self.kafka.rejoin_after_unassigned_ms <= u64::from(self.kafka.session_timeout_ms)
+        {
+            return invalid(
+                "kafka.rejoin_after_unassigned_ms",
+                "must be 0 or more than kafka.session_timeout_ms",
             );
         }
         if self.kafka.max_message_bytes == 0 {

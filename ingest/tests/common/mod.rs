@@ -107,15 +107,22 @@ impl Harness {
             .expect("migrate");
     }
 
-    /// Publishes `records` to this test's topics (blocking thread), paced.
+    /// Publishes `records` to this test's topics (blocking thread), paced, one message
+    /// per producer request.
     pub async fn publish(&self, records: Vec<Record>, pace: Pace) {
+        self.publish_batched(records, pace, 1).await;
+    }
+
+    /// Publishes `records` with up to `max_batch_messages` messages per producer record
+    /// batch (as producers with `linger.ms` do).
+    pub async fn publish_batched(&self, records: Vec<Record>, pace: Pace, max_batch_messages: u32) {
         let cfg = PublishConfig {
             brokers: kafka_brokers(),
             events_topic: self.topics.name("events").to_owned(),
             logs_topic: self.topics.name("logs").to_owned(),
             pace,
             progress_every: Duration::from_secs(3600),
-            max_batch_messages: 1,
+            max_batch_messages,
         };
         let sent = tokio::task::spawn_blocking(move || {
             publish(records.into_iter(), &cfg, &AtomicBool::new(false), |_| {})
@@ -159,7 +166,20 @@ impl Harness {
         records: &[Record],
         timeout: Duration,
     ) {
-        let malformed: u64 = manifest.messages.malformed.values().sum();
+        self.assert_matches_manifest_plus(manifest, records, timeout, 0)
+            .await;
+    }
+
+    /// As [`Self::assert_matches_manifest`], with `extra_dead` bad messages published
+    /// besides the manifest's.
+    pub async fn assert_matches_manifest_plus(
+        &self,
+        manifest: &Manifest,
+        records: &[Record],
+        timeout: Duration,
+        extra_dead: u64,
+    ) {
+        let malformed: u64 = manifest.messages.malformed.values().sum::<u64>() + extra_dead;
         // `timeout` counts from the last progress: a busy machine (tests run in parallel) is
         // slow, not wrong; only a stall with rows missing fails.
         let mut moved = Instant::now();
