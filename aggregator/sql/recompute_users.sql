@@ -174,16 +174,15 @@ FROM
                 session_id,
                 max(started_at_ms) AS s_started_at_ms,
                 toUInt8(countIf(event_kind = 'session_ended') > 0) AS s_ended,
-                argMaxIf(ended_at_ms, (occurred_at_ms, event_id), event_kind = 'session_ended')
-                    AS s_ended_at_ms,
-                argMaxIf(status, (occurred_at_ms, event_id), event_kind = 'session_ended')
-                    AS s_status,
-                argMaxIf(error_category, (occurred_at_ms, event_id), event_kind = 'session_ended')
-                    AS s_error_category,
-                argMaxIf(error_source, (occurred_at_ms, event_id), event_kind = 'session_ended')
-                    AS s_error_source,
-                argMaxIf(message, (occurred_at_ms, event_id), event_kind = 'session_ended')
-                    AS s_message,
+                -- The whole end from one event: the greatest session_ended by
+                -- (occurred_at_ms, event_id), as the sessions view and session_state take it.
+                argMaxIf((ended_at_ms, status, error_category, error_source, message),
+                    (occurred_at_ms, event_id), event_kind = 'session_ended') AS s_end,
+                tupleElement(s_end, 1) AS s_ended_at_ms,
+                tupleElement(s_end, 2) AS s_status,
+                tupleElement(s_end, 3) AS s_error_category,
+                tupleElement(s_end, 4) AS s_error_source,
+                tupleElement(s_end, 5) AS s_message,
                 max(occurred_at_ms) AS s_last_event_at_ms
             FROM session_events
             WHERE (tenant_id, user_id) IN (

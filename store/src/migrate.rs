@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "session_state",
         sql: include_str!("../../deploy/clickhouse/migrations/0011_session_state.sql"),
     },
+    Migration {
+        version: 12,
+        name: "session_end_order",
+        sql: include_str!("../../deploy/clickhouse/migrations/0012_session_end_order.sql"),
+    },
 ];
 
 impl Migration {
