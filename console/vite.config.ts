@@ -5,7 +5,8 @@ import { defineConfig } from "vitest/config";
 // unit tests.
 export default defineConfig({
   base: "/",
-  build: { outDir: "dist", emptyOutDir: true, sourcemap: true, target: "es2022" },
+  // No source maps: the served bundle is all a browser needs (query-api refuses `*.map` too).
+  build: { outDir: "dist", emptyOutDir: true, sourcemap: false, target: "es2022" },
   oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   // Unit tests of the pure code (`src/**/*.test.ts`); the browser tests in e2e/ run with
   // node:test against a live stack (query-api/tests/console.rs).

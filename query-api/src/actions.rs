@@ -8,7 +8,8 @@
 //! `admin_actions` (ReplacingMergeTree by `version`): `accepted`, then `published` or
 //! `failed`.
 //!
-//! Idempotency by `request_id` per tenant: a request id already `published` (or `accepted`,
+//! Idempotency by `request_id` per tenant (per token for a token limited to some profiles:
+//! [`stored_request_id`]): a request id already `published` (or `accepted`,
 //! its outcome unknown) answers 200 with the original command and publishes nothing; one
 //! that `failed` is retried with the same `command_id` (nothing was published); the same
 //! request id for another user or action is a 409. Concurrent requests with the same id in
@@ -229,13 +230,24 @@ async fn write_row(state: &AppState, row: &ActionRow) -> Result<()> {
     Ok(())
 }
 
-fn answer(status: StatusCode, row: &ActionRow) -> Response {
+/// The key a request is stored and looked up under: the client's `request_id` for a
+/// principal that sees every profile of its tenant; `<token_id>/<request_id>` for one
+/// limited to some profiles, so that its ids never meet requests about users it may not
+/// see (a 409 there would tell that the id was used outside its profiles).
+pub fn stored_request_id(p: &Principal, request_id: &str) -> String {
+    match p.profiles {
+        None => request_id.to_owned(),
+        Some(_) => format!("{}/{request_id}", p.token_id),
+    }
+}
+
+fn answer(status: StatusCode, row: &ActionRow, request_id: &str) -> Response {
     let action = ACTIONS
         .iter()
         .find(|(_, a)| a.symbol() == row.action)
         .map_or(row.action.as_str(), |(n, _)| *n);
     let body = json!({
-        "request_id": row.request_id,
+        "request_id": request_id,
         "command_id": row.command_id,
         "user_id": row.user_id,
         "action": action,
@@ -279,7 +291,8 @@ pub async fn post_action(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let key = (p.tenant_id.clone(), req.request_id.clone());
+    let stored_id = stored_request_id(&p, &req.request_id);
+    let key = (p.tenant_id.clone(), stored_id.clone());
     {
         let mut set = s
             .actions_in_flight
@@ -300,7 +313,7 @@ pub async fn post_action(
         .client
         .query(LOOKUP)
         .bind(p.tenant_id.as_str())
-        .bind(req.request_id.as_str())
+        .bind(stored_id.as_str())
         .fetch_optional()
         .await?;
     let (command_id, version) = match stored {
@@ -315,7 +328,7 @@ pub async fn post_action(
                 tenant_id: p.tenant_id.clone(),
                 profile_id: old.profile_id,
                 user_id: old.user_id,
-                request_id: req.request_id.clone(),
+                request_id: stored_id.clone(),
                 command_id: old.command_id,
                 action: old.action,
                 issued_by: old.issued_by,
@@ -328,7 +341,7 @@ pub async fn post_action(
             };
             if row.result != "failed" {
                 s.metrics.admin_command("replayed");
-                return Ok(answer(StatusCode::OK, &row));
+                return Ok(answer(StatusCode::OK, &row, &req.request_id));
             }
             // Failed before: nothing was published; try again under the same command id.
             (row.command_id, row.version)
@@ -353,7 +366,7 @@ pub async fn post_action(
         tenant_id: command.tenant_id.clone(),
         profile_id: command.profile_id.clone(),
         user_id: command.user_id.clone(),
-        request_id: command.request_id.clone(),
+        request_id: stored_id.clone(),
         command_id: command.command_id.clone(),
         action: action.symbol().to_owned(),
         issued_by: command.issued_by.clone(),
@@ -388,7 +401,7 @@ pub async fn post_action(
                 issued_by = %row.issued_by,
                 "admin command published"
             );
-            Ok(answer(StatusCode::ACCEPTED, &row))
+            Ok(answer(StatusCode::ACCEPTED, &row, &req.request_id))
         }
         Err(e) => {
             s.metrics.admin_command("failed");

@@ -120,9 +120,14 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
+        // Exactly one Authorization header: with two, proxies and the API could each
+        // believe a different one.
+        let mut authorizations = parts.headers.get_all(header::AUTHORIZATION).iter();
+        let first = authorizations.next();
+        if authorizations.next().is_some() {
+            return Err(ApiError::Unauthorized);
+        }
+        let bearer = first
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|v| v.trim().to_owned());

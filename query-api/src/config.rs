@@ -61,6 +61,21 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// On shutdown, how long in-flight requests may still run, ms. Default 10000.
     pub shutdown_timeout_ms: u64,
+    /// How long a request's head (request line and headers) may take to arrive, counted
+    /// from when the server waits for it: on a new connection, and on a kept-alive one
+    /// after its previous response. A connection that sends nothing, half a head, or stays
+    /// idle between requests longer is closed. Default 10000 ms.
+    pub header_read_timeout_ms: u64,
+    /// Longest a connection may make no progress in the middle of a request: a pause in the
+    /// request body, or a response write the client does not read. The request is dropped
+    /// and the connection closed. Default 30000 ms.
+    pub idle_timeout_ms: u64,
+    /// Connections open at once; one more is answered 503 `too_many_connections` (with
+    /// `Retry-After`) and closed. Default 1024.
+    pub max_connections: usize,
+    /// Longest request target (path and query string), bytes; longer: 414 `uri_too_long`.
+    /// Default 16384.
+    pub max_uri_bytes: usize,
 }
 
 impl Default for HttpConfig {
@@ -69,7 +84,23 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 64 << 10,
             shutdown_timeout_ms: 10_000,
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 30_000,
+            max_connections: 1024,
+            max_uri_bytes: 16 << 10,
         }
+    }
+}
+
+impl HttpConfig {
+    /// `header_read_timeout_ms` as a duration.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+
+    /// `idle_timeout_ms` as a duration.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
     }
 }
 
@@ -192,7 +223,21 @@ impl ApiConfig {
         if self.http.max_body_bytes == 0 {
             return invalid("http.max_body_bytes", "must be at least 1");
         }
+        let h = &self.http;
+        if h.header_read_timeout_ms < 100 || h.idle_timeout_ms < 100 {
+            return invalid(
+                "http.header_read_timeout_ms",
+                "header_read_timeout_ms and idle_timeout_ms must be at least 100",
+            );
+        }
+        if h.max_connections == 0 {
+            return invalid("http.max_connections", "must be at least 1");
+        }
+        if h.max_uri_bytes < 1024 {
+            return invalid("http.max_uri_bytes", "must be at least 1024");
+        }
         let l = &self.limits;
+
         if l.query_timeout_ms < 100 {
             return invalid("limits.query_timeout_ms", "must be at least 100");
         }
@@ -265,5 +310,15 @@ mod tests {
         c.limits.default_page_size = 5_000;
         let e = c.validate().unwrap_err();
         assert!(e.to_string().contains("limits.default_page_size"));
+        let mut c = ApiConfig::default();
+        c.http.max_connections = 0;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("http.max_connections"));
+        let mut c = ApiConfig::default();
+        c.http.header_read_timeout_ms = 0;
+        assert!(c.validate().is_err());
     }
 }

@@ -57,7 +57,24 @@ pub struct SignIn {
 }
 
 /// `POST /api/v1/session`: checks the token and answers its principal with the cookie set.
-pub async fn sign_in(State(s): State<AppState>, body: Bytes) -> Result<Response> {
+/// The body must be declared JSON (`Content-Type: application/json`, else 415): an HTML
+/// form of another site, or of another port of this host, can only send form or text
+/// bodies, so it cannot sign a browser in with a token of its choosing.
+pub async fn sign_in(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::UnsupportedMediaType(
+            "the sign-in body must be JSON: Content-Type: application/json",
+        ));
+    }
     let SignIn { token } = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_value("body", format!("expected {{\"token\": \"sqa_...\"}}: {e}"))
     })?;
@@ -150,6 +167,13 @@ pub async fn files(State(s): State<AppState>, request: Request) -> Response {
     let path = request.uri().path();
     if path.starts_with("/api/") || path == "/api" {
         let body = json!({"error": {"code": "not_found", "message": "no such route"}});
+        return (StatusCode::NOT_FOUND, Json(body)).into_response();
+    }
+    // Source maps are never served (an old build may still hold some), however the name
+    // is spelled (ServeDir decodes %-escapes).
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    if decoded.to_ascii_lowercase().ends_with(".map") {
+        let body = json!({"error": {"code": "not_found", "message": "no such file"}});
         return (StatusCode::NOT_FOUND, Json(body)).into_response();
     }
     let dir = &s.config.console.dir;

@@ -3,7 +3,7 @@
 //! errors name the problem; server errors are logged (inside the request's span) and
 //! answer with a generic message, never the internals.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use thiserror::Error;
@@ -55,6 +55,15 @@ pub enum ApiError {
         /// What is wrong.
         message: String,
     },
+    /// More filters than one request may carry ([`crate::list::MAX_FILTERS`]).
+    #[error("more than {limit} filters in one request; the limit is {limit}")]
+    TooManyFilters {
+        /// The limit.
+        limit: usize,
+    },
+    /// The body is not of the media type the route takes.
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
     /// The list exists only as CSV.
     #[error("{0}")]
     CsvOnly(&'static str),
@@ -112,11 +121,13 @@ impl ApiError {
             | ApiError::UnknownColumn { .. }
             | ApiError::BadOperator { .. }
             | ApiError::BadValue { .. }
+            | ApiError::TooManyFilters { .. }
             | ApiError::CsvOnly(_) => StatusCode::BAD_REQUEST,
             ApiError::ExportTooLarge { .. } | ApiError::LogCapExceeded { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PublishFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyExports { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -135,10 +146,12 @@ impl ApiError {
             ApiError::UnknownColumn { .. } => "unknown_column",
             ApiError::BadOperator { .. } => "bad_operator",
             ApiError::BadValue { .. } => "bad_value",
+            ApiError::TooManyFilters { .. } => "too_many_filters",
             ApiError::CsvOnly(_) => "csv_only",
             ApiError::ExportTooLarge { .. } => "export_too_large",
             ApiError::LogCapExceeded { .. } => "log_export_too_large",
             ApiError::Conflict(_) => "conflict",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::PublishFailed(_) => "publish_failed",
             ApiError::TooManyExports { .. } => "too_many_exports",
             ApiError::Timeout(_) => "query_timeout",
@@ -180,9 +193,24 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let body = serde_json::json!({ "error": { "code": self.code(), "message": message } });
-        (status, Json(body)).into_response()
+        let mut response = json_error(status, self.code(), &message);
+        if let ApiError::TooManyExports { .. } = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(EXPORT_RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
+}
+
+/// `Retry-After` of a 429 `too_many_exports`, seconds.
+pub const EXPORT_RETRY_AFTER_SECS: &str = "5";
+
+/// The JSON error body every failure answers: `{"error": {"code", "message"}}`.
+pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    (status, Json(body)).into_response()
 }
 
 /// Result alias of the API.

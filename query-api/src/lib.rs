@@ -11,7 +11,9 @@
 //! - [`summary`]: summary counts (users by status, per tenant and profile) and trends (the
 //!   aggregator's series as lists).
 //! - [`error`]: the one [`ApiError`], JSON bodies `{"error": {"code", "message"}}`.
-//! - [`metrics`]: latency per route, exports.
+//! - [`metrics`]: latency per route (bounded labels), exports, connections.
+//! - [`server`]: serving with header-read and idle timeouts and a connection cap.
+//! - [`middleware`]: security and caching headers, JSON error bodies, the URI limit.
 //! - [`openapi`]: the OpenAPI document at `/api/v1/openapi.json`.
 //! - [`console`]: the web console's files at `/`, its sign-in cookie, list metadata.
 //!
@@ -27,13 +29,14 @@ pub mod fetch;
 pub mod list;
 pub mod logs;
 pub mod metrics;
+pub mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod server;
 pub mod summary;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -44,6 +47,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 pub use config::ApiConfig;
 pub use error::ApiError;
@@ -140,9 +144,16 @@ pub fn app(state: AppState) -> Router {
         .fallback(console::files)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            middleware::harden,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(state.config.http.max_body_bytes))
+        .layer(RequestBodyTimeoutLayer::new(
+            state.config.http.idle_timeout(),
+        ))
         .with_state(state)
 }
 
@@ -161,27 +172,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     service_kit::http::metrics_response(&state.registry)
 }
 
-/// Serves `app(state)` on `listener` until `shutdown`, then lets in-flight requests finish
-/// for at most `http.shutdown_timeout_ms`.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let grace = Duration::from_millis(state.config.http.shutdown_timeout_ms);
-    let stopping = shutdown.clone();
-    let server = axum::serve(listener, app(state))
-        .with_graceful_shutdown(async move { stopping.cancelled().await });
-    let server = std::future::IntoFuture::into_future(server);
-    tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => result,
-        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
-            tracing::warn!("shutdown grace period over: dropping in-flight requests");
-            Ok(())
-        }
-    }
-}
+pub use server::serve;
 
 /// Checks the schema is migrated, binds the listener, serves until `shutdown`.
 pub async fn run(config: ApiConfig, shutdown: CancellationToken) -> anyhow::Result<()> {

@@ -487,6 +487,10 @@ fn order(spec: &ListSpec, value: &str) -> Result<String, ApiError> {
     Ok(parts.join(", "))
 }
 
+/// Most filters one list request may carry: ClickHouse 18.16 refuses a long chain of
+/// conditions as "AST is too deep" (a 503), so more are a 400 `too_many_filters` up front.
+pub const MAX_FILTERS: usize = 32;
+
 /// Parses a list's query parameters.
 pub fn parse(
     spec: &ListSpec,
@@ -548,6 +552,9 @@ pub fn parse(
                     c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
                 }) =>
             {
+                if req.filters.len() == MAX_FILTERS {
+                    return Err(ApiError::TooManyFilters { limit: MAX_FILTERS });
+                }
                 req.filters.push(filter(spec, key, value)?)
             }
             _ => return Err(ApiError::UnknownParameter(key.clone())),

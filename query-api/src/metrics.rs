@@ -1,5 +1,6 @@
 //! Every metric `query-api` exports, in one place. Units are in the names; labels are
-//! bounded (method, route template, status code), never a tenant, user or raw path.
+//! bounded (one of a few methods or `other`, route template or `unmatched`, status code),
+//! never a tenant, user, raw method or raw path.
 
 use std::time::Instant;
 
@@ -18,9 +19,10 @@ use crate::AppState;
 /// Label: one route and its answer.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabel {
-    /// HTTP method.
-    pub method: String,
-    /// Route template (`/api/v1/users/{user_id}`), or `unmatched`.
+    /// HTTP method: one of [`METHODS`], or `other` (a client may send any token).
+    pub method: &'static str,
+    /// Route template (`/api/v1/users/{user_id}`), or `unmatched` (the console's files and
+    /// unknown paths: never the raw path).
     pub route: String,
     /// Status code.
     pub status: u16,
@@ -37,6 +39,18 @@ pub struct CommandLabel {
     pub result: &'static str,
 }
 
+/// The methods counted under their own name; any other is `other`.
+pub const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The method's label: itself when in [`METHODS`], else `other`.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| **m == method.as_str())
+        .copied()
+        .unwrap_or("other")
+}
+
 /// The API metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -48,6 +62,10 @@ pub struct Metrics {
     pub exports_running: Gauge,
     /// Admin command requests, per result.
     pub admin_commands: Family<CommandLabel, Counter>,
+    /// HTTP connections open now.
+    pub connections_open: Gauge,
+    /// Connections refused because `http.max_connections` were open.
+    pub connections_refused: Counter,
 }
 
 impl Metrics {
@@ -58,6 +76,8 @@ impl Metrics {
             export_rows: Counter::default(),
             exports_running: Gauge::default(),
             admin_commands: Family::default(),
+            connections_open: Gauge::default(),
+            connections_refused: Counter::default(),
         };
         let r = registry.sub_registry_with_prefix("query_api");
         r.register(
@@ -80,6 +100,16 @@ impl Metrics {
             "Admin command requests, per result (published, failed, replayed)",
             metrics.admin_commands.clone(),
         );
+        r.register(
+            "connections_open",
+            "HTTP connections open now",
+            metrics.connections_open.clone(),
+        );
+        r.register(
+            "connections_refused",
+            "Connections refused with 503 because http.max_connections were open",
+            metrics.connections_refused.clone(),
+        );
         metrics
     }
 
@@ -94,7 +124,7 @@ impl Metrics {
 /// Middleware: observes every request's latency under its route template.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -110,4 +140,16 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         })
         .observe(start.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_are_a_bounded_set() {
+        assert_eq!(method_label(&axum::http::Method::GET), "GET");
+        let invented = axum::http::Method::from_bytes(b"BREW").unwrap_or_default();
+        assert_eq!(method_label(&invented), "other");
+    }
 }

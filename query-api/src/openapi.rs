@@ -18,8 +18,8 @@ pub(crate) fn operators(kind: Kind) -> &'static [&'static str] {
 fn list_params(spec: &ListSpec) -> Vec<Value> {
     let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
     let mut params = vec![
-        json!({"name": "columns", "in": "query", "description": format!("comma-separated columns, in order; one of: {}", names.join(", ")), "schema": {"type": "string"}}),
-        json!({"name": "sort", "in": "query", "description": "comma-separated columns, `-` for descending", "schema": {"type": "string"}}),
+        json!({"name": "columns", "in": "query", "description": format!("comma-separated columns, in order; one of: {}", names.join(", ")), "schema": {"type": "string", "minLength": 1}}),
+        json!({"name": "sort", "in": "query", "description": "comma-separated columns, `-` for descending", "schema": {"type": "string", "minLength": 1}}),
         json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}),
         json!({"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}),
         json!({"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}),
@@ -27,7 +27,7 @@ fn list_params(spec: &ListSpec) -> Vec<Value> {
     ];
     if spec.windowed {
         for w in ["from", "to"] {
-            params.push(json!({"name": w, "in": "query", "description": "ms since the epoch or RFC 3339; default: the last 3 days", "schema": {"type": "string"}}));
+            params.push(json!({"name": w, "in": "query", "description": "ms since the epoch or RFC 3339; default: the last 3 days", "schema": {"type": "string", "minLength": 1}}));
         }
     }
     for c in spec.columns {
@@ -37,14 +37,19 @@ fn list_params(spec: &ListSpec) -> Vec<Value> {
             } else {
                 format!("{}.{op}", c.name)
             };
-            params.push(json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}}));
+            let schema = if c.kind == Kind::Text {
+                json!({"type": "string"})
+            } else {
+                json!({"type": "string", "minLength": 1})
+            };
+            params.push(json!({"name": name, "in": "query", "required": false, "description": format!("filter; at most {} filters per request (400 too_many_filters)", list::MAX_FILTERS), "schema": schema}));
         }
     }
     params
 }
 
 fn id(name: &str) -> Value {
-    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
+    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}})
 }
 
 fn op(summary: &str, mut params: Vec<Value>, path_ids: &[&str]) -> Value {
@@ -55,13 +60,30 @@ fn op(summary: &str, mut params: Vec<Value>, path_ids: &[&str]) -> Value {
         "summary": summary,
         "security": [{"bearer": []}],
         "parameters": params,
-        "responses": {
+        "responses": common_responses(json!({
             "200": {"description": "JSON (a page for lists), or CSV with format=csv"},
             "400": {"$ref": "#/components/responses/Error"},
             "401": {"$ref": "#/components/responses/Error"},
             "404": {"$ref": "#/components/responses/Error"}
-        }
+        }))
     }})
+}
+
+/// Adds the answers every route may give: 405, 413, 414, 503 and 504.
+fn common_responses(mut responses: Value) -> Value {
+    for code in ["405", "413", "414", "503", "504"] {
+        responses[code] = json!({"$ref": "#/components/responses/Error"});
+    }
+    responses
+}
+
+/// A list route: [`op`] plus the answers of CSV exports (422 over the row cap, 429 when
+/// the tenant's export slots are busy).
+fn list_op(summary: &str, spec: &ListSpec, path_ids: &[&str]) -> Value {
+    let mut v = op(summary, list_params(spec), path_ids);
+    v["get"]["responses"]["422"] = json!({"$ref": "#/components/responses/Error"});
+    v["get"]["responses"]["429"] = json!({"$ref": "#/components/responses/TooMany"});
+    v
 }
 
 fn query(name: &str, description: &str, schema: Value) -> Value {
@@ -79,13 +101,13 @@ fn log_op(summary: &str, per_user: bool, path_id: &str) -> Value {
             params.push(query(
                 w,
                 "ms since the epoch or RFC 3339; default: the last 3 days",
-                json!({"type": "string"}),
+                json!({"type": "string", "minLength": 1}),
             ));
         }
         params.push(query(
             "sessions",
             "comma-separated session ids (instead of from/to)",
-            json!({"type": "string"}),
+            json!({"type": "string", "minLength": 1}),
         ));
     }
     let mut v = op(summary, params, &[path_id]);
@@ -94,6 +116,7 @@ fn log_op(summary: &str, per_user: bool, path_id: &str) -> Value {
         "content": {"application/zip": {}, "text/csv": {}}
     });
     v["get"]["responses"]["422"] = json!({"$ref": "#/components/responses/Error"});
+    v["get"]["responses"]["429"] = json!({"$ref": "#/components/responses/TooMany"});
     v
 }
 
@@ -110,21 +133,20 @@ fn action_op() -> Value {
             "additionalProperties": false,
             "properties": {
                 "action": {"type": "string", "enum": names},
-                "request_id": {"type": "string", "description": "client-chosen idempotency key (1-256 bytes), per tenant"},
-                "new_mail_account": {"type": "string", "description": "update_credentials only"},
-                "new_crm_user_name": {"type": "string", "description": "update_credentials only"}
+                "request_id": {"type": "string", "minLength": 1, "maxLength": 256, "description": "client-chosen idempotency key (1-256 bytes), per tenant (per token for a token limited to some profiles)"},
+                "new_mail_account": {"type": "string", "minLength": 1, "description": "update_credentials only"},
+                "new_crm_user_name": {"type": "string", "minLength": 1, "description": "update_credentials only"}
             }
         }}}},
-        "responses": {
+        "responses": common_responses(json!({
             "202": {"description": "published: {request_id, command_id, user_id, action, issued_by, issued_at_ms, result}"},
             "200": {"description": "a repeated request_id: the original result, nothing published again"},
             "400": error.clone(),
             "401": error.clone(),
             "403": error.clone(),
             "404": error.clone(),
-            "409": error.clone(),
-            "503": error
-        }
+            "409": error
+        }))
     }})
 }
 
@@ -137,13 +159,14 @@ fn session_op() -> Value {
                 "type": "object",
                 "required": ["token"],
                 "additionalProperties": false,
-                "properties": {"token": {"type": "string", "description": "an API token, sqa_ + 64 hex"}}
+                "properties": {"token": {"type": "string", "pattern": "^sqa_[0-9a-f]{64}$", "description": "an API token, sqa_ + 64 hex"}}
             }}}},
-            "responses": {
+            "responses": common_responses(json!({
                 "200": {"description": "the principal (as GET /me), with Set-Cookie"},
                 "400": error.clone(),
-                "401": error
-            }
+                "401": error.clone(),
+                "415": error
+            }))
         },
         "delete": {
             "summary": "console sign-out: clears the cookie (the token stays valid)",
@@ -177,11 +200,26 @@ fn trends_op(profile: Value) -> Value {
             }
         }
     }
-    op(
+    let mut v = op(
         "a series of the aggregator (sessions by status, issues by code/type/direction, users by status) per hour or day, summed over the profiles in scope; a list (filters, sort, columns, paging, CSV)",
         params,
         &[],
-    )
+    );
+    v["get"]["responses"]["422"] = json!({"$ref": "#/components/responses/Error"});
+    v["get"]["responses"]["429"] = json!({"$ref": "#/components/responses/TooMany"});
+    v
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {
+            "type": "object",
+            "properties": {"error": {"type": "object", "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"}
+            }}}
+        }}}
+    })
 }
 
 /// The document.
@@ -193,41 +231,33 @@ pub fn document() -> Value {
     add("/me", op("the token's principal", vec![], &[]));
     add(
         "/profiles",
-        op(
+        list_op(
             "profiles with sync status and user counts",
-            list_params(&list::PROFILES),
+            &list::PROFILES,
             &[],
         ),
     );
     add(
         "/users",
-        op(
-            "users with effective and profile status",
-            list_params(&list::USERS),
-            &[],
-        ),
+        list_op("users with effective and profile status", &list::USERS, &[]),
     );
     add(
         "/profiles/{profile_id}/users",
-        op(
-            "one profile's users",
-            list_params(&list::USERS),
-            &["profile_id"],
-        ),
+        list_op("one profile's users", &list::USERS, &["profile_id"]),
     );
     add(
         "/profiles/{profile_id}/sessions",
-        op(
+        list_op(
             "sessions of a profile (errors first)",
-            list_params(&list::SESSIONS),
+            &list::SESSIONS,
             &["profile_id"],
         ),
     );
     add(
         "/profiles/{profile_id}/issues",
-        op(
+        list_op(
             "sync issues of a profile, CSV only",
-            list_params(&list::ISSUES),
+            &list::ISSUES,
             &["profile_id"],
         ),
     );
@@ -241,19 +271,15 @@ pub fn document() -> Value {
     );
     add(
         "/users/{user_id}/sessions",
-        op(
+        list_op(
             "sessions of a user (errors first)",
-            list_params(&list::SESSIONS),
+            &list::SESSIONS,
             &["user_id"],
         ),
     );
     add(
         "/users/{user_id}/issues",
-        op(
-            "sync issues of a user",
-            list_params(&list::ISSUES),
-            &["user_id"],
-        ),
+        list_op("sync issues of a user", &list::ISSUES, &["user_id"]),
     );
     add(
         "/sessions/{session_id}",
@@ -295,18 +321,18 @@ pub fn document() -> Value {
     add("/session", session_op());
     add(
         "/audit",
-        op(
+        list_op(
             "the audit trail of admin actions",
-            list_params(&crate::actions::AUDIT),
+            &crate::actions::AUDIT,
             &[],
         ),
     );
     add("/monitor/cards", op("users per sync state", vec![], &[]));
     add(
         "/monitor/cards/{sync_state}/users",
-        op(
+        list_op(
             "the user table behind a card",
-            list_params(&list::CARD_USERS),
+            &list::CARD_USERS,
             &["sync_state"],
         ),
     );
@@ -333,14 +359,12 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "responses": {"Error": {
-                "description": "{\"error\": {\"code\", \"message\"}}",
-                "content": {"application/json": {"schema": {
-                    "type": "object",
-                    "properties": {"error": {"type": "object", "properties": {
-                        "code": {"type": "string"}, "message": {"type": "string"}
-                    }}}
-                }}}
+            "responses": {"Error": error_response(
+                "{\"error\": {\"code\", \"message\"}}"
+            ), "TooMany": {
+                "description": "429 too_many_exports: the tenant's export slots are busy; retry after Retry-After seconds",
+                "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                "content": error_response("")["content"]
             }}
         }
     })
@@ -371,5 +395,13 @@ mod tests {
         assert!(doc["paths"]["/api/v1/session"]["delete"].is_object());
         assert!(doc["paths"]["/api/v1/lists"]["get"].is_object());
         assert!(doc["paths"]["/api/v1/profiles/{profile_id}/logs"]["get"].is_object());
+        let users = &doc["paths"]["/api/v1/users"]["get"]["responses"];
+        for code in ["400", "422", "429", "503", "504"] {
+            assert!(users[code].is_object(), "{code}");
+        }
+        assert_eq!(
+            doc["paths"]["/api/v1/users/{user_id}"]["get"]["parameters"][0]["schema"]["minLength"],
+            1
+        );
     }
 }
