@@ -11,6 +11,8 @@
 #   start-clickhouse | stop-clickhouse | start-broker | stop-broker
 #   start-postgres | stop-postgres   (the broker's database, SYNCTEL_BROKER_STORAGE=postgres)
 #   topics             create the configured topics (start does it) and list them
+#   users              render ClickHouse's users.xml again from stack.conf (a running server
+#                      reloads it within seconds; start renders it too)
 # Settings: deploy/stack.conf (every value can be overridden from the environment).
 set -euo pipefail
 
@@ -127,6 +129,7 @@ main() {
     start-postgres) pg_start ;;
     stop-postgres) pg_stop ;;
     topics) broker_topics ;;
+    users) ch_render_users ;;
     -h | --help | help) usage ;;
     *) log "unknown command: $1"; usage ;;
   esac

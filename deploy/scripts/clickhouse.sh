@@ -45,14 +45,24 @@ ch_render_config() {
   local CH_ANALYST_MAX_ROWS_TO_READ=$SYNCTEL_ANALYST_MAX_ROWS_TO_READ
   local CH_ANALYST_MAX_THREADS=$SYNCTEL_ANALYST_MAX_THREADS
   local CH_ANALYST_QUERIES_PER_HOUR=$SYNCTEL_ANALYST_QUERIES_PER_HOUR
+  local CH_DATABASE=$SYNCTEL_CLICKHOUSE_DATABASE
   [[ $CH_ANALYST_USER =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] \
     || die "SYNCTEL_ANALYST_USER must be a plain identifier (it is an XML element name): '$CH_ANALYST_USER'"
+  [[ $CH_DATABASE =~ ^[A-Za-z0-9_]+$ ]] \
+    || die "SYNCTEL_CLICKHOUSE_DATABASE must be letters, digits and _: '$CH_DATABASE'"
   CH_LOG_DIR=$(xml_escape "$CH_LOG_DIR")
   CH_DATA_DIR=$(xml_escape "$CH_DATA_DIR")
   mkdir -p "$dir/etc" "$dir/log" "$dir/data/tmp" "$dir/data/user_files" "$dir/data/format_schemas"
   render "$src/config.xml.in" "$dir/etc/config.xml"
   render "$src/users.xml.in" "$dir/etc/users.xml"
   chmod 600 "$dir/etc/users.xml"
+}
+
+# Renders users.xml again (after a change of stack.conf or users.xml.in): a running server
+# reloads it within seconds, without a restart.
+ch_render_users() {
+  ch_render_config
+  log "clickhouse: users rendered into $(ch_dir)/etc/users.xml (a running server reloads it)"
 }
 
 ch_ping() {

@@ -1,7 +1,9 @@
 //! Bearer tokens and the principal behind them.
 //!
 //! A token is `sqa_` + 64 hex characters (256 random bits); only its SHA-256 is stored, in
-//! `api_tokens` (migration 0010). Plain SHA-256 is enough for tokens of that entropy (no
+//! `api_tokens` of the secrets database `<database>_secrets` (migrations 0010, 0013), which
+//! analysts may not read. The functions here take a client of the services' database and
+//! find the secrets database from its name. Plain SHA-256 is enough for tokens of that entropy (no
 //! dictionary to guess from), and it lets a request find its row with one indexed lookup.
 //! Tokens are managed with `query-api token create|list|revoke`.
 
@@ -82,6 +84,16 @@ impl Principal {
     }
 }
 
+/// The token SQL with `$SECRETS_DATABASE` replaced by the secrets database of `client`'s
+/// database (a name of letters, digits and `_`, checked by the config).
+fn token_sql(client: &Client, sql: &str) -> String {
+    sql.replace(store::migrate::SECRETS_DATABASE, &secrets_of(client))
+}
+
+fn secrets_of(client: &Client) -> String {
+    store::secrets_database(client.database().unwrap_or("default"))
+}
+
 /// Hex SHA-256 of a token.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -102,7 +114,7 @@ pub async fn lookup(client: &Client, token: &str) -> Result<Option<Principal>, A
         return Ok(None);
     }
     let row: Option<LookupRow> = client
-        .query(TOKEN_LOOKUP)
+        .query(&token_sql(client, TOKEN_LOOKUP))
         .bind(hash_token(token))
         .fetch_optional()
         .await?;
@@ -219,7 +231,8 @@ pub async fn create_token(
         revoked: 0,
         version: u64::try_from(now).unwrap_or(0),
     };
-    let mut insert = client.insert::<TokenRow>("api_tokens").await?;
+    let secrets = client.clone().with_database(secrets_of(client));
+    let mut insert = secrets.insert::<TokenRow>("api_tokens").await?;
     insert.write(&row).await?;
     insert.end().await?;
     Ok((token_id, token))
@@ -227,14 +240,17 @@ pub async fn create_token(
 
 /// Every token, newest first.
 pub async fn list_tokens(client: &Client) -> Result<Vec<TokenInfo>, clickhouse::error::Error> {
-    client.query(TOKEN_LIST).fetch_all().await
+    client
+        .query(&token_sql(client, TOKEN_LIST))
+        .fetch_all()
+        .await
 }
 
 /// Revokes a token (effective for the next request).
 pub async fn revoke_token(client: &Client, token_id: &str) -> Result<(), clickhouse::error::Error> {
     let version = u64::try_from(now_ms()).unwrap_or(0) + 1;
     client
-        .query(TOKEN_REVOKE)
+        .query(&token_sql(client, TOKEN_REVOKE))
         .bind(version)
         .bind(token_id)
         .execute()

@@ -70,6 +70,12 @@ impl ClickHouseConfig {
         Ok(())
     }
 
+    /// The database of secrets (the API tokens), `<database>_secrets`: apart from the
+    /// database analysts read (migration 0013).
+    pub fn secrets_database(&self) -> String {
+        secrets_database(&self.database)
+    }
+
     /// A client for the configured database. Row validation is off: ClickHouse 18.16 has
     /// no RowBinaryWithNamesAndTypes.
     pub fn client(&self) -> clickhouse::Client {
@@ -87,4 +93,9 @@ impl ClickHouseConfig {
         }
         client
     }
+}
+
+/// The secrets database of `database`: `<database>_secrets`.
+pub fn secrets_database(database: &str) -> String {
+    format!("{database}_secrets")
 }

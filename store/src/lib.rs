@@ -14,5 +14,5 @@ pub mod error;
 pub mod migrate;
 pub mod rows;
 
-pub use client::ClickHouseConfig;
+pub use client::{secrets_database, ClickHouseConfig};
 pub use error::{Result, StoreError};

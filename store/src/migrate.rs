@@ -25,6 +25,10 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// Written in a migration where the name of the secrets database goes
+/// ([`ClickHouseConfig::secrets_database`]); the migrator puts it in.
+pub const SECRETS_DATABASE: &str = "$SECRETS_DATABASE";
+
 /// Every migration, in order. A test checks this matches the directory.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -61,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 12,
         name: "session_end_order",
         sql: include_str!("../../deploy/clickhouse/migrations/0012_session_end_order.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "api_tokens_secrets",
+        sql: include_str!("../../deploy/clickhouse/migrations/0013_api_tokens_secrets.sql"),
     },
 ];
 
@@ -182,6 +191,7 @@ pub async fn migrate(config: &ClickHouseConfig) -> Result<MigrationReport> {
             "applying migration"
         );
         for statement in migration.statements() {
+            let statement = statement.replace(SECRETS_DATABASE, &config.secrets_database());
             client.query(&statement).execute().await?;
         }
         let mut insert = client.insert::<NewRow<'_>>("schema_migrations").await?;

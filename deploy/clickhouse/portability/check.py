@@ -45,6 +45,9 @@ Other markers
 - `$ANCHOR_MS` in a statement is replaced by one fixed Int64 per run: the run's start, in
   milliseconds since the epoch, rounded down to the minute. Fixtures use it to place their
   rows "an hour ago", "3 days ago"... identically on both engines.
+- `$SECRETS_DATABASE` is replaced by the name of the run's secrets database (the server
+  database's name + `_secrets`), as the migrator and query-api put in `<database>_secrets`
+  (migration 0013: the API tokens live apart from what analysts read).
 - `-- check: no-compare` in a statement: do not compare its result between the engines.
 
 What is checked
@@ -247,7 +250,7 @@ def parse_params(stmt: Statement) -> list[str] | None:
     return literals
 
 
-def bind(stmt: Statement, anchor_ms: int) -> str:
+def bind(stmt: Statement, anchor_ms: int, secrets: str = "portability_check_secrets") -> str:
     """The SQL sent to the engines: placeholders bound as the clickhouse crate would."""
     params = parse_params(stmt)
     fields = directive(stmt, "fields")
@@ -277,7 +280,7 @@ def bind(stmt: Statement, anchor_ms: int) -> str:
             i += 1
     if params is not None and used != len(params):
         raise CheckError(f"{len(params)} params declared but {used} `?` placeholders")
-    return "".join(out).replace("$ANCHOR_MS", str(anchor_ms))
+    return "".join(out).replace("$ANCHOR_MS", str(anchor_ms)).replace("$SECRETS_DATABASE", secrets)
 
 
 def is_query(sql: str) -> bool:
@@ -363,7 +366,7 @@ class HttpEngine:
             f"SELECT name FROM system.databases WHERE startsWith(name, '{DB_PREFIX}')"
         ).split()
         for name in names:
-            m = re.fullmatch(DB_PREFIX + r"(\d{14})_\d+", name)
+            m = re.fullmatch(DB_PREFIX + r"(\d{14})_\d+(_secrets)?", name)
             if m and m.group(1) < cutoff:
                 self._post(f"DROP DATABASE IF EXISTS {name}")
 
@@ -378,6 +381,7 @@ class HttpEngine:
     def close(self) -> None:
         if self.database and not self.keep:
             self._post(f"DROP DATABASE IF EXISTS {self.database}")
+            self._post(f"DROP DATABASE IF EXISTS {self.database}_secrets")
 
 
 def clean_error(text: str) -> str:
@@ -392,8 +396,9 @@ def clean_error(text: str) -> str:
 
 
 class Checker:
-    def __init__(self, engines: list, verbose: bool) -> None:
+    def __init__(self, engines: list, verbose: bool, secrets: str) -> None:
         self.engines = engines
+        self.secrets = secrets
         self.verbose = verbose
         self.failures = 0
         self.statements = 0
@@ -442,7 +447,7 @@ class Checker:
             self.out("  (no statements)")
         for stmt in statements:
             try:
-                sql = bind(stmt, anchor_ms)
+                sql = bind(stmt, anchor_ms, self.secrets)
             except CheckError as e:
                 self.failures += 1
                 self.statements += 1
@@ -578,7 +583,10 @@ def main(argv: list[str] | None = None) -> int:
         for e in engines:
             print(f"{e.label:<12} = {e.description}")
         print(f"$ANCHOR_MS   = {anchor_ms}")
-        checker = Checker(engines, args.verbose)
+        server_db = next((e.database for e in engines if isinstance(e, HttpEngine)), None)
+        secrets = f"{server_db}_secrets" if server_db else "portability_check_secrets"
+        print(f"$SECRETS_DATABASE = {secrets}")
+        checker = Checker(engines, args.verbose, secrets)
         for f in files:
             checker.run_file(f, anchor_ms)
         checker.check_objects()

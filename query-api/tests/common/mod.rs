@@ -525,6 +525,13 @@ impl Fixture {
     }
 
     pub async fn drop(self) {
+        let secrets = store::secrets_database(&self.db.name);
+        self.db
+            .client()
+            .query(&format!("DROP DATABASE IF EXISTS {secrets}"))
+            .execute()
+            .await
+            .unwrap();
         self.db.drop_database().await.unwrap();
     }
 }
