@@ -4,15 +4,15 @@
 -- hour and day of that event's `occurred_at` and the profile it reports. A session ended
 -- twice with different statuses is one session, under one status.
 --
--- Recomputed for the touched (tenant, day)s: every day holding an end of a session that got
--- a new `session_ended` in [from_s, to_s), since a new end can move a session out of the
--- day of its earlier end. The sessions with an end in those days are decided from all their
--- ends; those decided in one of those days are counted. Every key already stored for those
+-- Recomputed for the given (tenant, day)s (tenants[i], days[i], 'YYYY-MM-DD'; the cycle
+-- finds them with session_count_days.sql and passes them in chunks; first_day is the
+-- chunk's first day): the sessions with an end in those days are decided from their ends,
+-- and those decided in one of those days are counted. Every key already stored for those
 -- days gets its new count too, 0 when no session is decided under it any more (a key's
 -- count can fall), so the newest version of each key is exact.
 -- params: version UInt64 = 1
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000
+-- params: tenants Array(String) = ['acme'], days Array(String) = ['2026-01-01'], first_day String = '2026-01-01', first_day String = '2026-01-01'
+-- params: tenants Array(String) = ['acme'], days Array(String) = ['2026-01-01'], tenants Array(String) = ['acme'], days Array(String) = ['2026-01-01']
 INSERT INTO session_counts (tenant_id, profile_id, granularity, bucket, status, sessions, version)
 SELECT tenant_id, c_profile_id, c_granularity, c_bucket, c_status, sum(c_sessions), toUInt64(?)
 FROM
@@ -27,64 +27,33 @@ FROM
         toUInt64(1) AS c_sessions
     FROM
     (
-        -- One row per session with an end in a touched day: its decided end.
+        -- One row per session with an end in one of the days: its decided end. Only the
+        -- ends from the first day on are read: an earlier end is earlier than the session's
+        -- end in one of the days, so it cannot decide. The sessions are picked by a hash of
+        -- their ids in PREWHERE (a set of integers: a set of id tuples on the sort key cost
+        -- several times more on 18.16); a collision only adds a session, which the filter
+        -- below keeps only if it is decided in one of the days, where it belongs.
         SELECT
             tenant_id,
             user_id,
             session_id,
             argMax((profile_id, occurred_at, status), (occurred_at_ms, event_id)) AS d_end
         FROM session_events
-        WHERE event_kind = 'session_ended'
-            AND (tenant_id, user_id, session_id) IN
-            (
-                SELECT tenant_id, user_id, session_id
-                FROM session_events
-                WHERE event_kind = 'session_ended'
-                    AND (tenant_id, toDate(occurred_at)) IN
-                    (
-                    SELECT tenant_id, toDate(occurred_at)
-                    FROM session_events
-                    WHERE event_kind = 'session_ended'
-                        AND (tenant_id, user_id, session_id) IN
-                        (
-                            SELECT tenant_id, user_id, session_id
-                            FROM session_events
-                            WHERE event_kind = 'session_ended'
-                                AND ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
-                        )
-                    )
-                    AND occurred_at >=
-                    (
-                        SELECT toDateTime(min(toDate(occurred_at)))
-                        FROM session_events
-                        WHERE event_kind = 'session_ended'
-                            AND (tenant_id, user_id, session_id) IN
-                            (
-                                SELECT tenant_id, user_id, session_id
-                                FROM session_events
-                                WHERE event_kind = 'session_ended'
-                                    AND ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
-                            )
-                    )
-            )
+        PREWHERE cityHash64(tenant_id, user_id, session_id) IN
+        (
+            SELECT cityHash64(tenant_id, user_id, session_id)
+            FROM session_events
+            WHERE event_kind = 'session_ended'
+                AND (tenant_id, toDate(occurred_at)) IN (SELECT t, toDate(d) FROM system.one ARRAY JOIN ? AS t, ? AS d)
+                AND occurred_at >= toDateTime(toDate(?))
+        )
+        WHERE event_kind = 'session_ended' AND occurred_at >= toDateTime(toDate(?))
         GROUP BY tenant_id, user_id, session_id
     )
     ARRAY JOIN ['hour', 'day'] AS g
-    WHERE (tenant_id, toDate(tupleElement(d_end, 2))) IN
-    (
-        SELECT tenant_id, toDate(occurred_at)
-        FROM session_events
-        WHERE event_kind = 'session_ended'
-            AND (tenant_id, user_id, session_id) IN
-            (
-                SELECT tenant_id, user_id, session_id
-                FROM session_events
-                WHERE event_kind = 'session_ended'
-                    AND ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
-            )
-    )
+    WHERE (tenant_id, toDate(tupleElement(d_end, 2))) IN (SELECT t, toDate(d) FROM system.one ARRAY JOIN ? AS t, ? AS d)
     UNION ALL
-    -- The keys stored for the touched days, at 0.
+    -- The keys stored for those days, at 0.
     SELECT
         tenant_id,
         profile_id AS c_profile_id,
@@ -93,18 +62,6 @@ FROM
         status AS c_status,
         toUInt64(0) AS c_sessions
     FROM session_counts FINAL
-    WHERE (tenant_id, toDate(bucket)) IN
-    (
-        SELECT tenant_id, toDate(occurred_at)
-        FROM session_events
-        WHERE event_kind = 'session_ended'
-            AND (tenant_id, user_id, session_id) IN
-            (
-                SELECT tenant_id, user_id, session_id
-                FROM session_events
-                WHERE event_kind = 'session_ended'
-                    AND ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
-            )
-    )
+    WHERE (tenant_id, toDate(bucket)) IN (SELECT t, toDate(d) FROM system.one ARRAY JOIN ? AS t, ? AS d)
 )
 GROUP BY tenant_id, c_profile_id, c_granularity, c_bucket, c_status;

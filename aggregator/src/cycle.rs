@@ -46,7 +46,9 @@ pub mod sql {
     pub const TOUCHED_SESSIONS: &str = include_str!("../sql/touched_sessions.sql");
     /// Recompute sessions.
     pub const RECOMPUTE_SESSIONS: &str = include_str!("../sql/recompute_sessions.sql");
-    /// Session series.
+    /// The (tenant, day)s of the session series to recompute.
+    pub const SESSION_COUNT_DAYS: &str = include_str!("../sql/session_count_days.sql");
+    /// Session series of given (tenant, day)s.
     pub const SESSION_COUNTS: &str = include_str!("../sql/session_counts.sql");
     /// Issue series.
     pub const ISSUE_COUNTS: &str = include_str!("../sql/issue_counts.sql");
@@ -64,6 +66,11 @@ pub const PROGRESS_NAME: &str = "main";
 /// Name of the `session_state` step's row in `aggregator_progress` (its own, so that a
 /// database migrated to the table after its first cycles gets every session backfilled).
 pub const SESSIONS_PROGRESS_NAME: &str = "session_state";
+
+/// (tenant, day)s per statement of the session series: their lists are bound into the
+/// statement's text (ClickHouse parses at most 256 KiB of it), and a chunk bounds what one
+/// statement groups (a first cycle recomputes every day).
+pub const SESSION_COUNT_DAYS_PER_STATEMENT: usize = 200;
 
 /// What a cycle did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -210,6 +217,40 @@ impl Aggregator {
         Ok((sessions, shards))
     }
 
+    /// Recomputes the session series (`session_counts`) of every (tenant, day) holding an
+    /// end of a session with a new end in `[from_s, to_s)`, in chunks of
+    /// [`SESSION_COUNT_DAYS_PER_STATEMENT`] (tenant, day)s; returns the (tenant, day)s.
+    async fn session_counts(&self, from_s: u32, to_s: u32, version: u64) -> Result<usize> {
+        let days: Vec<(String, String)> = self
+            .client
+            .query(sql::SESSION_COUNT_DAYS)
+            .bind(from_s)
+            .bind(to_s)
+            .fetch_all()
+            .await
+            .map_err(at("session_count_days"))?;
+        // Sorted by day: each chunk reads the ends from its first day on.
+        for chunk in days.chunks(SESSION_COUNT_DAYS_PER_STATEMENT) {
+            let (tenants, ds): (Vec<String>, Vec<String>) = chunk.iter().cloned().unzip();
+            let first_day = ds.iter().min().cloned().unwrap_or_default();
+            self.client
+                .query(sql::SESSION_COUNTS)
+                .bind(version)
+                .bind(&tenants)
+                .bind(&ds)
+                .bind(&first_day)
+                .bind(&first_day)
+                .bind(&tenants)
+                .bind(&ds)
+                .bind(&tenants)
+                .bind(&ds)
+                .execute()
+                .await
+                .map_err(at("session_counts"))?;
+        }
+        Ok(days.len())
+    }
+
     async fn write_progress(&self, name: &str, to_s: u32, now: i64, version: u64) -> Result<()> {
         self.client
             .query(sql::PROGRESS_WRITE)
@@ -295,12 +336,7 @@ impl Aggregator {
             .await?;
         let sessions_ms = elapsed_ms(sessions_started);
         let c = &self.client;
-        // The session counts find their touched days four times (see the SQL).
-        let mut q = c.query(sql::SESSION_COUNTS).bind(version);
-        for _ in 0..4 {
-            q = q.bind(from_s).bind(to_s);
-        }
-        q.execute().await.map_err(at("session_counts"))?;
+        self.session_counts(from_s, to_s, version).await?;
         c.query(sql::ISSUE_COUNTS)
             .bind(version)
             .bind(from_s)

@@ -1,0 +1,17 @@
+-- The (tenant, day)s whose session counts a cycle recomputes (session_counts.sql): every day
+-- holding an end of a session that got a new `session_ended` in [from_s, to_s), since a new
+-- end can move a session out of the day of its earlier end. Sorted by day, so that a chunk
+-- of them spans few days.
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000
+SELECT tenant_id, toString(toDate(occurred_at)) AS day
+FROM session_events
+WHERE event_kind = 'session_ended'
+    AND (tenant_id, user_id, session_id) IN
+    (
+        SELECT tenant_id, user_id, session_id
+        FROM session_events
+        WHERE event_kind = 'session_ended'
+            AND ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+    )
+GROUP BY tenant_id, day
+ORDER BY day, tenant_id;
