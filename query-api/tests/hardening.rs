@@ -93,7 +93,24 @@ async fn slow_and_idle_clients_are_disconnected() {
         "half a head is never answered"
     );
     assert!(silent_got.is_empty() || String::from_utf8_lossy(&silent_got).contains("408"));
+
+    // Graceful shutdown: a kept-alive connection is answered, then the server stops.
+    let mut open = TcpStream::connect(addr).await.unwrap();
+    open.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 15];
+    open.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200 OK");
     stop.cancel();
+    read_until_closed(&mut open).await;
+    let refused = tokio::time::timeout(BOUND, async {
+        while TcpStream::connect(addr).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(refused.is_ok(), "the listener stayed open after shutdown");
 }
 
 #[tokio::test]
@@ -431,4 +448,27 @@ async fn source_maps_are_not_served() {
         assert!(!String::from_utf8_lossy(&body).contains("secret.ts"));
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_pause_in_a_request_body_ends_the_request() {
+    let (addr, stop) = start(config(|c| {
+        c.http.idle_timeout_ms = 1_000;
+        c.http.header_read_timeout_ms = 30_000;
+    }))
+    .await;
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"token\": ",
+    )
+    .await
+    .unwrap();
+    let got = String::from_utf8_lossy(&read_until_closed(&mut s).await).into_owned();
+    // Answered with a JSON error (or just closed), never left waiting for the rest.
+    if !got.is_empty() {
+        assert!(got.starts_with("HTTP/1.1 4"), "{got}");
+        assert!(got.contains(r#"{"error":"#), "{got}");
+    }
+    stop.cancel();
 }
