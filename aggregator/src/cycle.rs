@@ -67,6 +67,11 @@ pub const PROGRESS_NAME: &str = "main";
 /// database migrated to the table after its first cycles gets every session backfilled).
 pub const SESSIONS_PROGRESS_NAME: &str = "session_state";
 
+/// Name of the session series' row in `aggregator_progress` (its own, so that a database
+/// whose counts were made before each session was counted once, under its decided end, gets
+/// every day recounted once).
+pub const COUNTS_PROGRESS_NAME: &str = "session_counts";
+
 /// (tenant, day)s per statement of the session series: their lists are bound into the
 /// statement's text (ClickHouse parses at most 256 KiB of it), and a chunk bounds what one
 /// statement groups (a first cycle recomputes every day).
@@ -89,6 +94,10 @@ pub struct CycleReport {
     pub sessions: u64,
     /// Statements they were split into.
     pub session_shards: u64,
+    /// Start of the session series' window, s (0: every day recounted).
+    pub counts_from_s: u32,
+    /// (tenant, day)s of the session series recounted.
+    pub count_days: u64,
     /// Time the users step took (count and recompute), ms.
     pub users_ms: u64,
     /// Time the sessions step took, ms.
@@ -220,7 +229,7 @@ impl Aggregator {
     /// Recomputes the session series (`session_counts`) of every (tenant, day) holding an
     /// end of a session with a new end in `[from_s, to_s)`, in chunks of
     /// [`SESSION_COUNT_DAYS_PER_STATEMENT`] (tenant, day)s; returns the (tenant, day)s.
-    async fn session_counts(&self, from_s: u32, to_s: u32, version: u64) -> Result<usize> {
+    async fn session_counts(&self, from_s: u32, to_s: u32, version: u64) -> Result<u64> {
         let days: Vec<(String, String)> = self
             .client
             .query(sql::SESSION_COUNT_DAYS)
@@ -248,7 +257,7 @@ impl Aggregator {
                 .await
                 .map_err(at("session_counts"))?;
         }
-        Ok(days.len())
+        Ok(u64::try_from(days.len()).unwrap_or(u64::MAX))
     }
 
     async fn write_progress(&self, name: &str, to_s: u32, now: i64, version: u64) -> Result<()> {
@@ -272,6 +281,7 @@ impl Aggregator {
             .map_err(at("server_now"))?;
         let watermark = self.watermark(PROGRESS_NAME).await?;
         let sessions_watermark = self.watermark(SESSIONS_PROGRESS_NAME).await?;
+        let counts_watermark = self.watermark(COUNTS_PROGRESS_NAME).await?;
         let cycle = self.config.cycle.clone();
         let from_s = watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
         let to_s = server_now
@@ -336,7 +346,8 @@ impl Aggregator {
             .await?;
         let sessions_ms = elapsed_ms(sessions_started);
         let c = &self.client;
-        self.session_counts(from_s, to_s, version).await?;
+        let counts_from_s = counts_watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
+        let count_days = self.session_counts(counts_from_s, to_s, version).await?;
         c.query(sql::ISSUE_COUNTS)
             .bind(version)
             .bind(from_s)
@@ -361,6 +372,8 @@ impl Aggregator {
         }
         self.write_progress(SESSIONS_PROGRESS_NAME, to_s, now, version)
             .await?;
+        self.write_progress(COUNTS_PROGRESS_NAME, to_s, now, version)
+            .await?;
         self.write_progress(PROGRESS_NAME, to_s, now, version)
             .await?;
         self.metrics
@@ -374,6 +387,8 @@ impl Aggregator {
             sessions_from_s,
             sessions,
             session_shards,
+            counts_from_s,
+            count_days,
             users_ms,
             sessions_ms,
             snapshot = snapshot_due,
@@ -387,6 +402,8 @@ impl Aggregator {
             sessions_from_s,
             sessions,
             session_shards,
+            counts_from_s,
+            count_days,
             users_ms,
             sessions_ms,
             snapshot: snapshot_due,

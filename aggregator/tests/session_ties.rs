@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use aggregator::Aggregator;
+use aggregator::{Aggregator, CycleReport};
 use common::fixtures::*;
 use common::Db;
 use schemas::{
@@ -108,14 +108,14 @@ fn expected(e: &Event) -> End {
     }
 }
 
-async fn cycle(db: &Db) {
+async fn cycle(db: &Db) -> CycleReport {
     let mut config = db.config(3_600, 86_400);
     config.cycle.settle_secs = 0;
     let registry = &mut prometheus_client::registry::Registry::default();
     let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
     let mut agg = Aggregator::new(config, metrics).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
-    agg.cycle().await.unwrap();
+    agg.cycle().await.unwrap()
 }
 
 fn base_sql(file: &str) -> String {
@@ -460,5 +460,86 @@ async fn a_session_ended_twice_is_counted_once_under_its_decided_status() {
     assert_eq!(view, vec![expected(&second)]);
     assert_eq!(profile_list(&db).await, vec![expected(&second)]);
     assert_eq!(db.users().await[&format!("{T}/u2")].last_outcome, "Error");
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn counts_made_before_the_rule_are_recounted_by_the_first_cycle() {
+    let db = Db::new("agg_session_recount").await;
+    let midnight: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+    let start = midnight - 600_000;
+    let user = for_user(
+        user(
+            "created",
+            start - 60_000,
+            P,
+            ChangeKind::Created,
+            SyncSetting::Enabled,
+        ),
+        "u3",
+    );
+    let first = end(
+        "u3",
+        "s-old",
+        "u3-end-1",
+        start,
+        midnight - 120_000,
+        midnight - 120_000,
+        SessionStatus::Success,
+        "first",
+        1,
+    );
+    let second = end(
+        "u3",
+        "s-old",
+        "u3-end-2",
+        start,
+        midnight + 120_000,
+        midnight + 120_000,
+        SessionStatus::Error,
+        "second",
+        2,
+    );
+    db.insert(&[user, for_user(started("s-old", start), "u3"), first, second])
+        .await;
+    // A database an earlier version kept: its watermarks are past every event, and its
+    // counts have the session under both ends' statuses, hours and days.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    db.client()
+        .query(
+            "INSERT INTO aggregator_progress (name, watermark, cycle_at_ms, version) \
+             SELECT arrayJoin(['main', 'session_state']), now(), 0, 1",
+        )
+        .execute()
+        .await
+        .unwrap();
+    db.client()
+        .query(
+            "INSERT INTO session_counts \
+             (tenant_id, profile_id, granularity, bucket, status, sessions, version) VALUES \
+             ('t', 'p1', 'hour', toDateTime(1767222000), 'Success', 1, 1), \
+             ('t', 'p1', 'day', toDateTime(1767139200), 'Success', 1, 1), \
+             ('t', 'p1', 'hour', toDateTime(1767225600), 'Error', 1, 1), \
+             ('t', 'p1', 'day', toDateTime(1767225600), 'Error', 1, 1)",
+        )
+        .execute()
+        .await
+        .unwrap();
+    let twice = by_status(&[("Error", 1), ("Success", 1)]);
+    assert_eq!(trend(&db, "day", "").await, twice, "the old counts");
+    let report = cycle(&db).await;
+    assert_eq!(report.counts_from_s, 0, "the counts start over: {report:?}");
+    assert!(report.from_s > 0, "the main window does not: {report:?}");
+    for g in ["hour", "day"] {
+        assert_eq!(
+            trend(&db, g, "").await,
+            by_status(&[("Error", 1)]),
+            "{g}, recounted"
+        );
+    }
+    // The next cycle continues from the counts' watermark.
+    let report = cycle(&db).await;
+    assert!(report.counts_from_s > 0, "{report:?}");
+    assert_eq!(trend(&db, "day", "").await, by_status(&[("Error", 1)]));
     db.drop().await;
 }
