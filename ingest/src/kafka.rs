@@ -21,6 +21,10 @@ use crate::sink::now_ms;
 /// Timestamps of the newest stored message per partition (for lag in seconds).
 pub type StoredTimestamps = Arc<Mutex<HashMap<(String, i32), i64>>>;
 
+/// The end offset (high watermark, from fetch responses) of each consumed partition, as
+/// the last statistics said.
+pub type EndOffsets = Arc<Mutex<HashMap<Partition, i64>>>;
+
 /// A change of assignment, for the consumer loop (which learns of it before any message
 /// of the new assignment, as callbacks run inside its poll).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +66,7 @@ pub struct IngestContext {
     stored: StoredTimestamps,
     changes: Arc<AssignmentChanges>,
     facts: SharedFacts,
+    ends: EndOffsets,
 }
 
 impl IngestContext {
@@ -76,6 +81,7 @@ impl ClientContext for IngestContext {
         let now = now_ms();
         let stored = self.stored.lock().map(|m| m.clone()).unwrap_or_default();
         let mut total_lag = 0;
+        let mut ends = HashMap::new();
         for (topic, t) in &statistics.topics {
             for (partition, p) in &t.partitions {
                 if *partition < 0 || p.consumer_lag < 0 {
@@ -90,6 +96,9 @@ impl ClientContext for IngestContext {
                     .get_or_create(&label)
                     .set(p.consumer_lag);
                 total_lag += p.consumer_lag;
+                if p.hi_offset >= 0 {
+                    ends.insert((topic.clone(), *partition), p.hi_offset);
+                }
                 let seconds = match stored.get(&(topic.clone(), *partition)) {
                     Some(ts) if p.consumer_lag > 0 && *ts > 0 => (now - ts).max(0) as f64 / 1e3,
                     _ => 0.0,
@@ -98,6 +107,7 @@ impl ClientContext for IngestContext {
             }
         }
         health::update(&self.facts, |f| f.set_lag(total_lag, now));
+        *self.ends.lock().unwrap_or_else(|e| e.into_inner()) = ends;
     }
 }
 
@@ -160,6 +170,8 @@ pub struct Shared {
     pub stored: StoredTimestamps,
     /// Health facts.
     pub facts: SharedFacts,
+    /// End offsets from the statistics.
+    pub ends: EndOffsets,
 }
 
 /// The consumer, not yet subscribed (see [`subscribe`]). With `static_membership`, a
@@ -194,6 +206,7 @@ pub fn consumer(
         stored: Arc::clone(&shared.stored),
         changes: Arc::new(AssignmentChanges::default()),
         facts: Arc::clone(&shared.facts),
+        ends: Arc::clone(&shared.ends),
     })
 }
 

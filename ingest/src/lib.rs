@@ -116,6 +116,7 @@ pub async fn start(
         metrics: Arc::clone(&metrics),
         stored: Arc::new(Mutex::new(Default::default())),
         facts: Arc::clone(&facts),
+        ends: Arc::default(),
     };
     let consumer = kafka::consumer(&config.kafka, &shared, true)?;
     kafka::subscribe(&config.kafka, &consumer)?;

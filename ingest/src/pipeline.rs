@@ -32,14 +32,16 @@ use crate::guard::DeadLetterGuard;
 use crate::health::{self, SharedFacts};
 use crate::kafka::{self, AssignmentChange, IngestContext, Shared};
 use crate::metrics::{GapLabel, Metrics, TopicLabel};
-use crate::offsets::{OffsetTracker, Verdict};
+use crate::offsets::{OffsetTracker, Verdict, FIRST_DISTANCE};
 use crate::sink::now_ms;
 use crate::writer::Written;
 
 type Kafka = StreamConsumer<IngestContext>;
 
-/// How often health facts are refreshed and the group is checked.
-const TICK: Duration = Duration::from_secs(5);
+/// How often the partitions' ends are checked for gaps.
+const TICK: Duration = Duration::from_secs(1);
+/// Every how many ticks health facts are refreshed and the group is checked.
+const SLOW_TICKS: u32 = 5;
 /// Timeout of the broker look-ups the loop makes (committed offsets, watermarks).
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -54,6 +56,7 @@ pub async fn consume(
 ) -> Result<(), IngestError> {
     let mut consumer = consumer;
     let mut state = Loop {
+        ends: Arc::clone(&shared.ends),
         metrics: Arc::clone(&shared.metrics),
         facts: Arc::clone(&shared.facts),
         stored: shared.stored.clone(),
@@ -70,6 +73,7 @@ pub async fn consume(
     let mut guard = DeadLetterGuard::new(config.dead_letters.clone());
     let cfg = &config.batch;
     let mut tick = tokio::time::interval(TICK);
+    let mut ticks = 0u32;
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let wait = state.wait(cfg);
@@ -87,10 +91,14 @@ pub async fn consume(
                 Err(e) => tracing::warn!(error = %e, "kafka consumer error"),
             },
             _ = tick.tick() => {
-                state.on_tick(&consumer, config);
-                if watch.check(&consumer, &state.facts) {
-                    consumer = state.rejoin(consumer, config, &shared).await?;
-                    watch = GroupWatch::new(&config.kafka);
+                state.check_partition_ends(&consumer);
+                ticks = ticks.wrapping_add(1);
+                if ticks.is_multiple_of(SLOW_TICKS) {
+                    state.on_tick(&consumer, config);
+                    if watch.check(&consumer, &state.facts) {
+                        consumer = state.rejoin(consumer, config, &shared).await?;
+                        watch = GroupWatch::new(&config.kafka);
+                    }
                 }
             },
             _ = tokio::time::sleep(wait) => {}
@@ -104,6 +112,7 @@ pub async fn consume(
 }
 
 struct Loop {
+    ends: kafka::EndOffsets,
     metrics: Arc<Metrics>,
     facts: SharedFacts,
     stored: kafka::StoredTimestamps,
@@ -146,6 +155,7 @@ impl Loop {
         match (full, self.holding_since) {
             (true, None) if !self.paused => {
                 self.holding_since = Some(Instant::now());
+                self.tracker.mark_active();
                 self.metrics.holding.set(1);
                 tracing::debug!(messages = self.batch.messages, "backpressure: holding back");
             }
@@ -154,6 +164,7 @@ impl Loop {
             }
             (false, Some(_)) => {
                 self.holding_since = None;
+                self.tracker.mark_active();
                 self.metrics.holding.set(0);
             }
             _ => {}
@@ -243,6 +254,11 @@ impl Loop {
         loop {
             match self.tracker.observe(topic, partition, offset) {
                 Verdict::Take => return true,
+                Verdict::Recovered { missing_from } => {
+                    self.count_gap(topic, "recovered");
+                    tracing::info!(topic, partition, missing_from, "gap re-read");
+                    return true;
+                }
                 Verdict::Seen => {
                     self.metrics.reread_messages.inc();
                     return false;
@@ -267,61 +283,113 @@ impl Loop {
                 Verdict::Reread {
                     offset: from,
                     missing_from,
-                } => {
-                    // The broker's log may start after the gap: removed by retention before
-                    // we read it (an offset reset). Then no re-read can help.
-                    if let Ok((low, _)) =
-                        consumer.fetch_watermarks(topic, partition, LOOKUP_TIMEOUT)
-                    {
-                        if low > missing_from {
-                            self.lost(
-                                topic,
-                                partition,
-                                missing_from,
-                                low - missing_from,
-                                "retention",
-                            );
-                            tracing::error!(
-                                topic,
-                                partition,
-                                missing_from,
-                                missing_to = low - 1,
-                                "offset reset: messages removed by retention before they were read"
-                            );
-                            self.tracker
-                                .expect((topic.to_owned(), partition), Some(low));
-                            continue;
-                        }
-                    }
-                    tracing::warn!(
-                        topic,
-                        partition,
-                        missing_from,
-                        next_seen = offset,
-                        reread_from = from,
-                        "gap in the partition's offsets: re-reading"
-                    );
-                    if let Err(e) =
-                        consumer.seek(topic, partition, Offset::Offset(from), Duration::ZERO)
-                    {
-                        tracing::warn!(error = %e, topic, partition, "seek failed; the gap will be accepted");
-                        self.tracker.give_up(topic, partition, offset);
-                        self.lost(
-                            topic,
-                            partition,
-                            missing_from,
-                            offset - missing_from,
-                            "lost",
-                        );
-                        return true;
-                    }
-                    return false;
-                }
+                } => match self.reread(consumer, topic, partition, from, missing_from, offset) {
+                    Reread::Seeking => return false,
+                    Reread::Retention => continue,
+                    Reread::Failed => return true,
+                },
             }
         }
     }
 
-    fn lost(&self, topic: &str, partition: i32, from: i64, count: i64, outcome: &'static str) {
+    /// Seeks back to `from` to re-read the gap from `missing_from` (first noticed at
+    /// `seen`), unless the broker's log starts after the gap.
+    fn reread(
+        &mut self,
+        consumer: &Kafka,
+        topic: &str,
+        partition: i32,
+        from: i64,
+        missing_from: i64,
+        seen: i64,
+    ) -> Reread {
+        // The broker's log may start after the gap: removed by retention before we read
+        // it (an offset reset). Then no re-read can help. Asked once per gap (a broker
+        // round trip, with the loop waiting).
+        let first = from >= missing_from - FIRST_DISTANCE;
+        let low = if first {
+            consumer
+                .fetch_watermarks(topic, partition, LOOKUP_TIMEOUT)
+                .ok()
+        } else {
+            None
+        };
+        if let Some((low, _)) = low {
+            if low > missing_from {
+                self.lost(
+                    topic,
+                    partition,
+                    missing_from,
+                    low - missing_from,
+                    "retention",
+                );
+                tracing::error!(
+                    topic,
+                    partition,
+                    missing_from,
+                    missing_to = low - 1,
+                    "offset reset: messages removed by retention before they were read"
+                );
+                self.tracker
+                    .expect((topic.to_owned(), partition), Some(low));
+                return Reread::Retention;
+            }
+        }
+        tracing::warn!(
+            topic,
+            partition,
+            missing_from,
+            next_seen = seen,
+            reread_from = from,
+            "gap in the partition's offsets: re-reading"
+        );
+        if let Err(e) = consumer.seek(topic, partition, Offset::Offset(from), Duration::ZERO) {
+            tracing::warn!(error = %e, topic, partition, "seek failed; the gap will be accepted");
+            self.tracker.give_up(topic, partition, seen);
+            self.lost(topic, partition, missing_from, seen - missing_from, "lost");
+            return Reread::Failed;
+        }
+        Reread::Seeking
+    }
+
+    /// Partitions behind their end that delivered nothing since the last tick: a gap at
+    /// their end (not looked at while reading is held back or paused).
+    fn check_partition_ends(&mut self, consumer: &Kafka) {
+        if self.paused || self.holding_since.is_some() {
+            self.tracker.mark_active();
+            return;
+        }
+        let ends = self.ends.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for ((topic, partition), verdict) in self.tracker.stuck(&ends) {
+            let end = ends.get(&(topic.clone(), partition)).copied().unwrap_or(0);
+            match verdict {
+                Verdict::Reread {
+                    offset: from,
+                    missing_from,
+                } => {
+                    if let Reread::Retention =
+                        self.reread(consumer, &topic, partition, from, missing_from, end)
+                    {
+                        self.tracker.mark_active();
+                    }
+                }
+                Verdict::Lost {
+                    missing_from,
+                    count,
+                    reread,
+                } => {
+                    self.lost(&topic, partition, missing_from, count, "lost");
+                    tracing::error!(
+                        topic, partition, missing_from, missing_to = end - 1, count, reread,
+                        "messages missing at the end of the partition: the broker has no records there"
+                    );
+                }
+                Verdict::Take | Verdict::Seen | Verdict::Recovered { .. } => {}
+            }
+        }
+    }
+
+    fn count_gap(&self, topic: &str, outcome: &'static str) {
         self.metrics
             .offset_gaps
             .get_or_create(&GapLabel {
@@ -329,6 +397,10 @@ impl Loop {
                 outcome,
             })
             .inc();
+    }
+
+    fn lost(&self, topic: &str, partition: i32, from: i64, count: i64, outcome: &'static str) {
+        self.count_gap(topic, outcome);
         self.metrics
             .lost_messages
             .get_or_create(&TopicLabel {
@@ -439,6 +511,7 @@ impl Loop {
                 Ok(()) => {
                     self.paused = true;
                     self.metrics.paused.set(1);
+                    self.tracker.mark_active();
                     tracing::info!(
                         messages = self.batch.messages,
                         held_ms = self.hold_max.as_millis() as u64,
@@ -460,6 +533,7 @@ impl Loop {
                 }
                 self.paused = false;
                 self.metrics.paused.set(0);
+                self.tracker.mark_active();
                 tracing::info!("partitions resumed");
             }
             Err(e) => tracing::warn!(error = %e, "reading the assignment failed"),
@@ -535,6 +609,16 @@ impl Loop {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// What a re-read came to.
+enum Reread {
+    /// Seeking back: drop the message that showed the gap.
+    Seeking,
+    /// The log starts after the gap (counted): look at the message again.
+    Retention,
+    /// The seek failed; the gap is counted as lost: take the message.
+    Failed,
 }
 
 fn pause_partition(consumer: &Kafka, topic: &str, partition: i32) {

@@ -126,7 +126,7 @@ async fn a_dead_letter_the_topic_refuses_does_not_block_the_batch() {
     use ingest::decode::{decode, Limits, Origin};
     use ingest::sink::{Sink, WriteProgress};
 
-    let h = Harness::new("dlq-refused").await;
+    let h = Harness::new("dlq_refused").await;
     h.migrate().await;
     let dlq_topic = h.topics.name("deadletter").to_owned();
     let mut batch = Batch::default();
@@ -219,7 +219,7 @@ async fn a_dead_letter_the_topic_refuses_does_not_block_the_batch() {
 /// the gap and re-reads it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pausing_under_large_producer_batches_loses_nothing() {
-    let h = Harness::new("pause-gaps").await;
+    let h = Harness::new("pause_gaps").await;
     h.migrate().await;
     let (records, manifest) = simulate(&small_fleet(22));
     let mut config = h.config();

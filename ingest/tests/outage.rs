@@ -1,5 +1,6 @@
 //! ClickHouse stopped for 30 s under traffic and started again: nothing lost, the consumer
-//! never left its group (no rebalance), partitions were paused meanwhile, and the backlog
+//! never left its group (no rebalance), reading was held back and then the partitions
+//! paused meanwhile, `/health` said stalled with the writer's error, and the backlog
 //! drains. Uses a ClickHouse server of its own so other tests are not disturbed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -35,6 +36,9 @@ async fn clickhouse_outage_is_waited_out_without_leaving_the_group() {
     let (records, manifest) = simulate(&cfg);
     let mut config = h.config();
     config.batch.max_messages = 2_000;
+    // Hold back for 5 s, then pause: the outage covers both.
+    config.batch.hold_max_ms = 5_000;
+    config.health.stall_after_ms = 10_000;
     let shutdown = CancellationToken::new();
     let running = ingest::start(config, shutdown.clone())
         .await
@@ -78,10 +82,21 @@ async fn clickhouse_outage_is_waited_out_without_leaving_the_group() {
         .unwrap()
         .expect("stop clickhouse");
     let outage = Instant::now();
-    let mut saw_pause = false;
+    let (mut saw_hold, mut saw_pause, mut saw_stalled) = (false, false, false);
     while outage.elapsed() < Duration::from_secs(30) {
         tokio::time::sleep(Duration::from_secs(1)).await;
+        saw_hold |= metric(addr, "ingest_holding", "").await == 1.0;
         saw_pause |= metric(addr, "ingest_paused", "").await == 1.0;
+        let health = common::http_get(addr, "/health").await;
+        if health.starts_with("HTTP/1.0 503") {
+            assert!(health.contains("\"status\":\"stalled\""), "{health}");
+            assert!(health.contains("no batch stored"), "{health}");
+            assert!(
+                health.contains("clickhouse"),
+                "the writer's error: {health}"
+            );
+            saw_stalled = true;
+        }
     }
     let retries = metric(addr, "ingest_retries_total", "clickhouse").await;
     let server = tokio::task::spawn_blocking(move || server.restart().map(|()| server))
@@ -93,7 +108,14 @@ async fn clickhouse_outage_is_waited_out_without_leaving_the_group() {
     h.assert_matches_manifest(&manifest, &records, Duration::from_secs(180))
         .await;
     assert!(retries > 0.0, "no retries during the outage");
+    assert!(saw_hold, "reading was never held back during the outage");
     assert!(saw_pause, "partitions were never paused during the outage");
+    assert!(saw_stalled, "/health never said stalled during the outage");
+    let health = common::http_get(addr, "/health").await;
+    assert!(
+        health.starts_with("HTTP/1.0 200"),
+        "healthy again: {health}"
+    );
     assert_eq!(
         metric(addr, "ingest_rebalances_total", "assign").await,
         assigned_before,

@@ -71,6 +71,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "api_tokens_secrets",
         sql: include_str!("../../deploy/clickhouse/migrations/0013_api_tokens_secrets.sql"),
     },
+    Migration {
+        version: 14,
+        name: "dead_letter_digest",
+        sql: include_str!("../../deploy/clickhouse/migrations/0014_dead_letter_digest.sql"),
+    },
 ];
 
 impl Migration {
