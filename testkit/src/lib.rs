@@ -155,15 +155,17 @@ impl TestDatabase {
             .with_validation(false)
     }
 
-    /// Drops the database.
+    /// Drops the database and its secrets database (`<name>_secrets`).
     pub async fn drop_database(mut self) -> Result<()> {
-        clickhouse::Client::default()
-            .with_url(&self.url)
-            .with_validation(false)
-            .query(&format!("DROP DATABASE IF EXISTS {}", self.name))
-            .execute()
-            .await
-            .context("dropping the test database")?;
+        for name in [self.name.clone(), secrets_database(&self.name)] {
+            clickhouse::Client::default()
+                .with_url(&self.url)
+                .with_validation(false)
+                .query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute()
+                .await
+                .context("dropping the test database")?;
+        }
         self.dropped = true;
         Ok(())
     }
@@ -175,6 +177,12 @@ impl TestDatabase {
     }
 }
 
+/// The secrets database the migrator makes beside `database` (as
+/// `store::secrets_database`; testkit does not depend on store).
+fn secrets_database(database: &str) -> String {
+    format!("{database}_secrets")
+}
+
 impl Drop for TestDatabase {
     /// A test that panicked never reached [`TestDatabase::drop_database`]: drop the database
     /// with a blocking request (curl, 10 s at most; any failure is only reported).
@@ -182,13 +190,15 @@ impl Drop for TestDatabase {
         if self.dropped {
             return;
         }
-        let sql = format!("DROP DATABASE IF EXISTS {}", self.name);
-        let done = std::process::Command::new("curl")
-            .args(["-sS", "-m", "10", "--data-binary", &sql, &self.url])
-            .stdout(std::process::Stdio::null())
-            .status();
-        if !matches!(done, Ok(s) if s.success()) {
-            eprintln!("testkit: could not drop {} ({done:?})", self.name);
+        for name in [self.name.clone(), secrets_database(&self.name)] {
+            let sql = format!("DROP DATABASE IF EXISTS {name}");
+            let done = std::process::Command::new("curl")
+                .args(["-sS", "-m", "10", "--data-binary", &sql, &self.url])
+                .stdout(std::process::Stdio::null())
+                .status();
+            if !matches!(done, Ok(s) if s.success()) {
+                eprintln!("testkit: could not drop {name} ({done:?})");
+            }
         }
     }
 }
