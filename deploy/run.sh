@@ -24,7 +24,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${SYNCTEL_INGEST_LISTEN:=127.0.0.1:9464}"
 : "${SYNCTEL_AGGREGATOR_LISTEN:=127.0.0.1:9465}"
 : "${SYNCTEL_API_LISTEN:=127.0.0.1:8080}"
-export SYNCTEL_INGEST_LISTEN SYNCTEL_AGGREGATOR_LISTEN SYNCTEL_API_LISTEN
+# Static group membership: an ingest restarted within its session timeout (30 s) takes its
+# partitions back at once (about 6 s on tansu) instead of waiting for the group.
+: "${SYNCTEL_INGEST_INSTANCE_ID:=ingest-1}"
+export SYNCTEL_INGEST_LISTEN SYNCTEL_AGGREGATOR_LISTEN SYNCTEL_API_LISTEN SYNCTEL_INGEST_INSTANCE_ID
 
 bin_dir() { echo "$SYNCTEL_ROOT/target/release"; }
 
