@@ -135,9 +135,13 @@ impl Loop {
     fn wait(&self, cfg: &crate::config::BatchConfig) -> Duration {
         let idle = Duration::from_secs(1);
         if self.in_flight {
-            return self.holding_since.map_or(idle, |since| {
-                self.hold_max.saturating_sub(since.elapsed()).min(idle)
-            });
+            return match self.holding_since {
+                // Paused already: messages and the writer's report wake the loop.
+                Some(since) if !self.paused => {
+                    self.hold_max.saturating_sub(since.elapsed()).min(idle)
+                }
+                _ => idle,
+            };
         }
         self.batch.due_in(cfg, Instant::now()).unwrap_or(idle)
     }

@@ -5,27 +5,11 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::Harness;
 use simulator::publish::Pace;
 use simulator::{simulate, SimConfig};
-use tokio::process::{Child, Command};
-
-fn spawn_ingest(h: &Harness) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ingest"));
-    cmd.arg("run")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    for (k, v) in h.env() {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("spawn ingest")
-}
 
 async fn stored_sessions(h: &Harness) -> u64 {
     h.count("SELECT count() FROM session_events").await
@@ -78,7 +62,7 @@ async fn sigkill_mid_stream_loses_nothing_and_doubles_nothing() {
     };
     let mut kills = 0;
     for fraction in [0.2, 0.5] {
-        let mut child = spawn_ingest(&h);
+        let mut child = h.spawn_ingest(None);
         let target = (total_session_events as f64 * fraction) as u64;
         // The machine may be busy (tests run in parallel): fail only when nothing moves.
         let (mut last, mut moved) = (0, Instant::now());
@@ -102,7 +86,7 @@ async fn sigkill_mid_stream_loses_nothing_and_doubles_nothing() {
     }
     assert_eq!(kills, 2);
     publishing.await.unwrap().expect("publish");
-    let mut child = spawn_ingest(&h);
+    let mut child = h.spawn_ingest(None);
     h.assert_matches_manifest(&manifest, &records, Duration::from_secs(180))
         .await;
     child.start_kill().unwrap();

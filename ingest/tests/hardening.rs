@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{http_get, metric, Harness};
@@ -16,7 +15,6 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use sha2::{Digest, Sha256};
 use simulator::publish::Pace;
 use simulator::{simulate, SimConfig};
-use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
 fn small_fleet(seed: u64) -> SimConfig {
@@ -243,23 +241,6 @@ async fn pausing_under_large_producer_batches_loses_nothing() {
     h.cleanup().await;
 }
 
-fn spawn_ingest(h: &Harness, instance_id: Option<&str>) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ingest"));
-    cmd.arg("run")
-        .env("RUST_LOG", "warn,ingest=info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    for (k, v) in h.env() {
-        cmd.env(k, v);
-    }
-    if let Some(id) = instance_id {
-        cmd.env("SYNCTEL_INGEST_INSTANCE_ID", id);
-    }
-    cmd.spawn().expect("spawn ingest")
-}
-
 /// How long the restarted ingest may take to consume again: the dead member's session
 /// timeout (30 s) has to pass before the group can give its partitions to anyone;
 /// `kafka.rejoin_after_unassigned_ms` (45 s) plus one group check (10 s) plus a join
@@ -275,7 +256,7 @@ async fn kill_and_restart(name: &str, seed: u64, instance_id: Option<&str>) -> f
     h.migrate().await;
     let (records, manifest) = simulate(&small_fleet(seed));
     let (first, second) = records.split_at(records.len() / 2);
-    let mut child = spawn_ingest(&h, instance_id);
+    let mut child = h.spawn_ingest(instance_id);
     h.publish_batched(first.to_vec(), Pace::Unlimited, 10_000)
         .await;
     let stored = || async { h.count("SELECT count() FROM session_events").await };
@@ -287,7 +268,7 @@ async fn kill_and_restart(name: &str, seed: u64, instance_id: Option<&str>) -> f
     child.start_kill().expect("SIGKILL");
     child.wait().await.unwrap();
     let restarted = Instant::now();
-    let mut child = spawn_ingest(&h, instance_id);
+    let mut child = h.spawn_ingest(instance_id);
     h.publish_batched(second.to_vec(), Pace::Unlimited, 10_000)
         .await;
     h.assert_matches_manifest(&manifest, &records, RESTART_BOUND + Duration::from_secs(60))

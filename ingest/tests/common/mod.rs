@@ -101,6 +101,25 @@ impl Harness {
         ]
     }
 
+    /// The `ingest` binary (`ingest run`) on this test's topics and database, optionally
+    /// with a static group membership id; logs to the test's stderr.
+    pub fn spawn_ingest(&self, instance_id: Option<&str>) -> tokio::process::Child {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_ingest"));
+        cmd.arg("run")
+            .env("RUST_LOG", "warn,ingest=info")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+        if let Some(id) = instance_id {
+            cmd.env("SYNCTEL_INGEST_INSTANCE_ID", id);
+        }
+        cmd.spawn().expect("spawn ingest")
+    }
+
     pub async fn migrate(&self) {
         store::migrate::migrate(&self.clickhouse())
             .await
