@@ -103,9 +103,10 @@ impl AppState {
                     .or_insert_with(|| Arc::new(Semaphore::new(limit))),
             )
         };
-        semaphore
-            .try_acquire_owned()
-            .map_err(|_| ApiError::TooManyExports { limit })
+        semaphore.try_acquire_owned().map_err(|_| {
+            self.metrics.exports_refused.inc();
+            ApiError::TooManyExports { limit }
+        })
     }
 }
 
@@ -181,4 +182,26 @@ pub async fn run(config: ApiConfig, shutdown: CancellationToken) -> anyhow::Resu
     tracing::info!(addr = %listener.local_addr()?, "query-api listening");
     serve(listener, AppState::new(config), shutdown).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_export_is_counted() {
+        let mut config = ApiConfig::default();
+        config.limits.exports_per_tenant = 1;
+        let state = AppState::new(config);
+        let held = state.export_permit("t1");
+        assert!(held.is_ok());
+        assert!(state.export_permit("t1").is_err());
+        assert!(state.export_permit("t2").is_ok(), "slots are per tenant");
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &state.registry).unwrap();
+        assert!(
+            text.contains("\nquery_api_exports_refused_total 1\n"),
+            "{text}"
+        );
+    }
 }

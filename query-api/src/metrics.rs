@@ -60,6 +60,9 @@ pub struct Metrics {
     pub export_rows: Counter,
     /// CSV and log exports running now.
     pub exports_running: Gauge,
+    /// Exports refused (429 `too_many_exports`) because the tenant's
+    /// `limits.exports_per_tenant` slots were all taken.
+    pub exports_refused: Counter,
     /// Admin command requests, per result.
     pub admin_commands: Family<CommandLabel, Counter>,
     /// HTTP connections open now.
@@ -75,6 +78,7 @@ impl Metrics {
             request_seconds: Family::new_with_constructor(latency_histogram),
             export_rows: Counter::default(),
             exports_running: Gauge::default(),
+            exports_refused: Counter::default(),
             admin_commands: Family::default(),
             connections_open: Gauge::default(),
             connections_refused: Counter::default(),
@@ -94,6 +98,11 @@ impl Metrics {
             "exports_running",
             "CSV exports streaming now",
             metrics.exports_running.clone(),
+        );
+        r.register(
+            "exports_refused",
+            "Exports refused with 429 because the tenant's export slots were all taken",
+            metrics.exports_refused.clone(),
         );
         r.register(
             "admin_commands",
