@@ -154,6 +154,14 @@ test_package() {
   # Installing must not enable or start anything.
   check test ! -e /etc/systemd/system/multi-user.target.wants/synctel-ingest.service
 
+  step "reinstall over an edited config (an upgrade keeps local edits, fixes permissions)"
+  echo '# local edit' >>/etc/synctel/ingest.toml
+  chmod 0644 /etc/synctel/ingest.toml
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Use-Pty=0 \
+    -o Dpkg::Options::=--force-confold --reinstall "./$deb" >&2
+  check grep -q '^# local edit$' /etc/synctel/ingest.toml
+  check test "$(stat -c '%U:%G %a' /etc/synctel/ingest.toml)" = "root:synctel 640"
+
   step "systemd-analyze verify (units in $units_dir)"
   for unit in "${UNITS[@]}"; do
     # A template is verified through an instance (it needs /etc/synctel/ingest-1.env).
@@ -166,6 +174,12 @@ test_package() {
     out=$(grep -oE '[0-9]+\.[0-9]+ [A-Z]+' <<<"$out" || echo "?")
     step "  $unit: verified; systemd-analyze security exposure $out"
   done
+
+  step "systemctl enable synctel-ingest@1 synctel-aggregator (offline: links only; purge must remove them)"
+  local wants=/etc/systemd/system/multi-user.target.wants
+  systemctl enable synctel-ingest@1.service synctel-aggregator.service >&2 2>&1
+  check test -L "$wants/synctel-ingest@1.service"
+  check test -L "$wants/synctel-aggregator.service"
 
   step "check the packaged configs (as user synctel)"
   for b in "${BINS[@]}"; do
@@ -233,6 +247,8 @@ test_package() {
   for b in "${BINS[@]}"; do check test ! -e "/usr/bin/$b"; done
   check test ! -e /etc/synctel
   check test ! -e "$units_dir/synctel-ingest.service"
+  check test ! -e "$wants/synctel-ingest@1.service"
+  check test ! -e "$wants/synctel-aggregator.service"
   getent passwd synctel >/dev/null && die "purge left the user synctel"
   getent group synctel >/dev/null && die "purge left the group synctel"
   step "package test passed in $(( $(date +%s) - t0 )) s"
