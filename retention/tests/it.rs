@@ -1,7 +1,11 @@
 //! Retention against the real ClickHouse: each test its own migrated database, rows placed
 //! in old, kept and current months by the server's own date, the aggregator run in-process
 //! to fill its derived tables.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
