@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Debian package `synctel` (ingest, aggregator, query-api; docs/ops/packages.md).
+# The Debian package `synctel` (ingest, aggregator, query-api, retention; docs/ops/packages.md).
 #
 # Usage: deploy/package.sh build   cargo-deb (built once into ~/.cache/synctel), the console,
 #                                  the release binaries, then target/debian/synctel_*.deb
@@ -17,8 +17,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$SYNCTEL_ROOT"
 
 PKG=synctel
-BINS=(ingest aggregator query-api)
-UNITS=(synctel-ingest.service synctel-ingest@.service synctel-aggregator.service synctel-query-api.service)
+BINS=(ingest aggregator query-api retention)
+UNITS=(synctel-ingest.service synctel-ingest@.service synctel-aggregator.service synctel-query-api.service
+  synctel-retention.service synctel-retention.timer)
 
 step() { log "package: $*"; }
 
@@ -142,7 +143,7 @@ test_package() {
   check getent passwd synctel >/dev/null
   check test "$(getent passwd synctel | cut -d: -f7)" = /usr/sbin/nologin
   for b in "${BINS[@]}"; do check test -x "/usr/bin/$b"; done
-  for f in ingest.toml aggregator.toml query-api.toml ingest-1.env ingest-2.env; do
+  for f in ingest.toml aggregator.toml query-api.toml retention.toml ingest-1.env ingest-2.env; do
     check test "$(stat -c '%U:%G %a' "/etc/synctel/$f")" = "root:synctel 640"
     dpkg-query -W -f='${Conffiles}\n' "$PKG" | grep -q " /etc/synctel/$f " \
       || die "/etc/synctel/$f is not a conffile"
@@ -170,19 +171,25 @@ test_package() {
       printf '%s\n' "$out" >&2
       die "systemd-analyze verify $unit"
     fi
-    out=$(systemd-analyze security --offline=yes --no-pager "$units_dir/${unit/@1./@.}" 2>&1 | tail -n1)
-    out=$(grep -oE '[0-9]+\.[0-9]+ [A-Z]+' <<<"$out" || echo "?")
-    step "  $unit: verified; systemd-analyze security exposure $out"
+    if [[ $unit == *.service ]]; then
+      out=$(systemd-analyze security --offline=yes --no-pager "$units_dir/${unit/@1./@.}" 2>&1 | tail -n1)
+      out="; systemd-analyze security exposure $(grep -oE '[0-9]+\.[0-9]+ [A-Z]+' <<<"$out" || echo "?")"
+    else
+      out=
+    fi
+    step "  $unit: verified$out"
   done
 
-  step "systemctl enable synctel-ingest@1 synctel-aggregator (offline: links only; purge must remove them)"
-  local wants=/etc/systemd/system/multi-user.target.wants
-  systemctl enable synctel-ingest@1.service synctel-aggregator.service >&2 2>&1
+  step "systemctl enable synctel-ingest@1 synctel-aggregator synctel-retention.timer (offline: links only; purge must remove them)"
+  local wants=/etc/systemd/system/multi-user.target.wants timers=/etc/systemd/system/timers.target.wants
+  systemctl enable synctel-ingest@1.service synctel-aggregator.service synctel-retention.timer >&2 2>&1
   check test -L "$wants/synctel-ingest@1.service"
   check test -L "$wants/synctel-aggregator.service"
+  check test -L "$timers/synctel-retention.timer"
 
   step "check the packaged configs (as user synctel)"
-  for b in "${BINS[@]}"; do
+  # retention's check needs the tables: below, after the migrations.
+  for b in ingest aggregator query-api; do
     as_synctel "/usr/bin/$b" --config "/etc/synctel/$b.toml" check >"$work/$b-check.out" \
       || die "$b check failed: $(cat "$work/$b-check.out")"
     check grep -q 'config ok' "$work/$b-check.out"
@@ -198,6 +205,14 @@ test_package() {
   as_synctel /usr/bin/aggregator --config /etc/synctel/aggregator.toml migrate >>"$work/migrate.out" 2>&1 \
     || die "aggregator migrate: $(tail -n 20 "$work/migrate.out")"
   step "  $(ch "SELECT count() FROM system.tables WHERE database = '$db'") tables"
+
+  step "retention check, run --dry-run, run (the packaged config, database $db)"
+  local r
+  for r in check "run --dry-run" run; do
+    # shellcheck disable=SC2086 # $r is two words on purpose
+    as_synctel /usr/bin/retention --config /etc/synctel/retention.toml $r >"$work/retention.out" 2>&1 \
+      || die "retention $r: $(tail -n 20 "$work/retention.out")"
+  done
 
   local ip ap qp pid_i pid_a pid_q body
   ip=$(free_port); ap=$(free_port); qp=$(free_port)
@@ -249,6 +264,7 @@ test_package() {
   check test ! -e "$units_dir/synctel-ingest.service"
   check test ! -e "$wants/synctel-ingest@1.service"
   check test ! -e "$wants/synctel-aggregator.service"
+  check test ! -e "$timers/synctel-retention.timer"
   getent passwd synctel >/dev/null && die "purge left the user synctel"
   getent group synctel >/dev/null && die "purge left the group synctel"
   step "package test passed in $(( $(date +%s) - t0 )) s"
