@@ -14,6 +14,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/scripts/common.sh
 . "$here/scripts/common.sh"
+# shellcheck source=SCRIPTDIR/scripts/proc.sh
+. "$here/scripts/proc.sh"
 cd "$SYNCTEL_ROOT"
 
 PKG=synctel
@@ -35,6 +37,8 @@ build() {
   step "release build of ${BINS[*]}"
   cargo build --release --locked "${pkgs[@]}"
   step "cargo deb"
+  # `depends = "$auto"`: the shared libraries' packages, found by dpkg-shlibdeps.
+  ensure_apt dpkg-shlibdeps dpkg-dev
   rm -f target/debian/"$PKG"_*.deb
   # The binaries are built above; cargo-deb only strips them (debug info and all) and packs.
   deb=$(PATH="$(dirname "$cargo_deb"):$PATH" cargo deb -p ingest --no-build --locked --strip)
@@ -118,7 +122,7 @@ test_package() {
   local t0 deb unit units_dir out
   t0=$(date +%s)
   [ "$(id -u)" = 0 ] || die "package test needs root (apt-get install)"
-  command -v systemd-analyze >/dev/null || die "systemd-analyze missing (apt-get install systemd)"
+  ensure_apt systemd-analyze systemd
   # `build` leaves exactly one.
   local debs=(target/debian/"$PKG"_*.deb)
   deb=${debs[-1]}
