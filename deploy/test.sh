@@ -10,6 +10,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/scripts/common.sh
 . "$here/scripts/common.sh"
+# shellcheck source=SCRIPTDIR/scripts/proc.sh
+. "$here/scripts/proc.sh"
 cd "$SYNCTEL_ROOT"
 
 t0=$(date +%s)
@@ -33,6 +35,14 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked "$@"
 fi
+log "Debian package: build, install, run the installed binaries against the stack, purge"
+"$here/package.sh" build
+"$here/package.sh" test
+log "Prometheus rules: promtool checks and unit tests, then a real Prometheus over a throwaway pipeline"
+ensure_apt promtool prometheus
+"$here/prometheus/check.sh" rules
+cargo build --locked -p ingest -p aggregator -p query-api -p simulator
+"$here/prometheus/check.sh" live
 log "ClickHouse portability: every migration and query on 18.16 and on current ClickHouse (chdb-core)"
 "$here/clickhouse/portability/run.sh"
 log "all tests passed in $(( $(date +%s) - t0 )) s"
