@@ -86,10 +86,8 @@ pub async fn consume(
                 Some(Written::Failed(e)) => return Err(e.into()),
                 Some(Written::Abandoned) | None => break,
             },
-            message = consumer.recv(), if reading => match message {
-                Ok(m) => state.on_message(&consumer, &m, &mut guard)?,
-                Err(e) => tracing::warn!(error = %e, "kafka consumer error"),
-            },
+            // Before the messages: with a backlog a message is always ready, and a biased
+            // select would never get to the tick.
             _ = tick.tick() => {
                 state.check_partition_ends(&consumer);
                 ticks = ticks.wrapping_add(1);
@@ -100,6 +98,10 @@ pub async fn consume(
                         watch = GroupWatch::new(&config.kafka);
                     }
                 }
+            },
+            message = consumer.recv(), if reading => match message {
+                Ok(m) => state.on_message(&consumer, &m, &mut guard)?,
+                Err(e) => tracing::warn!(error = %e, "kafka consumer error"),
             },
             _ = tokio::time::sleep(wait) => {}
         }
@@ -214,7 +216,14 @@ impl Loop {
     /// Newly assigned partitions expect their committed offset first; revoked ones are
     /// forgotten.
     fn apply_assignment_changes(&mut self, consumer: &Kafka) {
-        for change in consumer.context().changes().take() {
+        let changes = consumer.context().changes().take();
+        if changes.is_empty() {
+            return;
+        }
+        let assigned = consumer.assignment().map(|a| a.count()).unwrap_or(0);
+        self.metrics.assigned_partitions.set(assigned as i64);
+        health::update(&self.facts, |f| f.set_assigned(assigned, now_ms()));
+        for change in changes {
             match change {
                 AssignmentChange::Revoked(partitions) => {
                     for (topic, partition) in partitions {
