@@ -10,25 +10,11 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
+use common::json_body as json;
 use common::Fixture;
-use serde_json::Value;
-use tower::ServiceExt;
 
 async fn send(f: &Fixture, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let resp = f.app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = http_body_util::BodyExt::collect(resp.into_body())
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, headers, body)
-}
-
-fn json(body: &[u8]) -> Value {
-    serde_json::from_slice(body)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
+    common::send(&f.app, req).await
 }
 
 async fn sign_in(f: &Fixture, body: &str) -> (StatusCode, HeaderMap, Vec<u8>) {

@@ -11,14 +11,12 @@ mod common;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
-use common::Fixture;
+use axum::http::{Request, StatusCode};
+use common::{json_body as json, send, Fixture};
 use query_api::{ApiConfig, AppState};
-use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
 
 /// Far above every configured timeout of these tests: only a hang reaches it.
 const BOUND: Duration = Duration::from_secs(20);
@@ -163,23 +161,6 @@ async fn connections_past_the_cap_get_503_with_retry_after() {
     .await;
     assert!(served.is_ok(), "the freed slot was never reused");
     stop.cancel();
-}
-
-async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = http_body_util::BodyExt::collect(resp.into_body())
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, headers, body)
-}
-
-fn json(body: &[u8]) -> Value {
-    serde_json::from_slice(body)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
 }
 
 /// The metric series (lines that are not comments) of `/metrics`.

@@ -480,20 +480,7 @@ impl Fixture {
         if !token.is_empty() {
             req = req.header("authorization", format!("Bearer {token}"));
         }
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = http_body_util::BodyExt::collect(resp.into_body())
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        (status, headers, body)
+        send(&self.app, req.body(Body::empty()).unwrap()).await
     }
 
     /// POST a JSON body with a bearer token; the answer as JSON.
@@ -550,4 +537,23 @@ pub fn column(v: &Value, name: &str) -> Vec<String> {
             other => other.to_string(),
         })
         .collect()
+}
+
+/// Sends `req` to `app` in-process; the answer's status, headers and whole body.
+pub async fn send(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, headers, body)
+}
+
+/// `body` as JSON (the test fails, showing the body, when it is not).
+pub fn json_body(body: &[u8]) -> Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
 }
