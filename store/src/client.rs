@@ -2,11 +2,12 @@
 
 use serde::Deserialize;
 
+use crate::cluster::ClusterConfig;
 use crate::error::{Result, StoreError};
 
 /// Where ClickHouse is. Defaults: `http://127.0.0.1:8123`, user `default`, no password,
 /// database `synctel`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClickHouseConfig {
     /// HTTP endpoint.
@@ -17,6 +18,8 @@ pub struct ClickHouseConfig {
     pub password: String,
     /// Database holding the pipeline's tables.
     pub database: String,
+    /// The cluster the tables are spread over; none: one server (see `store::cluster`).
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Default for ClickHouseConfig {
@@ -26,14 +29,36 @@ impl Default for ClickHouseConfig {
             user: "default".to_owned(),
             password: String::new(),
             database: "synctel".to_owned(),
+            cluster: None,
         }
+    }
+}
+
+/// The password is never printed.
+impl std::fmt::Debug for ClickHouseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseConfig")
+            .field("url", &self.url)
+            .field("user", &self.user)
+            .field(
+                "password",
+                &if self.password.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
+            .field("database", &self.database)
+            .field("cluster", &self.cluster)
+            .finish()
     }
 }
 
 impl ClickHouseConfig {
     /// Overrides from the environment (the names `deploy/stack.sh env` prints):
-    /// `SYNCTEL_CLICKHOUSE_URL`, `_USER`, `_PASSWORD`, `_DATABASE`; empty values are
-    /// ignored.
+    /// `SYNCTEL_CLICKHOUSE_URL`, `_USER`, `_PASSWORD`, `_DATABASE`, and `_CLUSTER` (the
+    /// cluster's name: cluster mode) with `_CLUSTER_NODES` (its node-per-shard cluster);
+    /// empty values are ignored.
     pub fn apply_env(&mut self, env: &std::collections::HashMap<String, String>) {
         let get = |var: &str| env.get(var).filter(|v| !v.is_empty()).cloned();
         for (var, target) in [
@@ -44,6 +69,15 @@ impl ClickHouseConfig {
         ] {
             if let Some(v) = get(var) {
                 *target = v;
+            }
+        }
+        if let Some(name) = get("SYNCTEL_CLICKHOUSE_CLUSTER") {
+            let cluster = self
+                .cluster
+                .get_or_insert_with(|| ClusterConfig::new(&name));
+            cluster.name = name;
+            if let Some(nodes) = get("SYNCTEL_CLICKHOUSE_CLUSTER_NODES") {
+                cluster.nodes_cluster = nodes;
             }
         }
     }
@@ -67,6 +101,9 @@ impl ClickHouseConfig {
                 self.database
             )));
         }
+        if let Some(cluster) = &self.cluster {
+            cluster.validate()?;
+        }
         Ok(())
     }
 
@@ -77,9 +114,25 @@ impl ClickHouseConfig {
     }
 
     /// A client for the configured database. Row validation is off: ClickHouse 18.16 has
-    /// no RowBinaryWithNamesAndTypes.
+    /// no RowBinaryWithNamesAndTypes. On a cluster: inserts into `Distributed` tables
+    /// return once every shard has its rows (`insert_distributed_sync`: an asynchronous
+    /// insert spools blocks on the node that received them and loses them with its disk),
+    /// and a subquery or join over a `Distributed` table inside a distributed query reads
+    /// the shard's local table (`distributed_product_mode = 'local'`): every user-keyed
+    /// table is sharded by the same key, so a user's rows meet on their shard.
     pub fn client(&self) -> clickhouse::Client {
-        self.server_client().with_database(&self.database)
+        let client = self.server_client().with_database(&self.database);
+        match &self.cluster {
+            None => client,
+            Some(_) => client
+                .with_setting("insert_distributed_sync", "1")
+                .with_setting("distributed_product_mode", "local"),
+        }
+    }
+
+    /// Whether the tables are on a cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.cluster.is_some()
     }
 
     /// A client with no database selected (to create it).
@@ -98,4 +151,42 @@ impl ClickHouseConfig {
 /// The secrets database of `database`: `<database>_secrets`.
 pub fn secrets_database(database: &str) -> String {
     format!("{database}_secrets")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_password() {
+        let config = ClickHouseConfig {
+            password: "hunter2".to_owned(),
+            ..ClickHouseConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn the_environment_turns_cluster_mode_on() {
+        let mut config = ClickHouseConfig::default();
+        let env = [
+            ("SYNCTEL_CLICKHOUSE_CLUSTER", "synctel"),
+            ("SYNCTEL_CLICKHOUSE_CLUSTER_NODES", "all_nodes"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        config.apply_env(&env);
+        let cluster = config.cluster.as_ref().expect("cluster mode");
+        assert_eq!(
+            (cluster.name.as_str(), cluster.nodes().as_str()),
+            ("synctel", "all_nodes")
+        );
+        assert!(config.validate().is_ok());
+        let mut single = ClickHouseConfig::default();
+        single.apply_env(&std::collections::HashMap::new());
+        assert!(single.cluster.is_none());
+    }
 }

@@ -37,6 +37,14 @@ pub enum StoreError {
         /// The first pending one.
         first: String,
     },
+    /// The nodes of a cluster do not agree on the schema.
+    #[error("the nodes of cluster {cluster} differ: {}", problems.join("; "))]
+    ClusterDrift {
+        /// The node-per-shard cluster checked.
+        cluster: String,
+        /// What differs.
+        problems: Vec<String>,
+    },
     /// A configuration value is unusable.
     #[error("invalid clickhouse config: {0}")]
     Config(String),

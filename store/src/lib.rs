@@ -5,14 +5,19 @@
 //!   checksums, and refuses to run on drift.
 //! - [`rows`]: one row type per raw table, as `ingest` inserts them.
 //! - [`ClickHouseConfig`]: where the server is and how to connect.
+//! - [`cluster`]: the same migrations rendered for a ClickHouse cluster (replicated,
+//!   sharded tables under their usual names), when the config names one.
 //!
 //! Every statement runs on ClickHouse 18.16 and on current ClickHouse (checked by
 //! `deploy/clickhouse/portability/run.sh`).
 
 mod client;
+pub mod cluster;
 pub mod error;
 pub mod migrate;
+pub mod migrate_cluster;
 pub mod rows;
 
 pub use client::{secrets_database, ClickHouseConfig};
+pub use cluster::ClusterConfig;
 pub use error::{Result, StoreError};

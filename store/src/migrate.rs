@@ -150,26 +150,30 @@ pub struct MigrationReport {
 }
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
-struct AppliedRow {
+pub(crate) struct AppliedRow {
     version: u32,
     name: String,
     checksum: String,
 }
 
 #[derive(Debug, clickhouse::Row, serde::Serialize)]
-struct NewRow<'a> {
-    version: u32,
-    name: &'a str,
-    checksum: String,
+pub(crate) struct NewRow<'a> {
+    pub(crate) version: u32,
+    pub(crate) name: &'a str,
+    pub(crate) checksum: String,
 }
 
-const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
+pub(crate) const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
      (version UInt32, name String, checksum String, applied_at DateTime DEFAULT now()) \
      ENGINE = MergeTree() ORDER BY version";
 
-/// Creates the database if needed and applies every pending migration.
+/// Creates the database if needed and applies every pending migration (on a cluster:
+/// rendered by [`crate::cluster`], `ON CLUSTER`).
 pub async fn migrate(config: &ClickHouseConfig) -> Result<MigrationReport> {
     config.validate()?;
+    if let Some(cluster) = &config.cluster {
+        return crate::migrate_cluster::migrate(config, cluster).await;
+    }
     config
         .server_client()
         .query(&format!(
@@ -242,6 +246,9 @@ pub async fn migrate_waiting(
 pub async fn verify(config: &ClickHouseConfig) -> Result<()> {
     let client = config.client();
     let pending = pending(&client, MIGRATIONS).await?;
+    if let (Some(cluster), true) = (&config.cluster, pending.is_empty()) {
+        return crate::migrate_cluster::verify(config, cluster).await;
+    }
     match pending.first() {
         None => Ok(()),
         Some(first) => Err(StoreError::Pending {
@@ -252,7 +259,10 @@ pub async fn verify(config: &ClickHouseConfig) -> Result<()> {
 }
 
 /// The migrations of `known` not applied yet; errors on drift.
-async fn pending(client: &Client, known: &'static [Migration]) -> Result<Vec<Migration>> {
+pub(crate) async fn pending(
+    client: &Client,
+    known: &'static [Migration],
+) -> Result<Vec<Migration>> {
     let applied: Vec<AppliedRow> = match client
         .query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
         .fetch_all()
