@@ -84,6 +84,7 @@ fn session_row(i: u64, now: i64) -> SessionEventRow {
             "Synchronization completed".to_owned()
         },
         exception: String::new(),
+        ingested_at: u32::try_from(now / 1_000).unwrap(),
     }
 }
 
@@ -103,6 +104,7 @@ async fn fill(client: &clickhouse::Client, rows: u64, now: i64) {
             change: "Created",
             name: "Bench profile".to_owned(),
             sync_enabled: 1,
+            ingested_at: u32::try_from(now / 1_000).unwrap(),
         })
         .await
         .unwrap();

@@ -88,6 +88,26 @@ impl Batch {
         self.opened.get_or_insert_with(Instant::now);
     }
 
+    /// Sets `ingested_at` of every row, once, before the first attempt to store the batch:
+    /// every retry then sends the same bytes, which replicated tables deduplicate.
+    pub fn stamp(&mut self, ingested_at: u32) {
+        self.sessions
+            .iter_mut()
+            .for_each(|r| r.ingested_at = ingested_at);
+        self.issues
+            .iter_mut()
+            .for_each(|r| r.ingested_at = ingested_at);
+        self.log_lines
+            .iter_mut()
+            .for_each(|r| r.ingested_at = ingested_at);
+        self.user_states
+            .iter_mut()
+            .for_each(|r| r.ingested_at = ingested_at);
+        self.profile_states
+            .iter_mut()
+            .for_each(|r| r.ingested_at = ingested_at);
+    }
+
     /// No message yet.
     pub fn is_empty(&self) -> bool {
         self.messages == 0

@@ -170,6 +170,17 @@ pub struct Sink {
     producer: FutureProducer,
     dead_letter_topic: String,
     insert_timeout: Duration,
+    /// ClickHouse's clock minus ours, ms, and when it was read.
+    clock: std::sync::Mutex<Option<(std::time::Instant, i64)>>,
+}
+
+/// How often the sink reads ClickHouse's clock again.
+const CLOCK_REFRESH: Duration = Duration::from_secs(60);
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl Sink {
@@ -180,7 +191,47 @@ impl Sink {
             producer,
             dead_letter_topic,
             insert_timeout: Duration::from_secs(60),
+            clock: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Now by ClickHouse's clock, s: the `ingested_at` of a batch. The aggregator's
+    /// windows are read on ClickHouse's clock, so several ingest hosts whose clocks differ
+    /// still stamp rows on one time line. The offset is read once a minute; while
+    /// ClickHouse does not answer, the last offset (or none) is used.
+    pub async fn server_time_s(&self) -> u32 {
+        let cached = *self
+            .clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let offset_ms = match cached {
+            Some((read, offset)) if read.elapsed() < CLOCK_REFRESH => offset,
+            _ => {
+                let before = wall_ms();
+                let server = self
+                    .client
+                    .query("SELECT toUInt32(now())")
+                    .fetch_one::<u32>()
+                    .await;
+                let after = wall_ms();
+                match server {
+                    Ok(server_s) => {
+                        let offset = i64::from(server_s) * 1_000 + 500 - (before + after) / 2;
+                        *self
+                            .clock
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            Some((std::time::Instant::now(), offset));
+                        offset
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "could not read ClickHouse's clock");
+                        cached.map_or(0, |(_, offset)| offset)
+                    }
+                }
+            }
+        };
+        u32::try_from((wall_ms() + offset_ms) / 1_000).unwrap_or(u32::MAX)
     }
 
     /// Writes what `progress` says is not done yet; updates it as steps succeed.
@@ -452,6 +503,8 @@ mod tests {
             (241, "Memory limit (total) exceeded"),
             (242, "Table is in readonly mode (ZooKeeper down)"),
             (252, "Too many parts"),
+            (225, "ZooKeeper session expired (cluster)"),
+            (279, "All connection tries failed (a shard down, cluster)"),
             (319, "Unknown status, client must retry"),
             (999, "Keeper exception"),
         ];

@@ -36,8 +36,9 @@ pub async fn run(
     facts: SharedFacts,
     shutdown: CancellationToken,
 ) {
-    while let Some(batch) = batches.recv().await {
+    while let Some(mut batch) = batches.recv().await {
         let started = Instant::now();
+        batch.stamp(sink.server_time_s().await);
         let outcome = store_with_retries(&sink, &batch, &retry, &metrics, &facts, &shutdown).await;
         let report = match outcome {
             Ok(()) => {

@@ -1,6 +1,7 @@
 //! One row type per raw table, and how an event becomes rows.
 //!
-//! Columns with a DEFAULT (`occurred_at`, `ingested_at`, ...) are left to ClickHouse.
+//! Columns with a DEFAULT computed from the row (`occurred_at`, ...) are left to ClickHouse;
+//! `ingested_at` is set by ingest once per batch (see [`SessionEventRow::ingested_at`]).
 //! Optional values are stored as empty strings; enums by their variant name.
 
 use schemas::{AvroEnum, Event};
@@ -41,6 +42,9 @@ pub struct SessionEventRow {
     pub error_source: &'static str,
     pub message: String,
     pub exception: String,
+    /// When ingest stored the row, s (ClickHouse's clock): set once per batch, so that a
+    /// retried insert is byte-identical and replicated deduplication drops it.
+    pub ingested_at: u32,
 }
 
 /// Table `issue_events`.
@@ -66,6 +70,9 @@ pub struct IssueEventRow {
     pub description: String,
     pub error_source: &'static str,
     pub target_object_id: String,
+    /// When ingest stored the row, s (ClickHouse's clock): set once per batch, so that a
+    /// retried insert is byte-identical and replicated deduplication drops it.
+    pub ingested_at: u32,
 }
 
 /// Table `log_lines`: one row per line.
@@ -83,6 +90,9 @@ pub struct LogLineRow {
     pub at_ms: i64,
     pub level: &'static str,
     pub text: String,
+    /// When ingest stored the row, s (ClickHouse's clock): set once per batch, so that a
+    /// retried insert is byte-identical and replicated deduplication drops it.
+    pub ingested_at: u32,
 }
 
 /// Table `user_state_events`.
@@ -109,6 +119,9 @@ pub struct UserStateRow {
     pub saved_searches_name: Vec<String>,
     pub saved_searches_object_type: Vec<&'static str>,
     pub saved_searches_conflict_resolution: Vec<&'static str>,
+    /// When ingest stored the row, s (ClickHouse's clock): set once per batch, so that a
+    /// retried insert is byte-identical and replicated deduplication drops it.
+    pub ingested_at: u32,
 }
 
 /// Table `profile_state_events`.
@@ -124,6 +137,9 @@ pub struct ProfileStateRow {
     pub change: &'static str,
     pub name: String,
     pub sync_enabled: u8,
+    /// When ingest stored the row, s (ClickHouse's clock): set once per batch, so that a
+    /// retried insert is byte-identical and replicated deduplication drops it.
+    pub ingested_at: u32,
 }
 
 /// Table `dead_letters`.
@@ -223,6 +239,7 @@ impl Row {
                     error_source: opt(e.error_source),
                     message: e.message.clone().unwrap_or_default(),
                     exception: e.exception.clone().unwrap_or_default(),
+                    ingested_at: 0,
                 })
             }
             Event::SyncIssue(i) => {
@@ -248,6 +265,7 @@ impl Row {
                     description: i.description.clone(),
                     error_source: i.error_source.symbol(),
                     target_object_id: i.target_object_id.clone().unwrap_or_default(),
+                    ingested_at: 0,
                 })
             }
             Event::SessionLog(l) => {
@@ -268,6 +286,7 @@ impl Row {
                             at_ms: line.at_ms,
                             level: line.level.symbol(),
                             text: line.text.clone(),
+                            ingested_at: 0,
                         })
                         .collect(),
                 )
@@ -303,6 +322,7 @@ impl Row {
                         .iter()
                         .map(|s| s.conflict_resolution.symbol())
                         .collect(),
+                    ingested_at: 0,
                 })
             }
             Event::ProfileState(p) => Row::ProfileState(ProfileStateRow {
@@ -315,6 +335,7 @@ impl Row {
                 change: p.change.symbol(),
                 name: p.name.clone(),
                 sync_enabled: u8::from(p.sync_enabled),
+                ingested_at: 0,
             }),
         }
     }
@@ -360,6 +381,7 @@ impl SessionEventRow {
             error_source: "",
             message: String::new(),
             exception: String::new(),
+            ingested_at: 0,
         }
     }
 }
