@@ -43,33 +43,7 @@ pub enum ProfileStatus {
     Disabled,
 }
 
-/// A user's effective status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EffectiveStatus {
-    /// Syncing is allowed.
-    Enabled,
-    /// The profile or the user is disabled.
-    Disabled,
-    /// The engine disabled the user after errors.
-    DisabledDueToError,
-    /// The user is suspended.
-    Suspended,
-}
-
-/// The monitor's sync state of a user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SyncState {
-    /// No session ever succeeded (and none is running).
-    NeverSynced,
-    /// The latest session started and has not ended (yet within the stall limit).
-    InProgress,
-    /// The latest session started longer ago than the stall limit and never ended.
-    Stalled,
-    /// The last outcome (Skipped ignored) was Error or Canceled.
-    LastSyncFailed,
-    /// The last outcome (Skipped ignored) was Success.
-    LastSyncSucceeded,
-}
+pub use schemas::{EffectiveStatus, SyncState};
 
 macro_rules! as_str {
     ($ty:ident { $($v:ident),+ }) => {
@@ -82,19 +56,6 @@ macro_rules! as_str {
     };
 }
 as_str!(ProfileStatus { Enabled, Disabled });
-as_str!(EffectiveStatus {
-    Enabled,
-    Disabled,
-    DisabledDueToError,
-    Suspended
-});
-as_str!(SyncState {
-    NeverSynced,
-    InProgress,
-    Stalled,
-    LastSyncFailed,
-    LastSyncSucceeded
-});
 
 /// The latest of a set of profile-state events of one profile: greatest
 /// (`occurred_at_ms`, `event_id`). Rule P2.

@@ -3,6 +3,8 @@
 //! - [`event`]: one plain struct per event kind, and [`Event`] over all of them.
 //! - [`enums`]: the closed vocabularies (statuses, categories, sources, ...), each an Avro
 //!   enum with the variant names as symbols ([`AvroEnum`]).
+//! - [`status`]: the statuses derived per user ([`EffectiveStatus`], [`SyncState`]), shared by
+//!   the aggregator that derives them and the query API that shows them.
 //! - [`registry`]: the fixed table of schema ids and the `.avsc` files under `avro/`.
 //! - [`wire`]: encode/decode in the Confluent wire format (magic byte 0, 4-byte big-endian
 //!   schema id, Avro binary body), hand-written for the current schema of each kind,
@@ -24,6 +26,7 @@ pub mod examples;
 pub mod reference;
 pub mod registry;
 mod resolve;
+pub mod status;
 pub mod validate;
 pub mod wire;
 
@@ -32,6 +35,7 @@ pub use enums::*;
 pub use error::{AvroProblem, ContractError, DecodeError, InvalidMessage};
 pub use event::*;
 pub use registry::MessageKind;
+pub use status::{EffectiveStatus, SyncState};
 
 /// Decodes an event and checks it against the contract (system clock as "now").
 pub fn decode_valid(bytes: &[u8]) -> Result<Event, InvalidMessage> {
