@@ -35,11 +35,83 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use query_api::list;
+use query_api::query::{list, specs};
 use store::rows::{ProfileStateRow, SessionEventRow};
 use store::ClickHouseConfig;
 use testkit::TestDatabase;
 use tokio_util::sync::CancellationToken;
+
+/// The binds of the query files as the routes build them (`query_api::query::params`), in
+/// the argument order this bench used before the structs.
+mod binds {
+    use query_api::query::params::{
+        Bound, PageKey, ProfileSessions, ProfileSessionsPage, Scope, Sessions,
+    };
+
+    fn scope(tenant: &str, all: u8, profiles: Vec<String>) -> Scope {
+        Scope {
+            tenant_id: tenant.to_owned(),
+            all_profiles: all,
+            profiles,
+        }
+    }
+
+    pub fn profile_session_binds(
+        tenant: &str,
+        profile_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        all: u8,
+        profiles: Vec<String>,
+    ) -> Vec<Bound> {
+        let scope = scope(tenant, all, profiles);
+        ProfileSessions {
+            scope: &scope,
+            profile_id,
+            from_ms,
+            to_ms,
+        }
+        .binds()
+    }
+
+    #[allow(dead_code)]
+    pub fn session_binds(
+        tenant: &str,
+        all: u8,
+        profiles: Vec<String>,
+        user_id: &str,
+        session_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Vec<Bound> {
+        let scope = scope(tenant, all, profiles);
+        Sessions {
+            scope: &scope,
+            user_id,
+            session_id,
+            from_ms,
+            to_ms,
+        }
+        .binds()
+    }
+
+    #[allow(dead_code)]
+    pub fn profile_page_binds(
+        tenant: &str,
+        profile_id: &str,
+        keys: &[PageKey],
+        all: u8,
+        profiles: Vec<String>,
+    ) -> Vec<Bound> {
+        let scope = scope(tenant, all, profiles);
+        ProfileSessionsPage {
+            scope: &scope,
+            profile_id,
+            keys,
+        }
+        .binds()
+    }
+}
 
 const TENANT: &str = "bench";
 const PROFILE: &str = "bench-p1";
@@ -180,16 +252,16 @@ async fn main() {
         now_ms: now + 60_000,
         window_days: 3,
     };
-    let req = list::parse(&list::PROFILE_SESSIONS, &params, ctx).unwrap();
-    let sql = list::wrap(&list::PROFILE_SESSIONS, &req, &[], false);
+    let req = list::parse(&specs::PROFILE_SESSIONS, &params, ctx).unwrap();
+    let sql = list::wrap(&specs::PROFILE_SESSIONS, &req, &[], false);
     let binds =
-        list::profile_session_binds(TENANT, PROFILE, 0, now + 60_000, 1, vec![String::new()]);
+        binds::profile_session_binds(TENANT, PROFILE, 0, now + 60_000, 1, vec![String::new()]);
     let baseline = |client: clickhouse::Client| {
         let sql = sql.clone();
         let binds = binds.clone();
         async move {
             let t = Instant::now();
-            let mut cursor = query_api::fetch::bind_all(client.query(&sql), &binds)
+            let mut cursor = query_api::query::run::bind_all(client.query(&sql), &binds)
                 .fetch_bytes("CSVWithNames")
                 .unwrap();
             let (mut lines, mut bytes) = (0u64, 0u64);

@@ -47,10 +47,83 @@ mod http;
 
 use std::time::{Duration, Instant};
 
-use query_api::list::{self, Bound};
+use query_api::query::params::Bound;
+use query_api::query::{list, specs, sql};
 use tokio_util::sync::CancellationToken;
 
-/// The API's own SQL of the cards route (private in `query_api::routes`).
+/// The binds of the query files as the routes build them (`query_api::query::params`), in
+/// the argument order this bench used before the structs.
+mod binds {
+    use query_api::query::params::{
+        Bound, PageKey, ProfileSessions, ProfileSessionsPage, Scope, Sessions,
+    };
+
+    fn scope(tenant: &str, all: u8, profiles: Vec<String>) -> Scope {
+        Scope {
+            tenant_id: tenant.to_owned(),
+            all_profiles: all,
+            profiles,
+        }
+    }
+
+    pub fn profile_session_binds(
+        tenant: &str,
+        profile_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        all: u8,
+        profiles: Vec<String>,
+    ) -> Vec<Bound> {
+        let scope = scope(tenant, all, profiles);
+        ProfileSessions {
+            scope: &scope,
+            profile_id,
+            from_ms,
+            to_ms,
+        }
+        .binds()
+    }
+
+    #[allow(dead_code)]
+    pub fn session_binds(
+        tenant: &str,
+        all: u8,
+        profiles: Vec<String>,
+        user_id: &str,
+        session_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Vec<Bound> {
+        let scope = scope(tenant, all, profiles);
+        Sessions {
+            scope: &scope,
+            user_id,
+            session_id,
+            from_ms,
+            to_ms,
+        }
+        .binds()
+    }
+
+    #[allow(dead_code)]
+    pub fn profile_page_binds(
+        tenant: &str,
+        profile_id: &str,
+        keys: &[PageKey],
+        all: u8,
+        profiles: Vec<String>,
+    ) -> Vec<Bound> {
+        let scope = scope(tenant, all, profiles);
+        ProfileSessionsPage {
+            scope: &scope,
+            profile_id,
+            keys,
+        }
+        .binds()
+    }
+}
+
+/// The API's own SQL of the cards route (`query_api::query::sql::MONITOR_CARDS`).
 const MONITOR_CARDS: &str = include_str!("../../query-api/sql/monitor_cards.sql");
 /// The session list query before the window pushdown (the "before" baseline).
 const SESSIONS_BEFORE: &str = include_str!("sql/sessions_before.sql");
@@ -62,7 +135,7 @@ async fn direct_rows(
     sql: &str,
     binds: &[Bound],
 ) -> Result<Vec<serde_json::Value>, String> {
-    let mut cursor = query_api::fetch::bind_all(client.query(sql), binds)
+    let mut cursor = query_api::query::run::bind_all(client.query(sql), binds)
         .with_setting("output_format_json_quote_64bit_integers", "0")
         .with_setting("max_execution_time", "60")
         .fetch_bytes("JSONEachRow")
@@ -110,7 +183,7 @@ async fn direct_case(client: &clickhouse::Client, case: &Case) -> Result<usize, 
         return Ok(0);
     }
     let binds =
-        list::profile_page_binds(&step.tenant, &step.profile, &keys, 1, vec![String::new()]);
+        binds::profile_page_binds(&step.tenant, &step.profile, &keys, 1, vec![String::new()]);
     direct(client, &step.sql, &binds).await
 }
 
@@ -157,10 +230,10 @@ fn before(
     req: &list::ListRequest,
     extra: &[(String, Bound)],
 ) -> (String, Vec<Bound>) {
-    let mut sql = list::wrap(&list::SESSIONS, req, extra, true);
+    let mut sql = list::wrap(&specs::SESSIONS, req, extra, true);
     sql = sql.replace(
-        &list::base_sql(list::SESSIONS.sql),
-        &list::base_sql(SESSIONS_BEFORE),
+        &sql::base_sql(specs::SESSIONS.sql),
+        &sql::base_sql(SESSIONS_BEFORE),
     );
     let base = vec![
         Bound::Str(tenant.to_owned()),
@@ -260,19 +333,19 @@ async fn main() {
         window_days: api.config.limits.default_window_days,
     };
     let card = "LastSyncFailed";
-    let card_req = list::parse(&list::CARD_USERS, &[], ctx).unwrap();
+    let card_req = list::parse(&specs::CARD_USERS, &[], ctx).unwrap();
     let card_extra = vec![("sync_state = ?".to_owned(), Bound::Str(card.to_owned()))];
     let sessions_case = |name: String,
                          path: String,
                          params: Vec<(String, String)>,
                          user: &str,
                          extra: Vec<(String, Bound)>| {
-        let req = list::parse(&list::SESSIONS, &params, ctx).unwrap();
+        let req = list::parse(&specs::SESSIONS, &params, ctx).unwrap();
         match extra.first() {
             // A profile's list: `session_state` by key range, as the route reads it; before:
             // the merge of the raw events scoped to the profile (the API until 2026-11-22).
             Some((_, Bound::Str(p))) => {
-                let base = list::profile_session_binds(
+                let base = binds::profile_session_binds(
                     &tenant,
                     p,
                     req.from_ms,
@@ -280,7 +353,7 @@ async fn main() {
                     1,
                     vec![String::new()],
                 );
-                let raw = list::session_binds(
+                let raw = binds::session_binds(
                     &tenant,
                     0,
                     vec![p.clone()],
@@ -293,7 +366,7 @@ async fn main() {
                     name,
                     path,
                     sql: list::wrap_select(
-                        &list::PROFILE_SESSIONS,
+                        &specs::PROFILE_SESSIONS,
                         &req,
                         &[],
                         list::PROFILE_PAGE_KEYS,
@@ -307,14 +380,14 @@ async fn main() {
                         limit: usize::try_from(req.limit).unwrap(),
                     }),
                     before: Some((
-                        list::wrap(&list::SESSIONS, &req, &extra, true),
+                        list::wrap(&specs::SESSIONS, &req, &extra, true),
                         list_binds(raw, &extra, &req),
                     )),
                 }
             }
             // One user's list: the raw events by key range; before: the pre-pushdown merge.
             _ => {
-                let base = list::session_binds(
+                let base = binds::session_binds(
                     &tenant,
                     1,
                     vec![String::new()],
@@ -326,7 +399,7 @@ async fn main() {
                 Case {
                     name,
                     path,
-                    sql: list::wrap(&list::SESSIONS, &req, &extra, true),
+                    sql: list::wrap(&specs::SESSIONS, &req, &extra, true),
                     binds: list_binds(base, &extra, &req),
                     before: Some(before(&tenant, user, &req, &extra)),
                     rows_step: None,
@@ -348,7 +421,7 @@ async fn main() {
         Case {
             name: format!("(b) card {card} users, page 1"),
             path: format!("/api/v1/monitor/cards/{card}/users"),
-            sql: list::wrap(&list::CARD_USERS, &card_req, &card_extra, true),
+            sql: list::wrap(&specs::CARD_USERS, &card_req, &card_extra, true),
             binds: list_binds(scope.clone(), &card_extra, &card_req),
             before: None,
             rows_step: None,

@@ -47,7 +47,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use query_api::list::Bound;
+use query_api::query::params::Bound;
 use schemas::{Event, LogLevel, LogLine};
 use store::rows::{LogLineRow, ProfileStateRow, Row, SessionEventRow, UserStateRow};
 use tokio_util::sync::CancellationToken;
@@ -55,7 +55,7 @@ use tokio_util::sync::CancellationToken;
 const TENANT: &str = "bench";
 const PROFILE: &str = "bench-p1";
 const USER: &str = "bench-u1";
-/// The API's log queries (private in `query_api::logs`).
+/// The API's log queries (private in `query_api::query::logs`).
 const LOG_LINES: &str = include_str!("../../query-api/sql/log_lines.sql");
 const LOG_COUNTS: &str = include_str!("../../query-api/sql/log_counts.sql");
 /// The same before the key ranges (the "before" figures).
@@ -218,7 +218,7 @@ async fn fill_others(
 /// same hash).
 async fn tsv(client: &clickhouse::Client, sql: &str, binds: &[Bound]) -> (Duration, u64, u64, u64) {
     let t = Instant::now();
-    let mut cursor = query_api::fetch::bind_all(client.query(sql), binds)
+    let mut cursor = query_api::query::run::bind_all(client.query(sql), binds)
         .with_setting("max_execution_time", "600")
         .fetch_bytes("TabSeparated")
         .unwrap();
@@ -437,7 +437,7 @@ async fn main() {
     // The SQL the API runs for the export (the bench user's sessions, oldest first, with an
     // admin's scope), and the SQL it ran before the key ranges; the same binds as the API.
     let ids: Vec<String> = (0..sessions).map(|s| format!("session-{s:05}")).collect();
-    let (user_from, user_to) = query_api::list::id_range(USER);
+    let (user_from, user_to) = query_api::query::params::id_range(USER);
     let counts_binds = vec![
         Bound::Str(TENANT.to_owned()),
         user_from,

@@ -11,7 +11,7 @@
 //! - `rows`: `store::rows::Row::from_event` over the 8 examples vs cloning them.
 //! - `csv_session_row`: one `sessions` export row as query-api writes it (JSONEachRow line
 //!   -> values -> one CSV record, formulas neutralized, into a 64 KiB chunk writer; see
-//!   `query_api::fetch`, via `micro/csv_row.rs`) vs the csv crate writing the same ready cells.
+//!   `query_api::query::export`, via `micro/csv_row.rs`) vs the csv crate writing the same ready cells.
 //! - `status_user`: `aggregator::rules::derive_user` on one simulated user with ~100
 //!   sessions vs decoding that user's messages.
 //!
@@ -171,7 +171,7 @@ fn csv_session_row(c: &mut Criterion) {
     };
     // A `sessions` row as ClickHouse sends it (JSONEachRow), the export's default columns
     // in order; the message starts with a formula character, so it is neutralized.
-    let columns = query_api::list::SESSIONS.default_columns;
+    let columns = query_api::query::specs::SESSIONS.default_columns;
     let mut row = serde_json::json!({
         "session_id": e.session_id,
         "user_id": e.header.user_id,
@@ -206,7 +206,7 @@ fn csv_session_row(c: &mut Criterion) {
     // The same cells as query-api's `fetch::cell` makes them (its public helper).
     let cells: Vec<String> = columns
         .iter()
-        .map(|c| query_api::fetch::cell(map.get(*c)))
+        .map(|c| query_api::query::export::cell(map.get(*c)))
         .collect();
     // The replicated writer and `fetch::cell` agree on this row.
     let mut out = csv_row::chunk_writer();

@@ -3,10 +3,10 @@
 -- read from the table with the filters applied before the merge (18.16 does not push
 -- predicates into views). The tenant and the user are on the sort key (tenant_id, user_id,
 -- occurred_at, issue_id); the user as a range, [u, u] for one, ['', ID_MAX] for any
--- (`query_api::list::id_range`), which the key index uses and "empty or equal" is not
+-- (`query_api::query::params::id_range`), which the key index uses and "empty or equal" is not
 -- on 18.16 (that read the whole tenant for one user's issues). The other filters are not on the
 -- key: ClickHouse applies a WHERE of a FINAL query after the merge, so they stay exact.
--- Binds: `issue_binds` in `query_api::routes`.
+-- Binds: `query_api::query::params::Issues`.
 -- params: tenant_id String = 'acme', user_from String = '', user_to String = '\xF4\x8F\xBF\xBF\xF4\x8F\xBF\xBF', profile_id String = '', profile_id String = ''
 -- params: all_profiles UInt8 = 1, profiles Array(String) = [''], from_ms Int64 = 0, to_ms Int64 = 9223372036854775807
 SELECT

@@ -7,7 +7,7 @@
 -- - the user as a range: [u, u] for one user's export, ['', ID_MAX] for a profile's;
 -- - the (user, session) pairs of the export, `IN` a subquery zipping two equal-length arrays
 --   (18.16 takes no array on the right of IN).
--- Binds: `query_api::logs::line_binds`.
+-- Binds: `query_api::query::params::LogCounts`.
 -- params: tenant_id String = 'acme', user_from String = 'alice', user_to String = 'alice'
 -- params: users Array(String) = ['alice'], sessions Array(String) = ['s-a2']
 -- params: all_profiles UInt8 = 1, profiles Array(String) = ['']

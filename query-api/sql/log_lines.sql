@@ -5,7 +5,7 @@
 -- The filters are those of `log_counts.sql` (on the sort key). The order: each session's
 -- position in `in_order` (the export's session ids, each once), by `transform` (a hash
 -- lookup; `indexOf` scanned the array for every line).
--- Binds: `query_api::logs::export` (`in_order`, then `line_binds`).
+-- Binds: `query_api::query::params::LogLines` (`in_order`, then `LogCounts`).
 -- params: in_order Array(String) = ['s-a2']
 -- params: tenant_id String = 'acme', user_from String = 'alice', user_to String = 'alice'
 -- params: users Array(String) = ['alice'], sessions Array(String) = ['s-a2']

@@ -5,7 +5,7 @@
 -- lists stay on the raw events. FINAL keeps each key's newest row; the tombstones of moved
 -- keys are dropped outside it (a filter on a non-key column must not run before FINAL
 -- picks the newest row). The principal's profiles are applied too.
--- Binds: `query_api::list::profile_session_binds`.
+-- Binds: `query_api::query::params::ProfileSessions`.
 -- params: tenant_id String = 'acme', profile_id String = 'acme-sales', from_ms Int64 = 0, to_ms Int64 = 9223372036854775807
 -- params: all_profiles UInt8 = 1, profiles Array(String) = ['']
 SELECT

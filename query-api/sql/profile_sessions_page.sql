@@ -4,7 +4,7 @@
 -- `session_state` with the page's starts, then the exact (start, user, session) keys; the
 -- arrays are strings (converted here: 18.16 silently matches nothing when an IN set's type
 -- differs from the column's). Same columns as `profile_sessions.sql`.
--- Binds: `query_api::list::profile_page_binds`.
+-- Binds: `query_api::query::params::ProfileSessionsPage`.
 -- params: tenant_id String = 'acme', profile_id String = 'acme-sales', starts Array(String) = ['0']
 -- params: starts Array(String) = ['0'], users Array(String) = ['alice'], sessions Array(String) = ['s-a2']
 -- params: all_profiles UInt8 = 1, profiles Array(String) = ['']

@@ -18,7 +18,7 @@
 --   too, so the only session missed is one whose user moved to another profile during it
 --   AND whose reported starts fall on both sides of the window's edge;
 -- - the principal's profiles and the window on the merged row (exact).
--- Binds: `query_api::list::session_binds`.
+-- Binds: `query_api::query::params::Sessions`.
 -- params: tenant_id String = 'acme', user_from String = '', user_to String = '\xF4\x8F\xBF\xBF\xF4\x8F\xBF\xBF', session_from String = '', session_to String = '\xF4\x8F\xBF\xBF'
 -- params: from_ms Int64 = 0, to_ms Int64 = 9223372036854775807, all_profiles UInt8 = 1, profiles Array(String) = ['']
 -- params: tenant_id String = 'acme', user_from String = '', user_to String = '\xF4\x8F\xBF\xBF', session_from String = '', session_to String = '\xF4\x8F\xBF\xBF'

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use service_kit::config::Env;
 use store::ClickHouseConfig;
 
-/// Everything `query-api` needs to run.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// Everything `query-api` needs to run. Its `Debug` (what `query-api check` prints) shows
+/// no secret: the ClickHouse password and secret-looking Kafka properties are redacted.
+#[derive(Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiConfig {
     /// The HTTP listener.
@@ -104,8 +105,9 @@ impl HttpConfig {
     }
 }
 
-/// Kafka producer settings for admin commands.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Kafka producer settings for admin commands. `Debug` redacts the values of `extra`
+/// properties that hold secrets ([`is_secret_property`]).
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaConfig {
     /// Bootstrap servers. Default `127.0.0.1:9092`.
@@ -123,6 +125,56 @@ impl Default for KafkaConfig {
             commands_topic: "synctel.commands".to_owned(),
             extra: HashMap::new(),
         }
+    }
+}
+
+/// What `Debug` shows in place of a secret.
+pub const REDACTED: &str = "<redacted>";
+
+/// Whether a librdkafka property holds a secret (`sasl.password`, `ssl.key.password`,
+/// `sasl.oauthbearer.client.secret`, `ssl.key.pem`, ...).
+pub fn is_secret_property(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "secret", "key", "token", "jaas", "credential"]
+        .iter()
+        .any(|w| name.contains(w))
+}
+
+impl std::fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut clickhouse = self.clickhouse.clone();
+        if !clickhouse.password.is_empty() {
+            clickhouse.password = REDACTED.to_owned();
+        }
+        f.debug_struct("ApiConfig")
+            .field("http", &self.http)
+            .field("clickhouse", &clickhouse)
+            .field("kafka", &self.kafka)
+            .field("limits", &self.limits)
+            .field("console", &self.console)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let extra: std::collections::BTreeMap<&str, &str> = self
+            .extra
+            .iter()
+            .map(|(k, v)| {
+                let v = if is_secret_property(k) {
+                    REDACTED
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), v)
+            })
+            .collect();
+        f.debug_struct("KafkaConfig")
+            .field("brokers", &self.brokers)
+            .field("commands_topic", &self.commands_topic)
+            .field("extra", &extra)
+            .finish()
     }
 }
 
@@ -273,6 +325,27 @@ impl ApiConfig {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let mut c = ApiConfig::default();
+        c.clickhouse.password = "hunter2".to_owned();
+        c.kafka
+            .extra
+            .insert("sasl.password".to_owned(), "s3cret".to_owned());
+        c.kafka
+            .extra
+            .insert("security.protocol".to_owned(), "SASL_SSL".to_owned());
+        let text = format!("{c:?}{c:#?}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("s3cret"),
+            "{text}"
+        );
+        assert!(
+            text.contains(REDACTED) && text.contains("SASL_SSL"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn empty_file_is_the_default_and_valid() {

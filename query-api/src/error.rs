@@ -1,12 +1,16 @@
-//! The one error type of the API: every failure of a request becomes an [`ApiError`], which
-//! answers with a status code and a JSON body `{"error": {"code", "message"}}`. Client
-//! errors name the problem; server errors are logged (inside the request's span) and
-//! answer with a generic message, never the internals.
+//! The one error type of the API: every failure of a request becomes an [`ApiError`], with
+//! a status code and a stable machine-readable code; `crate::http` answers it with a JSON
+//! body `{"error": {"code", "message"}}`. Client errors name the problem; server errors
+//! keep their source, are logged (inside the request's span) and answer with a generic
+//! message, never the internals.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::http::StatusCode;
 use thiserror::Error;
+
+use crate::commands::PublishError;
+
+/// Any error kept as the source of an [`ApiError::Internal`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Why a request failed.
 #[derive(Debug, Error)]
@@ -55,7 +59,7 @@ pub enum ApiError {
         /// What is wrong.
         message: String,
     },
-    /// More filters than one request may carry ([`crate::list::MAX_FILTERS`]).
+    /// More filters than one request may carry ([`crate::query::list::MAX_FILTERS`]).
     #[error("more than {limit} filters in one request; the limit is {limit}")]
     TooManyFilters {
         /// The limit.
@@ -92,7 +96,7 @@ pub enum ApiError {
     Conflict(String),
     /// The admin command could not be published to Kafka (details logged, never sent).
     #[error("publishing the command failed: {0}")]
-    PublishFailed(String),
+    PublishFailed(#[source] PublishError),
     /// Too many exports of the tenant are running.
     #[error("{limit} exports of this tenant are already running; retry when one finishes")]
     TooManyExports {
@@ -106,8 +110,14 @@ pub enum ApiError {
     #[error("storage error")]
     Storage(#[source] clickhouse::error::Error),
     /// Anything else unexpected (details logged, never sent).
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error: {context}")]
+    Internal {
+        /// What was being done.
+        context: &'static str,
+        /// Why it failed, when another error says so.
+        #[source]
+        source: Option<BoxError>,
+    },
 }
 
 impl ApiError {
@@ -132,7 +142,7 @@ impl ApiError {
             ApiError::TooManyExports { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -156,7 +166,23 @@ impl ApiError {
             ApiError::TooManyExports { .. } => "too_many_exports",
             ApiError::Timeout(_) => "query_timeout",
             ApiError::Storage(_) => "storage_unavailable",
-            ApiError::Internal(_) => "internal",
+            ApiError::Internal { .. } => "internal",
+        }
+    }
+
+    /// An unexpected failure of `context`, keeping its source.
+    pub fn internal(context: &'static str, source: impl Into<BoxError>) -> Self {
+        ApiError::Internal {
+            context,
+            source: Some(source.into()),
+        }
+    }
+
+    /// An unexpected failure of `context` that no other error explains.
+    pub fn bug(context: &'static str) -> Self {
+        ApiError::Internal {
+            context,
+            source: None,
         }
     }
 
@@ -175,44 +201,6 @@ impl From<clickhouse::error::Error> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let message = match &self {
-            ApiError::Storage(e) => {
-                tracing::error!(error = %e, "clickhouse query failed");
-                "the statistics store is unavailable; retry later".to_owned()
-            }
-            ApiError::Internal(e) => {
-                tracing::error!(error = %e, "internal error");
-                "internal error".to_owned()
-            }
-            ApiError::PublishFailed(e) => {
-                tracing::error!(error = %e, "publishing an admin command failed");
-                "the command could not be published (recorded as failed); retry with the same request_id".to_owned()
-            }
-            other => other.to_string(),
-        };
-        let mut response = json_error(status, self.code(), &message);
-        if let ApiError::TooManyExports { .. } = self {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(EXPORT_RETRY_AFTER_SECS),
-            );
-        }
-        response
-    }
-}
-
-/// `Retry-After` of a 429 `too_many_exports`, seconds.
-pub const EXPORT_RETRY_AFTER_SECS: &str = "5";
-
-/// The JSON error body every failure answers: `{"error": {"code", "message"}}`.
-pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code, "message": message } });
-    (status, Json(body)).into_response()
-}
-
 /// Result alias of the API.
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -222,8 +210,12 @@ mod tests {
 
     #[test]
     fn internals_never_reach_the_body() {
-        let e = ApiError::Internal("secret path /etc".to_owned());
+        let e = ApiError::internal("reading", std::io::Error::other("secret path /etc"));
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            std::error::Error::source(&e).is_some(),
+            "the source is kept"
+        );
         let e = ApiError::Storage(clickhouse::error::Error::BadResponse(
             "Code: 60, table x".to_owned(),
         ));

@@ -2,19 +2,12 @@
 //! bounded (one of a few methods or `other`, route template or `unmatched`, status code),
 //! never a tenant, user, raw method or raw path.
 
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-
-use crate::AppState;
 
 /// Label: one route and its answer.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -128,27 +121,6 @@ impl Metrics {
             .get_or_create(&CommandLabel { result })
             .inc();
     }
-}
-
-/// Middleware: observes every request's latency under its route template.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = method_label(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
-    state
-        .metrics
-        .request_seconds
-        .get_or_create(&RouteLabel {
-            method,
-            route,
-            status: response.status().as_u16(),
-        })
-        .observe(start.elapsed().as_secs_f64());
-    response
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //!   disconnected;
 //! - `idle_timeout_ms`: a response write that makes no progress for that long (the client
 //!   stopped reading) fails and closes the connection; a pause in a request body as long
-//!   ends the request ([`crate::middleware`]);
+//!   ends the request (`crate::http::middleware`);
 //! - `max_connections`: connections past it are answered 503 `too_many_connections` with
 //!   `Retry-After` and closed, without reaching the app.
 //!
@@ -30,7 +30,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Sleep;
 use tokio_util::sync::CancellationToken;
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// `Retry-After` of a connection refused over `max_connections`, seconds.
 const REFUSED_RETRY_AFTER_SECS: u32 = 1;
@@ -44,7 +44,7 @@ pub async fn serve(
 ) -> io::Result<()> {
     let http = state.config.http.clone();
     let metrics = Arc::clone(&state.metrics);
-    let app = crate::app(state);
+    let app = crate::http::app(state);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())

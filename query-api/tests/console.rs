@@ -41,9 +41,9 @@ fn repo() -> PathBuf {
 /// Users per sync state of `tenant` as the manifest expects them (deleted users and users
 /// of deleted profiles are not counted), every card present.
 fn expected_cards(manifest: &Manifest, tenant: &str) -> BTreeMap<String, u64> {
-    let mut cards: BTreeMap<String, u64> = query_api::routes::CARDS
+    let mut cards: BTreeMap<String, u64> = schemas::SyncState::ALL
         .iter()
-        .map(|c| ((*c).to_owned(), 0))
+        .map(|c| (c.as_str().to_owned(), 0))
         .collect();
     for u in manifest.users.values().filter(|u| u.tenant_id == tenant) {
         let profile = manifest

@@ -214,7 +214,7 @@ fn filters(n: usize) -> String {
 #[tokio::test]
 async fn too_many_filters_are_a_400_naming_the_limit() {
     let f = Fixture::new("too_many_filters").await;
-    let limit = query_api::list::MAX_FILTERS;
+    let limit = query_api::query::list::MAX_FILTERS;
     // The limit itself runs on ClickHouse.
     let (status, page) = f
         .json(&f.admin_a, &format!("/api/v1/users?{}", filters(limit)))

@@ -549,7 +549,7 @@ async fn a_profiles_session_pages_equal_its_export() {
                 paged.push(
                     // As the export writes a cell (formula-like text gets an apostrophe).
                     cols.split(',')
-                        .map(|c| query_api::fetch::cell(r.get(c)))
+                        .map(|c| query_api::query::export::cell(r.get(c)))
                         .collect(),
                 );
             }

@@ -9,7 +9,7 @@ use std::io::Read;
 
 use axum::http::StatusCode;
 use common::Fixture;
-use query_api::logs::time;
+use query_api::query::logs::time;
 
 #[derive(Debug, serde::Deserialize, clickhouse::Row)]
 struct Line {
@@ -66,7 +66,7 @@ fn csv_rows(body: &[u8]) -> Vec<Vec<String>> {
 }
 
 fn neutral(text: &str) -> String {
-    query_api::fetch::neutralize(text.to_owned())
+    query_api::query::export::neutralize(text.to_owned())
 }
 
 #[tokio::test]

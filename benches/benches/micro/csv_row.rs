@@ -1,7 +1,7 @@
-//! query-api's CSV export writer (`query_api::fetch`), plus the chunk hand-over the
+//! query-api's CSV export writer (`query_api::query::export`), plus the chunk hand-over the
 //! export stream does, for the micro benchmark.
 
-pub use query_api::fetch::{chunk_writer, write_row, RowValues, CHUNK_BYTES};
+pub use query_api::query::export::{chunk_writer, write_row, RowValues, CHUNK_BYTES};
 
 /// Hands the chunk over (dropped here) and starts a new one once it holds `CHUNK_BYTES`.
 pub fn maybe_cut(out: &mut csv::Writer<Vec<u8>>) {

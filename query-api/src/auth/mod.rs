@@ -1,4 +1,6 @@
-//! Bearer tokens and the principal behind them.
+//! Bearer tokens and the principal behind them: [`tokens`] (stored hashed; create, list,
+//! revoke, look up), [`cookie`] (the console's sign-in cookie), and the extractor that
+//! turns a request into a [`Principal`] (`extract`).
 //!
 //! A token is `sqa_` + 64 hex characters (256 random bits); only its SHA-256 is stored, in
 //! `api_tokens` of the secrets database `<database>_secrets` (migrations 0010, 0013), which
@@ -7,20 +9,15 @@
 //! dictionary to guess from), and it lets a request find its row with one indexed lookup.
 //! Tokens are managed with `query-api token create|list|revoke`.
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::http::{header, Method};
-use clickhouse::Client;
-use rand::RngCore;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+pub mod cookie;
+mod extract;
+pub mod tokens;
 
-use crate::error::ApiError;
-use crate::AppState;
+use serde::Serialize;
 
-const TOKEN_LOOKUP: &str = include_str!("../sql/token_lookup.sql");
-const TOKEN_LIST: &str = include_str!("../sql/token_list.sql");
-const TOKEN_REVOKE: &str = include_str!("../sql/token_revoke.sql");
+use crate::query::params::Scope;
+
+pub use tokens::{create_token, hash_token, list_tokens, lookup, revoke_token, TokenInfo};
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -82,179 +79,16 @@ impl Principal {
             Some(list) => (0, list.clone()),
         }
     }
-}
 
-/// The token SQL with `$SECRETS_DATABASE` replaced by the secrets database of `client`'s
-/// database (a name of letters, digits and `_`, checked by the config).
-fn token_sql(client: &Client, sql: &str) -> String {
-    sql.replace(store::migrate::SECRETS_DATABASE, &secrets_of(client))
-}
-
-fn secrets_of(client: &Client) -> String {
-    store::secrets_database(client.database().unwrap_or("default"))
-}
-
-/// Hex SHA-256 of a token.
-pub fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-#[derive(Debug, Deserialize, clickhouse::Row)]
-struct LookupRow {
-    token_id: String,
-    tenant_id: String,
-    role: String,
-    all_profiles: u8,
-    profiles: Vec<String>,
-}
-
-/// The principal of a token, or `None` for an unknown or revoked one.
-pub async fn lookup(client: &Client, token: &str) -> Result<Option<Principal>, ApiError> {
-    if !token.starts_with("sqa_") || token.len() != 68 {
-        return Ok(None);
-    }
-    let row: Option<LookupRow> = client
-        .query(&token_sql(client, TOKEN_LOOKUP))
-        .bind(hash_token(token))
-        .fetch_optional()
-        .await?;
-    Ok(row.and_then(|r| {
-        Some(Principal {
-            token_id: r.token_id,
-            tenant_id: r.tenant_id,
-            role: Role::parse(&r.role)?,
-            profiles: (r.all_profiles == 0).then_some(r.profiles),
-        })
-    }))
-}
-
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // Exactly one Authorization header: with two, proxies and the API could each
-        // believe a different one.
-        let mut authorizations = parts.headers.get_all(header::AUTHORIZATION).iter();
-        let first = authorizations.next();
-        if authorizations.next().is_some() {
-            return Err(ApiError::Unauthorized);
+    /// What the principal sees, as the query files bind it.
+    pub fn scope(&self) -> Scope {
+        let (all_profiles, profiles) = self.scope_binds();
+        Scope {
+            tenant_id: self.tenant_id.clone(),
+            all_profiles,
+            profiles,
         }
-        let bearer = first
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|v| v.trim().to_owned());
-        let token = match bearer {
-            Some(token) => token,
-            None => {
-                // The console's sign-in cookie. A request that changes something must
-                // also carry `X-Requested-With`, which a foreign page cannot add.
-                let token =
-                    crate::console::cookie_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
-                let safe = parts.method == Method::GET || parts.method == Method::HEAD;
-                if !safe && !parts.headers.contains_key(crate::console::CSRF_HEADER) {
-                    return Err(ApiError::Forbidden(
-                        "a request signed in by cookie that changes something needs the X-Requested-With header".to_owned(),
-                    ));
-                }
-                token
-            }
-        };
-        let principal = lookup(&state.client, &token)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        tracing::Span::current().record("token_id", principal.token_id.as_str());
-        Ok(principal)
     }
-}
-
-/// A stored token (never its hash), as `token list` prints it.
-#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
-pub struct TokenInfo {
-    /// Id.
-    pub token_id: String,
-    /// Tenant.
-    pub tenant_id: String,
-    /// `viewer` or `admin`.
-    pub role: String,
-    /// 1: every profile.
-    pub all_profiles: u8,
-    /// The profiles when not all.
-    pub profiles: Vec<String>,
-    /// Free text.
-    pub label: String,
-    /// Creation time, ms since the Unix epoch.
-    pub created_at_ms: i64,
-    /// 1 when revoked.
-    pub revoked: u8,
-}
-
-#[derive(Debug, Serialize, clickhouse::Row)]
-struct TokenRow {
-    token_id: String,
-    token_hash: String,
-    tenant_id: String,
-    role: String,
-    all_profiles: u8,
-    profiles: Vec<String>,
-    label: String,
-    created_at_ms: i64,
-    revoked: u8,
-    version: u64,
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-/// Creates a token and returns `(token_id, token)`: the token is shown only here.
-pub async fn create_token(
-    client: &Client,
-    tenant_id: &str,
-    role: Role,
-    profiles: Option<Vec<String>>,
-    label: &str,
-) -> Result<(String, String), clickhouse::error::Error> {
-    let mut secret = [0u8; 32];
-    rand::rng().fill_bytes(&mut secret);
-    let token = format!("sqa_{}", hex::encode(secret));
-    let token_id = format!("tok_{}", &hex::encode(Sha256::digest(secret))[..16]);
-    let now = now_ms();
-    let row = TokenRow {
-        token_id: token_id.clone(),
-        token_hash: hash_token(&token),
-        tenant_id: tenant_id.to_owned(),
-        role: role.as_str().to_owned(),
-        all_profiles: u8::from(profiles.is_none()),
-        profiles: profiles.unwrap_or_default(),
-        label: label.to_owned(),
-        created_at_ms: now,
-        revoked: 0,
-        version: u64::try_from(now).unwrap_or(0),
-    };
-    let secrets = client.clone().with_database(secrets_of(client));
-    let mut insert = secrets.insert::<TokenRow>("api_tokens").await?;
-    insert.write(&row).await?;
-    insert.end().await?;
-    Ok((token_id, token))
-}
-
-/// Every token, newest first.
-pub async fn list_tokens(client: &Client) -> Result<Vec<TokenInfo>, clickhouse::error::Error> {
-    client
-        .query(&token_sql(client, TOKEN_LIST))
-        .fetch_all()
-        .await
-}
-
-/// Revokes a token (effective for the next request).
-pub async fn revoke_token(client: &Client, token_id: &str) -> Result<(), clickhouse::error::Error> {
-    let version = u64::try_from(now_ms()).unwrap_or(0) + 1;
-    client
-        .query(&token_sql(client, TOKEN_REVOKE))
-        .bind(version)
-        .bind(token_id)
-        .execute()
-        .await
 }
 
 #[cfg(test)]
@@ -271,10 +105,11 @@ mod tests {
         };
         assert!(p.sees_profile("x"));
         assert_eq!(p.scope_binds(), (1, vec![String::new()]));
+        assert_eq!(p.scope().tenant_id, "a");
         p.profiles = Some(vec!["p1".into()]);
         assert!(p.sees_profile("p1") && !p.sees_profile("p2"));
         assert_eq!(Role::parse("admin"), Some(Role::Admin));
         assert_eq!(Role::parse("root"), None);
-        assert_eq!(hash_token("x").len(), 64);
+        assert_eq!(tokens::hash_token("x").len(), 64);
     }
 }

@@ -16,99 +16,41 @@
 //! this process: the second gets 409 while the first runs (several API instances rely on
 //! the engines' de-duplication by `command_id`).
 //!
-//! `GET /api/v1/audit` lists the trail with the list machinery ([`AUDIT`]).
-
-use std::time::Duration;
+//! `GET /api/v1/audit` lists the trail with the list machinery (`specs::AUDIT`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Json;
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use schemas::avro_enum::AvroEnum;
 use schemas::{AdminAction, AdminCommand};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::respond::{ctx, respond, Params};
+use super::route::{common_responses, id, list_op, Route};
 use crate::auth::{Principal, Role};
+use crate::commands;
 use crate::error::{ApiError, Result};
-use crate::list::{self, Column, Kind, ListSpec};
-use crate::routes::{ctx, respond, scope, visible_user};
-use crate::AppState;
+use crate::query::audit::{self, ActionRow};
+use crate::query::list;
+use crate::query::specs::AUDIT;
+use crate::query::visibility::visible_user;
+use crate::state::AppState;
 
-const LOOKUP: &str = include_str!("../sql/admin_action_lookup.sql");
-
-/// The audit trail: the current state of every admin request.
-pub static AUDIT: ListSpec = ListSpec {
-    name: "audit",
-    sql: include_str!("../sql/audit.sql"),
-    columns: &[
-        Column {
-            name: "request_id",
-            kind: Kind::Text,
-        },
-        Column {
-            name: "command_id",
-            kind: Kind::Text,
-        },
-        Column {
-            name: "user_id",
-            kind: Kind::Text,
-        },
-        Column {
-            name: "profile_id",
-            kind: Kind::Text,
-        },
-        Column {
-            name: "action",
-            kind: Kind::Text,
-        },
-        Column {
-            name: "issued_by",
-            kind: Kind::Text,
-        },
-        Column {
-            name: "issued_at_ms",
-            kind: Kind::Time,
-        },
-        Column {
-            name: "result",
-            kind: Kind::Text,
-        },
-        Column {
-            name: "detail",
-            kind: Kind::Text,
-        },
-        Column {
-            name: "new_mail_account",
-            kind: Kind::Text,
-        },
-        Column {
-            name: "new_crm_user_name",
-            kind: Kind::Text,
-        },
-        Column {
-            name: "version",
-            kind: Kind::Int,
-        },
-    ],
-    default_columns: &[
-        "issued_at_ms",
-        "issued_by",
-        "user_id",
-        "profile_id",
-        "action",
-        "result",
-        "detail",
-        "request_id",
-        "command_id",
-    ],
-    default_order: "issued_at_ms DESC, request_id",
-    key: "request_id",
-    then: "",
-    windowed: false,
-};
+/// The routes of this area.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/users/{user_id}/actions", post(post_action), action_op()),
+        Route::new(
+            "/audit",
+            get(audit_trail),
+            list_op("the audit trail of admin actions", &AUDIT, &[]),
+        ),
+    ]
+}
 
 /// The actions of the API, by their names in requests (snake case).
 pub const ACTIONS: &[(&str, AdminAction)] = &[
@@ -176,60 +118,6 @@ fn action_name(action: AdminAction) -> &'static str {
         .map_or("", |(n, _)| *n)
 }
 
-/// A row of `admin_actions` (`issued_at` is its default).
-#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
-struct ActionRow {
-    tenant_id: String,
-    profile_id: String,
-    user_id: String,
-    request_id: String,
-    command_id: String,
-    action: String,
-    issued_by: String,
-    issued_at_ms: i64,
-    result: String,
-    detail: String,
-    new_mail_account: String,
-    new_crm_user_name: String,
-    version: u64,
-}
-
-#[derive(Debug, Deserialize, clickhouse::Row)]
-struct StoredRow {
-    profile_id: String,
-    user_id: String,
-    command_id: String,
-    action: String,
-    issued_by: String,
-    issued_at_ms: i64,
-    result: String,
-    detail: String,
-    new_mail_account: String,
-    new_crm_user_name: String,
-    version: u64,
-}
-
-/// The Kafka producer of admin commands: acks from every in-sync replica, one message per
-/// batch (tansu 0.6.0 skips the rest of a batch a fetch starts inside, deploy/README.md).
-pub fn producer(config: &crate::config::KafkaConfig) -> Result<FutureProducer, String> {
-    let mut c = rdkafka::ClientConfig::new();
-    c.set("bootstrap.servers", &config.brokers)
-        .set("acks", "all")
-        .set("batch.num.messages", "1")
-        .set("message.timeout.ms", "10000");
-    for (k, v) in &config.extra {
-        c.set(k, v);
-    }
-    c.create().map_err(|e| e.to_string())
-}
-
-async fn write_row(state: &AppState, row: &ActionRow) -> Result<()> {
-    let mut insert = state.client.insert::<ActionRow>("admin_actions").await?;
-    insert.write(row).await?;
-    insert.end().await?;
-    Ok(())
-}
-
 /// The key a request is stored and looked up under: the client's `request_id` for a
 /// principal that sees every profile of its tenant; `<token_id>/<request_id>` for one
 /// limited to some profiles, so that its ids never meet requests about users it may not
@@ -241,39 +129,38 @@ pub fn stored_request_id(p: &Principal, request_id: &str) -> String {
     }
 }
 
+/// The answer to an admin request.
+#[derive(Debug, Serialize)]
+struct ActionAnswer<'a> {
+    request_id: &'a str,
+    command_id: &'a str,
+    user_id: &'a str,
+    /// The action's name in requests ([`ACTIONS`]).
+    action: &'a str,
+    issued_by: &'a str,
+    issued_at_ms: i64,
+    result: &'a str,
+}
+
 fn answer(status: StatusCode, row: &ActionRow, request_id: &str) -> Response {
     let action = ACTIONS
         .iter()
         .find(|(_, a)| a.symbol() == row.action)
         .map_or(row.action.as_str(), |(n, _)| *n);
-    let body = json!({
-        "request_id": request_id,
-        "command_id": row.command_id,
-        "user_id": row.user_id,
-        "action": action,
-        "issued_by": row.issued_by,
-        "issued_at_ms": row.issued_at_ms,
-        "result": row.result,
-    });
+    let body = ActionAnswer {
+        request_id,
+        command_id: &row.command_id,
+        user_id: &row.user_id,
+        action,
+        issued_by: &row.issued_by,
+        issued_at_ms: row.issued_at_ms,
+        result: &row.result,
+    };
     (status, Json(body)).into_response()
 }
 
-/// Removes the request from the in-flight set when the handler ends, however it ends.
-struct InFlight {
-    state: AppState,
-    key: (String, String),
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if let Ok(mut set) = self.state.actions_in_flight.lock() {
-            set.remove(&self.key);
-        }
-    }
-}
-
 /// `POST /api/v1/users/{user_id}/actions`.
-pub async fn post_action(
+async fn post_action(
     State(s): State<AppState>,
     p: Principal,
     Path(user_id): Path<String>,
@@ -285,7 +172,7 @@ pub async fn post_action(
         ));
     }
     let (req, action) = parse_request(&body)?;
-    let user = visible_user(&s, &p, &user_id).await?;
+    let user = visible_user(&s, &p.scope(), &user_id).await?;
     let profile_id = user
         .get("profile_id")
         .and_then(Value::as_str)
@@ -293,52 +180,21 @@ pub async fn post_action(
         .to_owned();
     let stored_id = stored_request_id(&p, &req.request_id);
     let key = (p.tenant_id.clone(), stored_id.clone());
-    {
-        let mut set = s
-            .actions_in_flight
-            .lock()
-            .map_err(|_| ApiError::Internal("in-flight lock poisoned".to_owned()))?;
-        if !set.insert(key.clone()) {
-            return Err(ApiError::Conflict(format!(
-                "request_id {:?} is being processed; retry to get its result",
-                req.request_id
-            )));
-        }
-    }
-    let _in_flight = InFlight {
-        state: s.clone(),
-        key,
+    let Some(_in_flight) = s.begin_action(key)? else {
+        return Err(ApiError::Conflict(format!(
+            "request_id {:?} is being processed; retry to get its result",
+            req.request_id
+        )));
     };
-    let stored: Option<StoredRow> = s
-        .client
-        .query(LOOKUP)
-        .bind(p.tenant_id.as_str())
-        .bind(stored_id.as_str())
-        .fetch_optional()
-        .await?;
+    let stored = audit::lookup(&s, &p.tenant_id, &stored_id).await?;
     let (command_id, version) = match stored {
-        Some(old) => {
-            if old.user_id != user_id || old.action != action.symbol() {
+        Some(row) => {
+            if row.user_id != user_id || row.action != action.symbol() {
                 return Err(ApiError::Conflict(format!(
                     "request_id {:?} was already used for another user or action",
                     req.request_id
                 )));
             }
-            let row = ActionRow {
-                tenant_id: p.tenant_id.clone(),
-                profile_id: old.profile_id,
-                user_id: old.user_id,
-                request_id: stored_id.clone(),
-                command_id: old.command_id,
-                action: old.action,
-                issued_by: old.issued_by,
-                issued_at_ms: old.issued_at_ms,
-                result: old.result,
-                detail: old.detail,
-                new_mail_account: old.new_mail_account,
-                new_crm_user_name: old.new_crm_user_name,
-                version: old.version,
-            };
             if row.result != "failed" {
                 s.metrics.admin_command("replayed");
                 return Ok(answer(StatusCode::OK, &row, &req.request_id));
@@ -377,8 +233,13 @@ pub async fn post_action(
         new_crm_user_name: command.new_crm_user_name.clone().unwrap_or_default(),
         version: version + 1,
     };
-    write_row(&s, &row).await?;
-    let published = publish(&s, &command).await;
+    audit::write(&s, &row).await?;
+    let published = commands::publish(
+        s.producer.as_ref(),
+        &s.config.kafka.commands_topic,
+        &command,
+    )
+    .await;
     row.version += 1;
     match &published {
         Ok((partition, offset)) => {
@@ -387,10 +248,10 @@ pub async fn post_action(
         }
         Err(e) => {
             row.result = "failed".to_owned();
-            row.detail = e.clone();
+            row.detail = e.to_string();
         }
     }
-    write_row(&s, &row).await?;
+    audit::write(&s, &row).await?;
     match published {
         Ok(_) => {
             s.metrics.admin_command("published");
@@ -410,30 +271,44 @@ pub async fn post_action(
     }
 }
 
-async fn publish(state: &AppState, command: &AdminCommand) -> Result<(i32, i64), String> {
-    let producer = state
-        .producer
-        .as_ref()
-        .ok_or_else(|| "no Kafka producer (see the startup log)".to_owned())?;
-    let payload = schemas::wire::encode_command(command);
-    let key = command.partition_key();
-    let record = FutureRecord::to(&state.config.kafka.commands_topic)
-        .key(&key)
-        .payload(&payload);
-    match producer.send(record, Duration::from_secs(15)).await {
-        Ok(delivery) => Ok((delivery.partition, delivery.offset)),
-        Err((e, _)) => Err(e.to_string()),
-    }
-}
-
 /// `GET /api/v1/audit`: the audit trail (filters, sort, columns, paging, CSV).
-pub async fn audit(
+async fn audit_trail(
     State(s): State<AppState>,
     p: Principal,
-    Query(q): Query<Vec<(String, String)>>,
+    Query(q): Params,
 ) -> Result<Response> {
     let req = list::parse(&AUDIT, &q, ctx(&s))?;
-    respond(&s, &p, &AUDIT, req, scope(&p), Vec::new()).await
+    respond(&s, &p, &AUDIT, req, p.scope().binds(), Vec::new()).await
+}
+
+fn action_op() -> Value {
+    let names: Vec<&str> = ACTIONS.iter().map(|(n, _)| *n).collect();
+    let error = json!({"$ref": "#/components/responses/Error"});
+    json!({"post": {
+        "summary": "an admin action on a user: published as a command to Kafka and audited; idempotent by request_id",
+        "security": [{"bearer": []}],
+        "parameters": [id("user_id")],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["action", "request_id"],
+            "additionalProperties": false,
+            "properties": {
+                "action": {"type": "string", "enum": names},
+                "request_id": {"type": "string", "minLength": 1, "maxLength": 256, "description": "client-chosen idempotency key (1-256 bytes), per tenant (per token for a token limited to some profiles)"},
+                "new_mail_account": {"type": "string", "minLength": 1, "description": "update_credentials only"},
+                "new_crm_user_name": {"type": "string", "minLength": 1, "description": "update_credentials only"}
+            }
+        }}}},
+        "responses": common_responses(json!({
+            "202": {"description": "published: {request_id, command_id, user_id, action, issued_by, issued_at_ms, result}"},
+            "200": {"description": "a repeated request_id: the original result, nothing published again"},
+            "400": error.clone(),
+            "401": error.clone(),
+            "403": error.clone(),
+            "404": error.clone(),
+            "409": error
+        }))
+    }})
 }
 
 #[cfg(test)]

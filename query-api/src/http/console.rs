@@ -1,12 +1,7 @@
 //! The web console's side of the server: its static files at `/` (built by
-//! `deploy/console.sh build` into `console.dir`), the sign-in cookie, and the list metadata
-//! the console builds its tables from.
-//!
-//! Sign-in trades an API token for an `HttpOnly`, `SameSite=Strict` cookie holding it, so
-//! the console's script never keeps the token and downloads (CSV, ZIP) are plain links
-//! that stream like any other request. A cookie-authenticated request that changes
-//! something must also carry `X-Requested-With` (see [`crate::auth`]), which a foreign page
-//! cannot add without a CORS preflight this server never grants.
+//! `deploy/console.sh build` into `console.dir`), sign-in and sign-out (the cookie is
+//! `crate::auth::cookie`), the principal (`/me`), and the list metadata the console builds
+//! its tables from (`/lists`).
 
 use std::path::Path;
 
@@ -14,57 +9,96 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Json;
-use cookie::{Cookie, SameSite};
+use cookie::Cookie;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::services::ServeDir;
 
+use super::route::{common_responses, op, Route};
+use crate::auth::cookie::{sign_in_cookie, sign_out_cookie};
 use crate::auth::{self, Principal};
 use crate::error::{ApiError, Result};
-use crate::list::{self, Kind, ListSpec};
-use crate::openapi::operators;
-use crate::{actions, summary, AppState};
+use crate::query::list::ListSpec;
+use crate::query::specs::LISTS;
+use crate::state::AppState;
 
-/// The lists `GET /api/v1/lists` describes.
-const LISTS: [&ListSpec; 9] = [
-    &list::PROFILES,
-    &list::USERS,
-    &list::CARD_USERS,
-    &list::SESSIONS,
-    &list::ISSUES,
-    &actions::AUDIT,
-    &summary::SESSION_TRENDS,
-    &summary::ISSUE_TRENDS,
-    &summary::USER_TRENDS,
-];
+/// The routes of this area.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/me", get(me), op("the token's principal", vec![], &[])),
+        Route::new(
+            "/lists",
+            get(lists),
+            op(
+                "every list's columns (name, kind, filter operators), default columns, key, whether windowed",
+                vec![],
+                &[],
+            ),
+        ),
+        Route::new(
+            "/session",
+            post(sign_in).delete(sign_out),
+            session_op(),
+        ),
+    ]
+}
 
-/// The cookie holding a console sign-in.
-pub const COOKIE: &str = "synctel_token";
+fn session_op() -> Value {
+    let error = json!({"$ref": "#/components/responses/Error"});
+    json!({
+        "post": {
+            "summary": "console sign-in: checks the token and sets it as an HttpOnly, SameSite=Strict cookie (synctel_token, path /api/); requests then need no Authorization header, and those that change something need X-Requested-With",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["token"],
+                "additionalProperties": false,
+                "properties": {"token": {"type": "string", "pattern": "^sqa_[0-9a-f]{64}$", "description": "an API token, sqa_ + 64 hex"}}
+            }}}},
+            "responses": common_responses(json!({
+                "200": {"description": "the principal (as GET /me), with Set-Cookie"},
+                "400": error.clone(),
+                "401": error.clone(),
+                "415": error
+            }))
+        },
+        "delete": {
+            "summary": "console sign-out: clears the cookie (the token stays valid)",
+            "responses": {"204": {"description": "signed out"}}
+        }
+    })
+}
 
-/// The header a cookie-authenticated request that changes something must carry.
-pub const CSRF_HEADER: &str = "x-requested-with";
+/// `GET /api/v1/me`: the principal of the token.
+async fn me(p: Principal) -> Json<Principal> {
+    Json(p)
+}
 
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
                    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// `POST /api/v1/session` body.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
     /// An API token (`sqa_...`).
     pub token: String,
 }
 
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn")
+            .field("token", &crate::config::REDACTED)
+            .finish()
+    }
+}
+
 /// `POST /api/v1/session`: checks the token and answers its principal with the cookie set.
 /// The body must be declared JSON (`Content-Type: application/json`, else 415): an HTML
 /// form of another site, or of another port of this host, can only send form or text
 /// bodies, so it cannot sign a browser in with a token of its choosing.
-pub async fn sign_in(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
+async fn sign_in(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -83,26 +117,13 @@ pub async fn sign_in(
         .await?
         .ok_or(ApiError::Unauthorized)?;
     let console = &s.config.console;
-    let max_age = i64::try_from(console.session_max_age_secs).unwrap_or(i64::MAX);
-    let cookie = Cookie::build((COOKIE, token.to_owned()))
-        .path("/api/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(console.secure_cookie)
-        .max_age(cookie::time::Duration::seconds(max_age))
-        .build();
+    let cookie = sign_in_cookie(token, console.secure_cookie, console.session_max_age_secs);
     Ok(set_cookie(Json(principal), &cookie))
 }
 
 /// `DELETE /api/v1/session`: clears the cookie (the token itself stays valid).
-pub async fn sign_out() -> Response {
-    let cookie = Cookie::build((COOKIE, ""))
-        .path("/api/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .max_age(cookie::time::Duration::ZERO)
-        .build();
-    set_cookie(StatusCode::NO_CONTENT, &cookie)
+async fn sign_out() -> Response {
+    set_cookie(StatusCode::NO_CONTENT, &sign_out_cookie())
 }
 
 fn set_cookie(body: impl IntoResponse, cookie: &Cookie<'_>) -> Response {
@@ -116,21 +137,9 @@ fn set_cookie(body: impl IntoResponse, cookie: &Cookie<'_>) -> Response {
     response
 }
 
-/// The token in the request's sign-in cookie, if any.
-pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(std::result::Result::ok)
-        .find(|c| c.name() == COOKIE && !c.value().is_empty())
-        .map(|c| c.value().to_owned())
-}
-
 /// `GET /api/v1/lists`: every list's columns (name, kind, filter operators), default
 /// columns and default order, so clients build their tables from what the server allows.
-pub async fn lists(_p: Principal) -> Json<Value> {
+async fn lists(_p: Principal) -> Json<Value> {
     let mut out = serde_json::Map::new();
     for spec in LISTS {
         out.insert(spec.name.to_owned(), describe(spec));
@@ -143,14 +152,7 @@ fn describe(spec: &ListSpec) -> Value {
         .columns
         .iter()
         .map(|c| {
-            let kind = match c.kind {
-                Kind::Text => "text",
-                Kind::Int => "int",
-                Kind::Time => "time",
-                Kind::Flag => "flag",
-                Kind::Array => "array",
-            };
-            json!({"name": c.name, "kind": kind, "operators": operators(c.kind)})
+            json!({"name": c.name, "kind": c.kind.name(), "operators": c.kind.operator_names()})
         })
         .collect();
     json!({
@@ -237,27 +239,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_sign_in_cookie_among_others() {
-        let mut h = HeaderMap::new();
-        h.append(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; synctel_token=sqa_x; b=2"),
-        );
-        assert_eq!(cookie_token(&h).as_deref(), Some("sqa_x"));
-        let mut empty = HeaderMap::new();
-        empty.append(header::COOKIE, HeaderValue::from_static("synctel_token="));
-        assert_eq!(cookie_token(&empty), None);
-        assert_eq!(cookie_token(&HeaderMap::new()), None);
-    }
-
-    #[test]
     fn escapes_the_directory_in_the_not_built_page() {
         assert_eq!(html_escape("<a&\"b>"), "&lt;a&amp;&quot;b&gt;");
     }
 
     #[test]
     fn every_list_is_described_with_its_operators() {
-        let users = describe(&list::USERS);
+        let users = describe(&crate::query::specs::USERS);
         assert_eq!(users["key"], "user_id");
         let name = users["columns"]
             .as_array()

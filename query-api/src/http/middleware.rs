@@ -1,21 +1,64 @@
-//! What every response goes through (layers of [`crate::app`]):
+//! What every response goes through (layers of [`super::app`]):
 //!
+//! - [`trace_layer`]: the request's span (`request`, with the method, the route template and
+//!   the token id once the principal is known), inside which handlers and errors log.
+//! - [`track`]: the latency of every request under its route template.
 //! - [`harden`]: `X-Content-Type-Options: nosniff` on every response, `Cache-Control:
 //!   no-store` where the handler set no caching of its own (the console's files do), and a
 //!   JSON error body `{"error": {"code", "message"}}` on error answers that the framework
 //!   made without one (405 with its `Allow`, 413, 400 of a body that could not be read,
 //!   ...); a request target longer than `http.max_uri_bytes` is a 414 `uri_too_long`.
 //! - A pause longer than `http.idle_timeout_ms` in a request body ends the request
-//!   (`tower_http`'s request body timeout, in [`crate::app`]).
+//!   (`tower_http`'s request body timeout, in [`super::app`]).
+
+use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::trace::{MakeSpan, TraceLayer};
 
-use crate::error::json_error;
-use crate::AppState;
+use super::respond::json_error;
+use crate::metrics::{method_label, RouteLabel};
+use crate::state::AppState;
+
+/// The span of one request: `request{method, route, token_id}`. The route is its template
+/// (`/api/v1/users/{user_id}`) or `unmatched`, never the raw path; `token_id` is recorded
+/// by the principal's extractor.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestSpan;
+
+impl<B> MakeSpan<B> for RequestSpan {
+    fn make_span(&mut self, request: &axum::http::Request<B>) -> tracing::Span {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str);
+        tracing::info_span!(
+            "request",
+            method = method_label(request.method()),
+            route,
+            token_id = tracing::field::Empty,
+        )
+    }
+}
+
+/// The trace layer: a [`RequestSpan`] around every request and its body. It logs nothing
+/// itself: the latency is a metric ([`track`]), and an [`crate::error::ApiError`] logs its
+/// server errors with their source inside the span.
+pub fn trace_layer(
+) -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, RequestSpan, (), (), (), (), ()> {
+    TraceLayer::new_for_http()
+        .make_span_with(RequestSpan)
+        .on_request(())
+        .on_response(())
+        .on_body_chunk(())
+        .on_eos(())
+        .on_failure(())
+}
 
 /// Longest framework error text kept as the message of its JSON body, bytes.
 const MAX_MESSAGE_BYTES: usize = 1024;
@@ -119,4 +162,25 @@ async fn json_body(response: Response, method: &axum::http::Method, max_body: us
     );
     drop(json_parts);
     Response::from_parts(parts, Body::new(json_body))
+}
+
+/// Middleware: observes every request's latency under its route template.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = method_label(request.method());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    state
+        .metrics
+        .request_seconds
+        .get_or_create(&RouteLabel {
+            method,
+            route,
+            status: response.status().as_u16(),
+        })
+        .observe(start.elapsed().as_secs_f64());
+    response
 }

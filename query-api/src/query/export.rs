@@ -1,80 +1,29 @@
-//! Running list queries: a JSON page (bounded by the page size), or a CSV export streamed
-//! row by row from ClickHouse to the client (constant memory), both with the query timeout.
+//! Downloads: a CSV export of a list streamed row by row from ClickHouse to the client
+//! (constant memory), with the query timeout on its first rows; the CSV cells (formulas
+//! neutralized) that the log exports write too.
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use clickhouse::query::Query;
-use serde_json::{Map, Value};
+use futures_util::stream::BoxStream;
+use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::params::Bound;
+use super::run::json_query;
 use crate::error::{ApiError, Result};
-use crate::list::Bound;
-use crate::AppState;
+use crate::state::AppState;
 
-/// Binds values in order.
-pub fn bind_all(mut query: Query, binds: &[Bound]) -> Query {
-    for b in binds {
-        query = match b {
-            Bound::Str(v) => query.bind(v.as_str()),
-            Bound::I64(v) => query.bind(*v),
-            Bound::U8(v) => query.bind(*v),
-            Bound::U64(v) => query.bind(*v),
-            Bound::Strs(v) => query.bind(v.as_slice()),
-        };
-    }
-    query
-}
-
-fn json_query(state: &AppState, sql: &str, binds: &[Bound]) -> Query {
-    let secs = state
-        .config
-        .limits
-        .query_timeout_ms
-        .div_ceil(1000)
-        .to_string();
-    bind_all(state.client.query(sql), binds)
-        .with_setting("output_format_json_quote_64bit_integers", "0")
-        .with_setting("max_execution_time", secs)
-}
-
-/// Every row of a query as JSON objects (callers bound the row count with LIMIT).
-pub async fn rows(state: &AppState, sql: &str, binds: &[Bound]) -> Result<Vec<Map<String, Value>>> {
-    let timeout = state.config.limits.query_timeout();
-    let work = async {
-        let mut cursor = json_query(state, sql, binds).fetch_bytes("JSONEachRow")?;
-        let bytes = cursor.collect().await?;
-        let mut out = Vec::new();
-        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let row: Map<String, Value> = serde_json::from_slice(line)
-                .map_err(|e| ApiError::Internal(format!("decoding a row: {e}")))?;
-            out.push(row);
-        }
-        Ok::<_, ApiError>(out)
-    };
-    tokio::time::timeout(timeout, work)
-        .await
-        .map_err(|_| ApiError::Timeout(state.config.limits.query_timeout_ms))?
-}
-
-/// One number from a query (a count).
-pub async fn count(state: &AppState, sql: &str, binds: &[Bound]) -> Result<u64> {
-    let timeout = state.config.limits.query_timeout();
-    let secs = state
-        .config
-        .limits
-        .query_timeout_ms
-        .div_ceil(1000)
-        .to_string();
-    let query = bind_all(state.client.query(sql), binds).with_setting("max_execution_time", secs);
-    tokio::time::timeout(timeout, query.fetch_one::<u64>())
-        .await
-        .map_err(|_| ApiError::Timeout(state.config.limits.query_timeout_ms))?
-        .map_err(ApiError::from)
+/// A file streamed to the client (`crate::http` answers it with `Content-Disposition:
+/// attachment`).
+pub struct Download {
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// The file name offered.
+    pub file_name: String,
+    /// The bytes; an `Err` cuts the stream (the failure was logged).
+    pub body: BoxStream<'static, std::io::Result<Bytes>>,
 }
 
 /// A CSV cell: text as is, numbers as digits, arrays and objects as JSON; a cell that a
@@ -105,9 +54,9 @@ fn csv_line(cells: &[String]) -> Result<Vec<u8>> {
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     w.write_record(cells)
-        .map_err(|e| ApiError::Internal(format!("csv: {e}")))?;
+        .map_err(|e| ApiError::internal("writing a csv line", e))?;
     w.into_inner()
-        .map_err(|e| ApiError::Internal(format!("csv: {e}")))
+        .map_err(|e| ApiError::internal("writing a csv line", e.into_error()))
 }
 
 /// Bytes of CSV handed to the client at once (about; a row never splits).
@@ -196,14 +145,14 @@ pub async fn csv_export(
     file_name: &str,
     bom: bool,
     permit: OwnedSemaphorePermit,
-) -> Result<Response> {
+) -> Result<Download> {
     let cursor = json_query(state, sql, binds).fetch_bytes("JSONEachRow")?;
     let mut lines = cursor.lines();
     let timeout = state.config.limits.query_timeout();
     let first = tokio::time::timeout(timeout, lines.next_line())
         .await
         .map_err(|_| ApiError::Timeout(state.config.limits.query_timeout_ms))?
-        .map_err(|e| ApiError::Internal(format!("reading the export: {e}")))?;
+        .map_err(|e| ApiError::internal("reading the export", e))?;
     let mut head = Vec::new();
     if bom {
         head.extend_from_slice(b"\xEF\xBB\xBF");
@@ -292,21 +241,17 @@ pub async fn csv_export(
         Some((Ok(Bytes::from(chunk)), ex))
     });
     use futures_util::StreamExt;
-    let body = Body::from_stream(head_stream.chain(rows));
-    let disposition = format!("attachment; filename=\"{file_name}.csv\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(Download {
+        content_type: "text/csv; charset=utf-8",
+        file_name: format!("{file_name}.csv"),
+        body: head_stream.chain(rows).boxed(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
 
     #[test]
     fn formulas_are_neutralized() {

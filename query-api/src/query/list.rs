@@ -12,6 +12,8 @@
 //! - `from`, `to`: the time window of windowed lists (default: the last 3 days to now);
 //! - `format=json|csv`, `bom=true` (UTF-8 byte order mark before the CSV, for Excel).
 
+use super::params::Bound;
+use super::sql::{self, base_sql};
 use crate::error::ApiError;
 
 /// What a column holds, which decides the filters it takes.
@@ -30,6 +32,27 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Its name in `GET /api/v1/lists`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Int => "int",
+            Kind::Time => "time",
+            Kind::Flag => "flag",
+            Kind::Array => "array",
+        }
+    }
+
+    /// The filter operators it takes (`eq` is the bare `column=value`).
+    pub fn operator_names(self) -> &'static [&'static str] {
+        match self {
+            Kind::Text => &["eq", "ne", "contains"],
+            Kind::Int | Kind::Time => &["eq", "ne", "gt", "gte", "lt", "lte"],
+            Kind::Flag => &["eq", "ne"],
+            Kind::Array => &[],
+        }
+    }
+
     fn operators(self) -> &'static str {
         match self {
             Kind::Text => "eq, ne, contains",
@@ -49,7 +72,8 @@ pub struct Column {
     pub kind: Kind,
 }
 
-const fn c(name: &'static str, kind: Kind) -> Column {
+/// A column (for the list specs).
+pub const fn c(name: &'static str, kind: Kind) -> Column {
     Column { name, kind }
 }
 
@@ -91,236 +115,6 @@ impl ListSpec {
                     .join(", "),
             })
     }
-}
-
-use Kind::{Array, Flag, Int, Text, Time};
-
-/// Profiles.
-pub static PROFILES: ListSpec = ListSpec {
-    name: "profiles",
-    sql: include_str!("../sql/profiles.sql"),
-    columns: &[
-        c("profile_id", Text),
-        c("name", Text),
-        c("status", Text),
-        c("users", Int),
-        c("updated_at_ms", Time),
-    ],
-    default_columns: &["profile_id", "name", "status", "users", "updated_at_ms"],
-    default_order: "name, profile_id",
-    key: "profile_id",
-    then: "",
-    windowed: false,
-};
-
-const USER_COLUMNS: &[Column] = &[
-    c("user_id", Text),
-    c("display_name", Text),
-    c("mail_account", Text),
-    c("crm_user_name", Text),
-    c("profile_id", Text),
-    c("profile_status", Text),
-    c("effective_status", Text),
-    c("sync_setting", Text),
-    c("sync_state", Text),
-    c("crm_token_active", Flag),
-    c("mail_token_authorized", Flag),
-    c("last_token_error", Text),
-    c("last_session_id", Text),
-    c("last_session_started_at_ms", Time),
-    c("last_session_duration_ms", Int),
-    c("last_session_status", Text),
-    c("last_outcome", Text),
-    c("last_error_category", Text),
-    c("last_error_source", Text),
-    c("last_error_message", Text),
-    c("consecutive_failures", Int),
-    c("no_recent_session", Flag),
-    c("first_seen_ms", Time),
-    c("last_event_at_ms", Time),
-];
-
-/// Users (all, one profile's, or one monitor card's).
-pub static USERS: ListSpec = ListSpec {
-    name: "users",
-    sql: include_str!("../sql/users.sql"),
-    columns: USER_COLUMNS,
-    default_columns: &[
-        "user_id",
-        "display_name",
-        "mail_account",
-        "profile_id",
-        "profile_status",
-        "effective_status",
-        "sync_state",
-        "last_session_started_at_ms",
-        "last_session_duration_ms",
-        "crm_token_active",
-        "mail_token_authorized",
-    ],
-    default_order: "display_name, user_id",
-    key: "user_id",
-    then: "",
-    windowed: false,
-};
-
-/// The user table behind a monitor card (the columns of aggregator/sql/monitor_card_users.sql).
-pub static CARD_USERS: ListSpec = ListSpec {
-    name: "card_users",
-    sql: include_str!("../sql/users.sql"),
-    columns: USER_COLUMNS,
-    default_columns: &[
-        "last_session_status",
-        "user_id",
-        "display_name",
-        "mail_account",
-        "profile_id",
-        "last_session_started_at_ms",
-        "last_session_duration_ms",
-        "crm_token_active",
-        "mail_token_authorized",
-        "last_error_message",
-    ],
-    default_order: "last_session_started_at_ms DESC, user_id",
-    key: "user_id",
-    then: "",
-    windowed: false,
-};
-
-const SESSION_COLUMNS: &[Column] = &[
-    c("session_id", Text),
-    c("user_id", Text),
-    c("profile_id", Text),
-    c("queued_at_ms", Time),
-    c("started_at_ms", Time),
-    c("ended_at_ms", Time),
-    c("duration_ms", Int),
-    c("trigger", Text),
-    c("status", Text),
-    c("scope_items", Int),
-    c("changes", Int),
-    c("total_changes", Int),
-    c("failures", Int),
-    c("issues", Int),
-    c("conflicts", Int),
-    c("error_category", Text),
-    c("error_source", Text),
-    c("message", Text),
-    c("exception", Text),
-    c("objects_type", Array),
-    c("objects_synchronized", Array),
-    c("objects_mail_to_crm_created", Array),
-    c("objects_mail_to_crm_updated", Array),
-    c("objects_mail_to_crm_deleted", Array),
-    c("objects_crm_to_mail_created", Array),
-    c("objects_crm_to_mail_updated", Array),
-    c("objects_crm_to_mail_deleted", Array),
-    c("engine_id", Text),
-    c("engine_version", Text),
-];
-
-const SESSION_DEFAULT_COLUMNS: &[&str] = &[
-    "session_id",
-    "user_id",
-    "profile_id",
-    "started_at_ms",
-    "ended_at_ms",
-    "duration_ms",
-    "trigger",
-    "status",
-    "scope_items",
-    "changes",
-    "total_changes",
-    "failures",
-    "issues",
-    "conflicts",
-    "error_category",
-    "error_source",
-    "message",
-];
-
-/// The seeds' default order of sessions: errors first, then newest first.
-const SESSION_ORDER: &str = "status = 'Error' DESC, started_at_ms DESC, session_id, user_id";
-
-/// Sessions of one user (or one session), merged from the raw events: always fresh.
-pub static SESSIONS: ListSpec = ListSpec {
-    name: "sessions",
-    sql: include_str!("../sql/sessions.sql"),
-    columns: SESSION_COLUMNS,
-    default_columns: SESSION_DEFAULT_COLUMNS,
-    default_order: SESSION_ORDER,
-    key: "session_id",
-    then: "user_id",
-    windowed: true,
-};
-
-/// Sessions of one profile, from the aggregator's `session_state` (one key range; lags by
-/// one aggregator cycle). Same columns as [`SESSIONS`].
-pub static PROFILE_SESSIONS: ListSpec = ListSpec {
-    name: "sessions",
-    sql: include_str!("../sql/profile_sessions.sql"),
-    columns: SESSION_COLUMNS,
-    default_columns: SESSION_DEFAULT_COLUMNS,
-    default_order: SESSION_ORDER,
-    key: "session_id",
-    then: "user_id",
-    windowed: true,
-};
-
-/// Sync issues (a user's; a profile's as CSV).
-pub static ISSUES: ListSpec = ListSpec {
-    name: "issues",
-    sql: include_str!("../sql/issues.sql"),
-    columns: &[
-        c("issue_id", Text),
-        c("session_id", Text),
-        c("user_id", Text),
-        c("profile_id", Text),
-        c("occurred_at_ms", Time),
-        c("object_type", Text),
-        c("direction", Text),
-        c("mail_system", Text),
-        c("crm_system", Text),
-        c("object_name", Text),
-        c("operation", Text),
-        c("error_code", Int),
-        c("description", Text),
-        c("error_source", Text),
-        c("target_object_id", Text),
-    ],
-    default_columns: &[
-        "issue_id",
-        "occurred_at_ms",
-        "user_id",
-        "session_id",
-        "object_type",
-        "direction",
-        "object_name",
-        "operation",
-        "error_code",
-        "description",
-        "error_source",
-        "target_object_id",
-    ],
-    default_order: "occurred_at_ms DESC, issue_id",
-    key: "issue_id",
-    then: "",
-    windowed: true,
-};
-
-/// A value bound to a `?`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Bound {
-    /// String.
-    Str(String),
-    /// Int64.
-    I64(i64),
-    /// UInt8.
-    U8(u8),
-    /// UInt64.
-    U64(u64),
-    /// Array(String).
-    Strs(Vec<String>),
 }
 
 /// Output format.
@@ -593,93 +387,9 @@ pub fn wrap_select(
     sql
 }
 
-/// Sorts after every id the contract allows (at most 256 bytes of UTF-8): 65 times
-/// U+10FFFF, the largest code point, whose encoding `F4 8F BF BF` is bytewise larger than any
-/// other character's. `['', ID_MAX]` is the key range of "any id".
-pub const ID_MAX: &str = concat!(
-    "\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}",
-    "\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}",
-    "\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}",
-    "\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}",
-    "\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}",
-    "\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}",
-    "\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}",
-);
-
-/// The key range `[from, to]` of one id, or of any id when `id` is empty. Unlike
-/// `(? = '' OR col = ?)`, ClickHouse 18.16's key index can use it.
-pub fn id_range(id: &str) -> (Bound, Bound) {
-    if id.is_empty() {
-        (Bound::Str(String::new()), Bound::Str(ID_MAX.to_owned()))
-    } else {
-        (Bound::Str(id.to_owned()), Bound::Str(id.to_owned()))
-    }
-}
-
-/// The binds of `sessions.sql`: the tenant, one user and one session (empty for any), the
-/// profiles (`all` = 1 for every one: the principal's, or one visible profile for a
-/// profile's list) and the window `[from_ms, to_ms)`.
-pub fn session_binds(
-    tenant_id: &str,
-    all: u8,
-    profiles: Vec<String>,
-    user_id: &str,
-    session_id: &str,
-    from_ms: i64,
-    to_ms: i64,
-) -> Vec<Bound> {
-    let ((u0, u1), (s0, s1)) = (id_range(user_id), id_range(session_id));
-    vec![
-        // The candidates: sessions with a row started in the window.
-        Bound::Str(tenant_id.to_owned()),
-        u0.clone(),
-        u1.clone(),
-        s0.clone(),
-        s1.clone(),
-        Bound::I64(from_ms),
-        Bound::I64(to_ms),
-        Bound::U8(all),
-        Bound::Strs(profiles.clone()),
-        // The merge.
-        Bound::Str(tenant_id.to_owned()),
-        u0,
-        u1,
-        s0,
-        s1,
-        // The merged row.
-        Bound::U8(all),
-        Bound::Strs(profiles),
-        Bound::I64(from_ms),
-        Bound::I64(to_ms),
-    ]
-}
-
-/// The binds of `profile_sessions.sql`: the tenant, the profile, the window
-/// `[from_ms, to_ms)` and the principal's profiles (`all` = 1 for every one).
-pub fn profile_session_binds(
-    tenant_id: &str,
-    profile_id: &str,
-    from_ms: i64,
-    to_ms: i64,
-    all: u8,
-    profiles: Vec<String>,
-) -> Vec<Bound> {
-    vec![
-        Bound::Str(tenant_id.to_owned()),
-        Bound::Str(profile_id.to_owned()),
-        Bound::I64(from_ms),
-        Bound::I64(to_ms),
-        Bound::U8(all),
-        Bound::Strs(profiles),
-    ]
-}
-
 /// The sort key of `session_state` after tenant and profile: a page of a profile's sessions
-/// is found by these first (see [`PROFILE_SESSIONS_PAGE`]).
+/// is found by these first (see `profile_sessions_page.sql`).
 pub const PROFILE_PAGE_KEYS: &str = "started_at_ms, user_id, session_id";
-
-/// The rows of a page of a profile's sessions by their keys (`profile_sessions_page.sql`).
-pub const PROFILE_SESSIONS_PAGE: &str = include_str!("../sql/profile_sessions_page.sql");
 
 /// The second step of a profile's session page: the request's columns of the rows whose
 /// keys the first step ([`wrap_select`] with [`PROFILE_PAGE_KEYS`]) found, in its order.
@@ -687,31 +397,9 @@ pub fn wrap_page_rows(req: &ListRequest) -> String {
     format!(
         "SELECT {} FROM ({}) ORDER BY {}",
         req.columns.join(", "),
-        base_sql(PROFILE_SESSIONS_PAGE),
+        base_sql(sql::PROFILE_SESSIONS_PAGE),
         req.order
     )
-}
-
-/// The binds of `profile_sessions_page.sql`: the tenant, the profile, the page's keys
-/// (start as decimal text, user, session) and the principal's profiles.
-pub fn profile_page_binds(
-    tenant_id: &str,
-    profile_id: &str,
-    keys: &[(String, String, String)],
-    all: u8,
-    profiles: Vec<String>,
-) -> Vec<Bound> {
-    let starts: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-    vec![
-        Bound::Str(tenant_id.to_owned()),
-        Bound::Str(profile_id.to_owned()),
-        Bound::Strs(starts.clone()),
-        Bound::Strs(starts),
-        Bound::Strs(keys.iter().map(|k| k.1.clone()).collect()),
-        Bound::Strs(keys.iter().map(|k| k.2.clone()).collect()),
-        Bound::U8(all),
-        Bound::Strs(profiles),
-    ]
 }
 
 /// A count of the rows a list request matches (for the export cap).
@@ -722,147 +410,4 @@ pub fn wrap_count(spec: &ListSpec, req: &ListRequest, extra: &[(String, Bound)])
         sql.push_str(clause);
     }
     sql
-}
-
-/// A query file without its comments and final `;`, ready to be a subquery.
-pub fn base_sql(file: &str) -> String {
-    let text: Vec<&str> = file
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect();
-    text.join("\n").trim().trim_end_matches(';').to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn ctx() -> ParseContext {
-        ParseContext {
-            default_page_size: 100,
-            max_page_size: 1000,
-            now_ms: 10 * 86_400_000,
-            window_days: 3,
-        }
-    }
-
-    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults() {
-        let r = parse(&SESSIONS, &[], ctx()).unwrap();
-        assert_eq!(r.from_ms, 7 * 86_400_000);
-        assert_eq!(r.to_ms, 10 * 86_400_000);
-        assert!(r.order.starts_with("status = 'Error' DESC"));
-        assert_eq!(r.limit, 100);
-    }
-
-    #[test]
-    fn filters_sort_columns() {
-        let r = parse(
-            &USERS,
-            &p(&[
-                ("columns", "user_id,display_name"),
-                ("display_name.contains", "an'n"),
-                ("consecutive_failures.gte", "2"),
-                ("crm_token_active", "true"),
-                ("sort", "-display_name"),
-            ]),
-            ctx(),
-        )
-        .unwrap();
-        assert_eq!(r.columns, vec!["user_id", "display_name"]);
-        assert_eq!(r.order, "display_name DESC, user_id");
-        assert_eq!(
-            r.filters[0],
-            (
-                "positionCaseInsensitiveUTF8(display_name, ?) > 0".to_owned(),
-                Bound::Str("an'n".to_owned())
-            )
-        );
-        assert_eq!(r.filters[1].1, Bound::I64(2));
-        assert_eq!(r.filters[2].1, Bound::U8(1));
-        let sql = wrap(&USERS, &r, &[], true);
-        assert!(!sql.contains("an'n"));
-        assert!(sql.ends_with("ORDER BY display_name DESC, user_id LIMIT ? OFFSET ?"));
-    }
-
-    #[test]
-    fn errors_name_the_problem() {
-        let e = |pairs: &[(&str, &str)]| parse(&SESSIONS, &p(pairs), ctx()).unwrap_err();
-        assert_eq!(e(&[("nope", "1")]).code(), "unknown_column");
-        assert_eq!(e(&[("columns", "status,x;DROP")]).code(), "unknown_column");
-        assert_eq!(e(&[("sort", "status DESC")]).code(), "unknown_column");
-        assert_eq!(e(&[("status.gt", "a")]).code(), "bad_operator");
-        assert_eq!(e(&[("duration_ms.contains", "1")]).code(), "bad_operator");
-        assert_eq!(e(&[("duration_ms", "1 OR 1=1")]).code(), "bad_value");
-        assert_eq!(e(&[("from", "yesterday")]).code(), "bad_value");
-        assert_eq!(e(&[("limit", "100000")]).code(), "bad_value");
-        assert_eq!(e(&[("Status", "x")]).code(), "unknown_parameter");
-        assert_eq!(e(&[("objects_type", "x")]).code(), "bad_operator");
-        let msg = e(&[("nope", "1")]).to_string();
-        assert!(msg.contains("\"nope\""), "{msg}");
-        assert!(parse(&USERS, &p(&[("from", "0")]), ctx()).is_err());
-    }
-
-    #[test]
-    fn times_take_rfc3339() {
-        let r = parse(&SESSIONS, &p(&[("from", "1970-01-02T00:00:00Z")]), ctx()).unwrap();
-        assert_eq!(r.from_ms, 86_400_000);
-    }
-
-    #[test]
-    fn id_max_sorts_after_every_allowed_id() {
-        assert_eq!(ID_MAX.len(), 260);
-        let largest = "\u{10FFFF}".repeat(64);
-        for id in [
-            "",
-            "u-1",
-            "zzz",
-            "\u{FFFF}\u{FFFF}",
-            largest.as_str(),
-            "\u{10FFFF}\u{10FFFE}",
-        ] {
-            assert!(id.as_bytes() < ID_MAX.as_bytes(), "{id:?}");
-        }
-        assert_eq!(
-            id_range(""),
-            (Bound::Str(String::new()), Bound::Str(ID_MAX.to_owned()))
-        );
-        assert_eq!(
-            id_range("u_1%"),
-            (Bound::Str("u_1%".to_owned()), Bound::Str("u_1%".to_owned()))
-        );
-    }
-
-    #[test]
-    fn session_binds_fill_every_placeholder() {
-        let binds = session_binds("t", 1, vec![String::new()], "", "s1", 0, 10);
-        let placeholders = base_sql(SESSIONS.sql).matches('?').count();
-        assert_eq!(
-            profile_session_binds("t", "p", 0, 1, 1, vec![String::new()]).len(),
-            base_sql(PROFILE_SESSIONS.sql).matches('?').count()
-        );
-        let key = ("1".to_owned(), "u".to_owned(), "s".to_owned());
-        assert_eq!(
-            profile_page_binds("t", "p", &[key], 1, vec![String::new()]).len(),
-            base_sql(PROFILE_SESSIONS_PAGE).matches('?').count()
-        );
-        assert_eq!(binds.len(), placeholders);
-        assert_eq!(binds[2], Bound::Str(ID_MAX.to_owned()));
-        assert_eq!(binds[3], Bound::Str("s1".to_owned()));
-        assert_eq!(binds[4], Bound::Str("s1".to_owned()));
-    }
-
-    #[test]
-    fn base_sql_drops_comments_and_semicolon() {
-        let s = base_sql("-- a ? comment\nSELECT 1\nFROM t;\n");
-        assert_eq!(s, "SELECT 1\nFROM t");
-    }
 }

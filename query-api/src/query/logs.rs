@@ -21,25 +21,20 @@ mod stream;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use crate::auth::Principal;
+use super::export::{self, Download};
+use super::list::{self, ListSpec, ParseContext};
+use super::params::{Bound, LogCounts, LogLines, Scope, Sessions};
+use super::specs::SESSIONS;
+use super::{run, sql};
 use crate::error::{ApiError, Result};
-use crate::fetch;
-use crate::list::{self, Bound, ListSpec};
-use crate::routes::{ctx, session_binds, user_visible, visible_profile};
-use crate::AppState;
+use crate::state::AppState;
 use stream::{Chunks, Pump, PumpError};
-
-const LOG_LINES: &str = include_str!("../sql/log_lines.sql");
-const LOG_COUNTS: &str = include_str!("../sql/log_counts.sql");
 
 /// Chunks in flight between the writer and the client.
 const CHUNKS_IN_FLIGHT: usize = 8;
@@ -146,37 +141,40 @@ pub fn index_csv(sessions: &[LogSession]) -> Result<Vec<u8>> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
-    let csv_err = |e: csv::Error| ApiError::Internal(format!("csv: {e}"));
+    let csv_err = |e: csv::Error| ApiError::internal("writing index.csv", e);
     w.write_record(["session_id", "user_id", "start", "end", "status", "lines"])
         .map_err(csv_err)?;
     for s in sessions {
         w.write_record([
-            fetch::neutralize(s.session_id.clone()),
-            fetch::neutralize(s.user_id.clone()),
+            export::neutralize(s.session_id.clone()),
+            export::neutralize(s.user_id.clone()),
             time(s.started_at_ms),
             time(s.ended_at_ms),
-            fetch::neutralize(s.status.clone()),
+            export::neutralize(s.status.clone()),
             s.lines.to_string(),
         ])
         .map_err(csv_err)?;
     }
     w.into_inner()
-        .map_err(|e| ApiError::Internal(format!("csv: {e}")))
+        .map_err(|e| ApiError::internal("writing index.csv", e.into_error()))
 }
 
 /// What the query string asked for.
 #[derive(Debug, Clone, PartialEq)]
-struct LogQuery {
-    format: LogFormat,
-    from_ms: i64,
-    to_ms: i64,
-    sessions: Option<Vec<String>>,
+pub struct LogQuery {
+    /// ZIP or CSV.
+    pub format: LogFormat,
+    /// Window start, ms.
+    pub from_ms: i64,
+    /// Window end (exclusive), ms.
+    pub to_ms: i64,
+    /// Chosen sessions instead of the window.
+    pub sessions: Option<Vec<String>>,
 }
 
 /// `several`: the query may choose sessions (`sessions=` or `from`/`to`), as the user and
 /// profile exports do; a single session's export takes `format` only.
-fn parse_query(state: &AppState, q: &[(String, String)], several: bool) -> Result<LogQuery> {
-    let c = ctx(state);
+pub fn parse_query(c: ParseContext, q: &[(String, String)], several: bool) -> Result<LogQuery> {
     let mut out = LogQuery {
         format: LogFormat::Zip,
         from_ms: c.now_ms - i64::from(c.window_days) * 86_400_000,
@@ -196,7 +194,7 @@ fn parse_query(state: &AppState, q: &[(String, String)], several: bool) -> Resul
             "from" | "to" if several => {
                 // The list parser owns the time syntax (ms or RFC 3339).
                 let pair = [(key.clone(), value.clone())];
-                let r = list::parse(&list::SESSIONS, &pair, c)?;
+                let r = list::parse(&SESSIONS, &pair, c)?;
                 if key == "from" {
                     out.from_ms = r.from_ms;
                 } else {
@@ -242,10 +240,9 @@ fn int_of(row: &Map<String, Value>, k: &str) -> i64 {
     row.get(k).and_then(Value::as_i64).unwrap_or(0)
 }
 
-/// Sessions of a session list's query (`sessions.sql` with binds from [`session_binds`],
-/// or `profile_sessions.sql`), oldest first, at most `limit`; `ids` narrows to those
-/// sessions.
-async fn find_sessions(
+/// Sessions of a session list's query (`sessions.sql` or `profile_sessions.sql` with
+/// their binds), oldest first, at most `limit`; `ids` narrows to those sessions.
+pub async fn find_sessions(
     state: &AppState,
     spec: &ListSpec,
     binds: Vec<Bound>,
@@ -254,7 +251,7 @@ async fn find_sessions(
 ) -> Result<Vec<LogSession>> {
     let mut sql = format!(
         "SELECT session_id, user_id, started_at_ms, ended_at_ms, status FROM ({}) WHERE 1 = 1",
-        list::base_sql(spec.sql)
+        sql::base_sql(spec.sql)
     );
     let mut binds = binds;
     if let Some(ids) = ids {
@@ -263,7 +260,7 @@ async fn find_sessions(
     }
     sql.push_str(" ORDER BY started_at_ms, session_id LIMIT ?");
     binds.push(Bound::U64(limit));
-    let rows = fetch::rows(state, &sql, &binds).await?;
+    let rows = run::rows(state, &sql, &binds).await?;
     Ok(rows
         .iter()
         .map(|r| LogSession {
@@ -278,99 +275,21 @@ async fn find_sessions(
 }
 
 /// What one export streams.
-struct Plan {
+pub struct Plan {
     /// The user whose sessions these are; empty for a profile's (several users).
-    user_id: String,
-    sessions: Vec<LogSession>,
-    format: LogFormat,
+    pub user_id: String,
+    /// The sessions, in the export's order.
+    pub sessions: Vec<LogSession>,
+    /// ZIP or CSV.
+    pub format: LogFormat,
     /// A ZIP with `index.csv` (several sessions) or without (one session).
-    index: bool,
-    file_name: String,
-}
-
-/// `GET /api/v1/sessions/{session_id}/logs?format=zip|csv`.
-pub async fn session_logs(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(session_id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    let query = parse_query(&s, &q, false)?;
-    let not_found = || ApiError::NotFound {
-        kind: "session",
-        id: session_id.clone(),
-    };
-    if session_id.is_empty() {
-        return Err(not_found());
-    }
-    let binds = session_binds(&p, "", &session_id, 0, i64::MAX);
-    let session = find_sessions(&s, &list::SESSIONS, binds, None, 1)
-        .await?
-        .pop()
-        .ok_or_else(not_found)?;
-    let plan = Plan {
-        user_id: session.user_id.clone(),
-        file_name: format!("{}.{}", sanitize(&session.session_id), query.format.ext()),
-        sessions: vec![session],
-        format: query.format,
-        index: false,
-    };
-    export(&s, &p, plan).await
-}
-
-/// `GET /api/v1/users/{user_id}/logs?from=&to=` or `?sessions=a,b,c`, `format=zip|csv`.
-pub async fn user_logs(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(user_id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    let query = parse_query(&s, &q, true)?;
-    check_chosen(&s, &query)?;
-    user_visible(&s, &p, &user_id).await?;
-    let binds = session_binds_for(&p, &user_id, &query);
-    let sessions = chosen(&s, &query, &list::SESSIONS, binds).await?;
-    let plan = Plan {
-        file_name: format!("{}-logs.{}", sanitize(&user_id), query.format.ext()),
-        user_id,
-        sessions,
-        format: query.format,
-        index: true,
-    };
-    export(&s, &p, plan).await
-}
-
-/// `GET /api/v1/profiles/{profile_id}/logs?from=&to=` or `?sessions=a,b,c`,
-/// `format=zip|csv`: the sessions of every user of the profile.
-pub async fn profile_logs(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(profile_id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    let query = parse_query(&s, &q, true)?;
-    check_chosen(&s, &query)?;
-    visible_profile(&s, &p, &profile_id).await?;
-    // Chosen sessions whenever they started, or the window.
-    let (from, to) = match query.sessions {
-        Some(_) => (0, i64::MAX),
-        None => (query.from_ms, query.to_ms),
-    };
-    let (all, profiles) = p.scope_binds();
-    let binds = list::profile_session_binds(&p.tenant_id, &profile_id, from, to, all, profiles);
-    let sessions = chosen(&s, &query, &list::PROFILE_SESSIONS, binds).await?;
-    let plan = Plan {
-        file_name: format!("{}-logs.{}", sanitize(&profile_id), query.format.ext()),
-        user_id: String::new(),
-        sessions,
-        format: query.format,
-        index: true,
-    };
-    export(&s, &p, plan).await
+    pub index: bool,
+    /// The file name offered.
+    pub file_name: String,
 }
 
 /// Too many chosen sessions: refused before any query.
-fn check_chosen(state: &AppState, query: &LogQuery) -> Result<()> {
+pub fn check_chosen(state: &AppState, query: &LogQuery) -> Result<()> {
     let cap = state.config.limits.log_max_sessions;
     match &query.sessions {
         Some(ids) if ids.len() as u64 > cap => Err(sessions_cap(ids.len() as u64, cap)),
@@ -378,18 +297,31 @@ fn check_chosen(state: &AppState, query: &LogQuery) -> Result<()> {
     }
 }
 
-/// Binds of `sessions.sql` for the query: chosen sessions whenever they started, or the
+/// The window of the query's sessions: chosen sessions whenever they started, or the
 /// window.
-fn session_binds_for(p: &Principal, user_id: &str, query: &LogQuery) -> Vec<Bound> {
+pub fn window(query: &LogQuery) -> (i64, i64) {
     match query.sessions {
-        Some(_) => session_binds(p, user_id, "", 0, i64::MAX),
-        None => session_binds(p, user_id, "", query.from_ms, query.to_ms),
+        Some(_) => (0, i64::MAX),
+        None => (query.from_ms, query.to_ms),
     }
+}
+
+/// Binds of `sessions.sql` for the query's sessions of one user.
+pub fn user_sessions(scope: &Scope, user_id: &str, query: &LogQuery) -> Vec<Bound> {
+    let (from_ms, to_ms) = window(query);
+    Sessions {
+        scope,
+        user_id,
+        session_id: "",
+        from_ms,
+        to_ms,
+    }
+    .binds()
 }
 
 /// The sessions the query chose (every chosen one must exist and be visible: the first that
 /// is not answers 404 like a missing one), or those of the window; at most the cap.
-async fn chosen(
+pub async fn chosen(
     state: &AppState,
     query: &LogQuery,
     spec: &ListSpec,
@@ -424,40 +356,20 @@ fn sessions_cap(actual: u64, limit: u64) -> ApiError {
     }
 }
 
-/// Binds of `log_counts.sql` (and of `log_lines.sql` after its `in_order`): the tenant, the
-/// user as a key range (an empty `user_id` is any user: a profile's export, whose sessions
-/// were checked already), the (user, session) pairs of the export as two arrays of the same
-/// length, and the principal's profiles.
-fn line_binds(p: &Principal, user_id: &str, sessions: &[LogSession]) -> Vec<Bound> {
-    let (all, profiles) = p.scope_binds();
-    let (user_from, user_to) = list::id_range(user_id);
-    // An empty array is Array(Nothing), which fails on 18.16; no user or session id is empty.
-    let (users, ids): (Vec<String>, Vec<String>) = if sessions.is_empty() {
-        (vec![String::new()], vec![String::new()])
-    } else {
-        sessions
+/// Checks the caps, then streams the export.
+pub async fn export(state: &AppState, scope: &Scope, mut plan: Plan) -> Result<Download> {
+    let permit = state.export_permit(&scope.tenant_id)?;
+    let caps = state.config.limits.clone();
+    let sessions = LogCounts {
+        scope,
+        user_id: &plan.user_id,
+        pairs: plan
+            .sessions
             .iter()
             .map(|s| (s.user_id.clone(), s.session_id.clone()))
-            .unzip()
+            .collect(),
     };
-    vec![
-        Bound::Str(p.tenant_id.clone()),
-        user_from,
-        user_to,
-        Bound::Strs(users),
-        Bound::Strs(ids),
-        Bound::U8(all),
-        Bound::Strs(profiles),
-    ]
-}
-
-/// Checks the caps, then streams the export.
-async fn export(state: &AppState, p: &Principal, mut plan: Plan) -> Result<Response> {
-    let permit = state.export_permit(&p.tenant_id)?;
-    let caps = state.config.limits.clone();
-    let binds = line_binds(p, &plan.user_id, &plan.sessions);
-    let counts: Vec<CountRow> = fetch::bind_all(state.client.query(LOG_COUNTS), &binds)
-        .with_setting("max_execution_time", timeout_secs(state))
+    let counts: Vec<CountRow> = run::query(state, sql::LOG_COUNTS, &sessions.binds())
         .fetch_all()
         .await?;
     let (mut lines, mut bytes) = (0u64, 0u64);
@@ -492,21 +404,18 @@ async fn export(state: &AppState, p: &Principal, mut plan: Plan) -> Result<Respo
     // a repeated key `transform` answers the last position on 18.16 and the first on current
     // ClickHouse; with each id once, both answer its first, as `indexOf` did).
     let mut seen = HashSet::new();
-    let mut in_order: Vec<String> = plan
+    let in_order: Vec<String> = plan
         .sessions
         .iter()
         .filter(|s| seen.insert(s.session_id.as_str()))
         .map(|s| s.session_id.clone())
         .collect();
-    if in_order.is_empty() {
-        in_order.push(String::new());
+    let binds = LogLines {
+        in_order,
+        counts: &sessions,
     }
-    let binds: Vec<Bound> = std::iter::once(Bound::Strs(in_order))
-        .chain(binds)
-        .collect();
-    let mut cursor = fetch::bind_all(state.client.query(LOG_LINES), &binds)
-        .with_setting("max_execution_time", timeout_secs(state))
-        .fetch::<LineRow>()?;
+    .binds();
+    let mut cursor = run::query(state, sql::LOG_LINES, &binds).fetch::<LineRow>()?;
     // The first row before answering: a failing query still gets a JSON error.
     let first = tokio::time::timeout(caps.query_timeout(), cursor.next())
         .await
@@ -541,25 +450,11 @@ async fn export(state: &AppState, p: &Principal, mut plan: Plan) -> Result<Respo
         }
         drop(permit);
     });
-    let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-    let disposition = format!("attachment; filename=\"{file_name}\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response())
-}
-
-fn timeout_secs(state: &AppState) -> String {
-    state
-        .config
-        .limits
-        .query_timeout_ms
-        .div_ceil(1000)
-        .to_string()
+    Ok(Download {
+        content_type,
+        file_name,
+        body: futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed(),
+    })
 }
 
 #[cfg(test)]

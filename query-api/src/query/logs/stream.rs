@@ -11,7 +11,7 @@ use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::ZipWriter;
 
 use super::{entry_names, index_csv, time, LineRow, LogFormat, Plan};
-use crate::fetch;
+use crate::query::export;
 
 /// Bytes buffered before a chunk goes to the client.
 pub(super) const CHUNK_BYTES: usize = 64 << 10;
@@ -151,10 +151,10 @@ impl Pump {
                 }
                 Out::Csv(w) => {
                     w.write_record([
-                        fetch::neutralize(r.session_id.clone()),
+                        export::neutralize(r.session_id.clone()),
                         time(r.at_ms),
                         r.level.clone(),
-                        fetch::neutralize(r.text),
+                        export::neutralize(r.text),
                     ])?;
                     w.flush()?;
                 }
