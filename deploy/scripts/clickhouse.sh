@@ -25,16 +25,22 @@ ch_server_bin() {
 }
 
 # Writes $SYNCTEL_VAR/clickhouse/etc/{config,users}.xml from the templates and stack.conf.
-# The CH_* locals are read by render through indirect expansion.
-# shellcheck disable=SC2034
 ch_render_config() {
-  local dir src
-  dir=$(ch_dir)
+  ch_render_config_in "$(ch_dir)" "$SYNCTEL_CLICKHOUSE_HTTP_PORT" "$SYNCTEL_CLICKHOUSE_TCP_PORT"
+}
+
+# Writes DIR/etc/{config,users}.xml for a server with its data and logs under DIR, on the
+# given ports (the single server above; each node of the local cluster, scripts/cluster.sh).
+# The CH_* locals are read by render through indirect expansion.
+# Usage: ch_render_config_in DIR HTTP_PORT TCP_PORT
+# shellcheck disable=SC2034
+ch_render_config_in() {
+  local dir=$1 src
   src="$SYNCTEL_ROOT/deploy/clickhouse"
   # Template variables (local: visible to render, which runs in this function's scope).
   local CH_LOG_LEVEL=$SYNCTEL_CLICKHOUSE_LOG_LEVEL CH_LOG_DIR="$dir/log" CH_DATA_DIR="$dir/data"
-  local CH_LISTEN_HOST=$SYNCTEL_HOST CH_HTTP_PORT=$SYNCTEL_CLICKHOUSE_HTTP_PORT
-  local CH_TCP_PORT=$SYNCTEL_CLICKHOUSE_TCP_PORT CH_TIMEZONE=$SYNCTEL_CLICKHOUSE_TIMEZONE
+  local CH_LISTEN_HOST=$SYNCTEL_HOST CH_HTTP_PORT=$2
+  local CH_TCP_PORT=$3 CH_TIMEZONE=$SYNCTEL_CLICKHOUSE_TIMEZONE
   local CH_DEFAULT_MAX_MEMORY_USAGE=$SYNCTEL_CLICKHOUSE_MAX_MEMORY_USAGE
   local CH_ANALYST_USER=$SYNCTEL_ANALYST_USER
   local CH_ANALYST_PASSWORD_SHA256

@@ -30,6 +30,9 @@ svc_program() {
     clickhouse) echo clickhouse-server ;;
     broker) echo tansu ;;
     postgres) echo postgres ;;
+    # The local cluster (scripts/cluster.sh): node N runs with cluster/chN/etc/config.xml.
+    ch[1-9]) echo "cluster/$1/etc/config.xml" ;;
+    zookeeper) echo org.apache.zookeeper.server.quorum.QuorumPeerMain ;;
     *) echo "$1" ;;
   esac
 }
