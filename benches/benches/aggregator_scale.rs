@@ -139,7 +139,7 @@ async fn main() {
             session_id: format!("bench-session-{i}"),
             trigger: schemas::Trigger::Schedule,
         });
-        if let Row::Session(r) = Row::from_event(&ev) {
+        if let Row::Session(r) = Row::from_event_at(&ev, store::rows::now_s()) {
             rows.push(r);
         }
     }

@@ -163,7 +163,7 @@ async fn fill(client: &clickhouse::Client, events: &[Event]) -> u64 {
         Vec::<ProfileStateRow>::new(),
     );
     for e in events {
-        match Row::from_event(e) {
+        match Row::from_event_at(e, store::rows::now_s()) {
             Row::Session(r) => sessions.push(r),
             Row::LogLines(l) => lines.extend(l),
             Row::UserState(r) => users.push(r),
@@ -199,7 +199,7 @@ async fn fill_others(
         };
         let rows: Vec<LogLineRow> = events(&user, sessions, lines, now)
             .iter()
-            .filter_map(|e| match Row::from_event(e) {
+            .filter_map(|e| match Row::from_event_at(e, store::rows::now_s()) {
                 Row::LogLines(l) => Some(l),
                 _ => None,
             })

@@ -186,7 +186,27 @@ fn opt<T: AvroEnum>(value: Option<T>) -> &'static str {
 }
 
 impl Row {
-    /// The rows one valid event becomes.
+    /// The rows one event becomes, stamped with `ingested_at` (s) as ingest stamps a batch.
+    /// Fixtures and benches that write rows themselves use this: a row written with
+    /// `ingested_at` 0 lies before every aggregator watermark and is never aggregated.
+    pub fn from_event_at(event: &Event, ingested_at: u32) -> Row {
+        let mut row = Row::from_event(event);
+        row.stamp(ingested_at);
+        row
+    }
+
+    /// Sets `ingested_at` of every row in this one.
+    pub fn stamp(&mut self, ingested_at: u32) {
+        match self {
+            Row::Session(r) => r.ingested_at = ingested_at,
+            Row::Issue(r) => r.ingested_at = ingested_at,
+            Row::LogLines(rows) => rows.iter_mut().for_each(|r| r.ingested_at = ingested_at),
+            Row::UserState(r) => r.ingested_at = ingested_at,
+            Row::ProfileState(r) => r.ingested_at = ingested_at,
+        }
+    }
+
+    /// The rows one valid event becomes, `ingested_at` 0 (see [`Row::stamp`]).
     pub fn from_event(event: &Event) -> Row {
         match event {
             Event::SessionQueued(e) => Row::Session(SessionEventRow::header_only(
@@ -384,4 +404,13 @@ impl SessionEventRow {
             ingested_at: 0,
         }
     }
+}
+
+/// Now by this machine's clock, whole seconds: an `ingested_at` for rows written outside
+/// ingest (fixtures, benches) on the same machine as the server.
+pub fn now_s() -> u32 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    u32::try_from(secs).unwrap_or(u32::MAX)
 }

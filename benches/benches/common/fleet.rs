@@ -81,7 +81,7 @@ pub async fn fill(client: &clickhouse::Client, cfg: SimConfig) -> Filled {
             if matches!(event, Event::SessionEnded(_)) {
                 ended += 1;
             }
-            match Row::from_event(&event) {
+            match Row::from_event_at(&event, store::rows::now_s()) {
                 Row::Session(r) if r.event_kind != "session_queued" => batch.sessions.push(r),
                 Row::UserState(r) => batch.users.push(r),
                 Row::Issue(r) => batch.issues.push(r),

@@ -394,7 +394,7 @@ pub async fn insert(client: &clickhouse::Client, events: &[Event]) {
     let (mut s, mut u, mut p, mut i) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut l = Vec::new();
     for e in events {
-        match Row::from_event(e) {
+        match Row::from_event_at(e, store::rows::now_s()) {
             Row::Session(r) => s.push(r),
             Row::UserState(r) => u.push(r),
             Row::ProfileState(r) => p.push(r),
