@@ -6,6 +6,11 @@
 #
 # Usage: deploy/run.sh [start|stop|status]    (default: start)
 # Settings: deploy/stack.conf, plus SYNCTEL_DEMO_* below.
+#
+# SYNCTEL_TOPOLOGY=cluster runs the same pipeline on the local ClickHouse cluster
+# (`stack.sh cluster`: ZooKeeper and 2 shards x 2 replicas) with two ingest instances in
+# one consumer group and two aggregators sharing the lease; inserts wait for both replicas
+# of a shard (SYNCTEL_CLICKHOUSE_INSERT_QUORUM, default 2).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,38 +33,75 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # partitions back at once (about 6 s on tansu) instead of waiting for the group.
 : "${SYNCTEL_INGEST_INSTANCE_ID:=ingest-1}"
 export SYNCTEL_INGEST_LISTEN SYNCTEL_AGGREGATOR_LISTEN SYNCTEL_API_LISTEN SYNCTEL_INGEST_INSTANCE_ID
+: "${SYNCTEL_TOPOLOGY:=single}"
+# The second instances of cluster mode.
+: "${SYNCTEL_INGEST2_LISTEN:=127.0.0.1:9466}"
+: "${SYNCTEL_AGGREGATOR2_LISTEN:=127.0.0.1:9467}"
+
+# The stack.sh verb prefix of the topology.
+stack() {
+  if [[ $SYNCTEL_TOPOLOGY == cluster ]]; then
+    "$here/stack.sh" cluster "$@"
+  else
+    "$here/stack.sh" "$@"
+  fi
+}
+
+# launch NAME LISTEN CMD...: starts a service unless it runs, waits for its /health.
+launch() {
+  local name=$1 listen=$2
+  shift 2
+  if svc_running "$name"; then
+    log "$name: already running (pid $(svc_pid "$name"))"
+    return
+  fi
+  svc_launch "$name" "$@"
+  wait_until "$name" 60 curl -fsS "http://$listen/health" -- "$(out_file "$name")"
+  log "$name: running, metrics at http://$listen/metrics"
+}
+
+# The services of the topology, in start order.
+services() {
+  if [[ $SYNCTEL_TOPOLOGY == cluster ]]; then
+    echo ingest ingest-2 aggregator aggregator-2 query-api fleet-sim
+  else
+    echo ingest aggregator query-api fleet-sim
+  fi
+}
 
 bin_dir() { echo "$SYNCTEL_ROOT/target/release"; }
 
 start() {
-  "$here/stack.sh" start
-  eval "$("$here/stack.sh" env)"
+  case $SYNCTEL_TOPOLOGY in
+    single | cluster) ;;
+    *) die "SYNCTEL_TOPOLOGY must be single or cluster, got $SYNCTEL_TOPOLOGY" ;;
+  esac
+  stack start
+  eval "$(stack env)"
   log "building the services (release)"
   (cd "$SYNCTEL_ROOT" && cargo build --release --locked -p ingest -p aggregator -p query-api -p simulator >&2)
   "$here/console.sh" build
   export SYNCTEL_CONSOLE_DIR=$SYNCTEL_ROOT/console/dist
+  if [[ $SYNCTEL_TOPOLOGY == cluster ]]; then
+    : "${SYNCTEL_CLICKHOUSE_INSERT_QUORUM:=2}"
+    export SYNCTEL_CLICKHOUSE_INSERT_QUORUM SYNCTEL_AGGREGATOR_LEASE=1
+  fi
   "$(bin_dir)/ingest" migrate
-  if svc_running ingest; then
-    log "ingest: already running (pid $(svc_pid ingest))"
+  if [[ $SYNCTEL_TOPOLOGY == cluster ]]; then
+    # Several instances on tansu: no static ids (tansu keeps a dead static member's
+    # partitions until it comes back; docs/ops/cluster.md, "Scaling ingest").
+    SYNCTEL_INGEST_INSTANCE_ID= launch ingest "$SYNCTEL_INGEST_LISTEN" "$(bin_dir)/ingest" --json-logs run
+    SYNCTEL_INGEST_LISTEN=$SYNCTEL_INGEST2_LISTEN SYNCTEL_INGEST_INSTANCE_ID= \
+      launch ingest-2 "$SYNCTEL_INGEST2_LISTEN" "$(bin_dir)/ingest" --json-logs run
   else
-    svc_launch ingest "$(bin_dir)/ingest" --json-logs run
-    wait_until ingest 60 curl -fsS "http://$SYNCTEL_INGEST_LISTEN/health" -- "$(out_file ingest)"
-    log "ingest: running, metrics at http://$SYNCTEL_INGEST_LISTEN/metrics"
+    launch ingest "$SYNCTEL_INGEST_LISTEN" "$(bin_dir)/ingest" --json-logs run
   fi
-  if svc_running aggregator; then
-    log "aggregator: already running (pid $(svc_pid aggregator))"
-  else
-    svc_launch aggregator "$(bin_dir)/aggregator" --json-logs run
-    wait_until aggregator 60 curl -fsS "http://$SYNCTEL_AGGREGATOR_LISTEN/health" -- "$(out_file aggregator)"
-    log "aggregator: running, metrics at http://$SYNCTEL_AGGREGATOR_LISTEN/metrics"
+  launch aggregator "$SYNCTEL_AGGREGATOR_LISTEN" "$(bin_dir)/aggregator" --json-logs run
+  if [[ $SYNCTEL_TOPOLOGY == cluster ]]; then
+    SYNCTEL_AGGREGATOR_LISTEN=$SYNCTEL_AGGREGATOR2_LISTEN \
+      launch aggregator-2 "$SYNCTEL_AGGREGATOR2_LISTEN" "$(bin_dir)/aggregator" --json-logs run
   fi
-  if svc_running query-api; then
-    log "query-api: already running (pid $(svc_pid query-api))"
-  else
-    svc_launch query-api "$(bin_dir)/query-api" --json-logs run
-    wait_until query-api 60 curl -fsS "http://$SYNCTEL_API_LISTEN/health" -- "$(out_file query-api)"
-    log "query-api: running at http://$SYNCTEL_API_LISTEN/api/v1"
-  fi
+  launch query-api "$SYNCTEL_API_LISTEN" "$(bin_dir)/query-api" --json-logs run
   # A demo admin token for the first simulated tenant (printed once, kept for later runs).
   local token_file="$SYNCTEL_VAR/demo-api-token"
   if [[ ! -s $token_file ]]; then
@@ -102,21 +144,22 @@ of tenant t0001, admin: $(cat "$token_file"), kept in $token_file). Try:
     -d '{"action": "force_sync", "request_id": "demo-force-sync-1"}' http://$SYNCTEL_API_LISTEN/api/v1/users/t0001-u000001/actions
   curl -s -H "Authorization: Bearer $token" 'http://$SYNCTEL_API_LISTEN/api/v1/audit?columns=request_id,user_id,action,result,issued_at_ms&limit=20'
   tail -f $(out_file ingest)
-Stop with: deploy/run.sh stop   (services)   and   deploy/stack.sh stop   (servers)
+Stop with: deploy/run.sh stop   (services)   and   deploy/stack.sh stop   (servers; with
+SYNCTEL_TOPOLOGY=cluster: deploy/stack.sh cluster stop)
 MSG
 }
 
 stop() {
-  svc_stop fleet-sim
-  svc_stop query-api
-  svc_stop aggregator
-  svc_stop ingest
+  local name
+  for name in fleet-sim query-api aggregator-2 aggregator ingest-2 ingest; do
+    svc_stop "$name"
+  done
 }
 
 status() {
-  "$here/stack.sh" status || true
+  stack status || true
   local name
-  for name in ingest aggregator query-api fleet-sim; do
+  for name in $(services); do
     if svc_running "$name"; then
       echo "$name  running  pid $(svc_pid "$name")  log $(out_file "$name")"
     else

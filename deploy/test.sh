@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that runs every test: installs what is missing, starts the local stack
-# (ClickHouse + broker on loopback), then checks formatting and lints and runs the whole
+# (ClickHouse + broker on loopback) and the local ClickHouse cluster (ZooKeeper and 2 shards
+# x 2 replicas, for aggregator/tests/cluster.rs), then checks formatting and lints and runs the whole
 # test suite against the real servers. Safe to run again; the stack is left running
 # (deploy/stack.sh stop stops it).
 #
@@ -17,6 +18,8 @@ cd "$SYNCTEL_ROOT"
 t0=$(date +%s)
 "$here/stack.sh" start
 eval "$("$here/stack.sh" env)"
+# The cluster test kills and restarts its nodes and ZooKeeper; it is the only user.
+"$here/stack.sh" cluster start
 # The web console (npm packages, build) and Debian's chromium for its browser tests.
 "$here/console.sh" setup
 
@@ -26,6 +29,8 @@ log "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "tests"
+# Tests that run the services as processes (the cluster test) use these binaries.
+cargo build --locked -p ingest -p aggregator -p query-api -p simulator
 profile=default
 [ "${CI:-}" = true ] && profile=ci
 if cargo nextest --version >/dev/null 2>&1; then
@@ -41,7 +46,6 @@ log "Debian package: build, install, run the installed binaries against the stac
 log "Prometheus rules: promtool checks and unit tests, then a real Prometheus over a throwaway pipeline"
 ensure_apt promtool prometheus
 "$here/prometheus/check.sh" rules
-cargo build --locked -p ingest -p aggregator -p query-api -p simulator
 "$here/prometheus/check.sh" live
 log "ClickHouse portability: every migration and query on 18.16 and on current ClickHouse (chdb-core)"
 "$here/clickhouse/portability/run.sh"

@@ -2,6 +2,11 @@
 -- cityHash64(tenant_id, user_id) % shards = shard, from all their events, and writes one
 -- new row each into user_state. Mirrors aggregator/src/rules.rs rule by rule (rule ids of
 -- docs/status-rules.md in the comments); tests/sql_matches_rules.rs checks they agree.
+-- GLOBAL IN: profile_state_events is not sharded; on a cluster the subquery runs once, on
+-- the node that received the query, and its result goes to every shard (a plain IN would be
+-- sent to the shards unqualified and looked up in their default database). The touched
+-- users' set holds that subquery, so it is GLOBAL too: computed once, sent to the shards.
+-- On one server GLOBAL IN is IN.
 -- params: now_ms Int64 = 4102444800000, stall_after_ms Int64 = 3600000
 -- params: now_ms Int64 = 4102444800000, no_session_after_ms Int64 = 86400000
 -- params: stall_after_ms Int64 = 3600000, now_ms Int64 = 4102444800000, stall_after_ms Int64 = 3600000
@@ -111,7 +116,7 @@ FROM
             min(occurred_at_ms) AS u_first_seen_ms,
             max(occurred_at_ms) AS u_last_event_at_ms
         FROM user_state_events
-        WHERE (tenant_id, user_id) IN (
+        WHERE (tenant_id, user_id) GLOBAL IN (
         SELECT tenant_id, user_id FROM session_events
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
         UNION ALL
@@ -119,7 +124,7 @@ FROM
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
         UNION ALL
         SELECT tenant_id, user_id FROM user_state FINAL
-        WHERE (tenant_id, profile_id) IN
+        WHERE (tenant_id, profile_id) GLOBAL IN
         (
             SELECT tenant_id, profile_id FROM profile_state_events
             WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
@@ -185,7 +190,7 @@ FROM
                 tupleElement(s_end, 5) AS s_message,
                 max(occurred_at_ms) AS s_last_event_at_ms
             FROM session_events
-            WHERE (tenant_id, user_id) IN (
+            WHERE (tenant_id, user_id) GLOBAL IN (
         SELECT tenant_id, user_id FROM session_events
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
         UNION ALL
@@ -193,7 +198,7 @@ FROM
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
         UNION ALL
         SELECT tenant_id, user_id FROM user_state FINAL
-        WHERE (tenant_id, profile_id) IN
+        WHERE (tenant_id, profile_id) GLOBAL IN
         (
             SELECT tenant_id, profile_id FROM profile_state_events
             WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)

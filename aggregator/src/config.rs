@@ -24,6 +24,54 @@ pub struct AggregatorConfig {
     pub rules: RulesConfig,
     /// The metrics and health endpoint.
     pub http: HttpConfig,
+    /// Who runs the cycles when several instances run (off: this one always does).
+    pub lease: LeaseConfig,
+}
+
+/// The lease: several aggregator instances join one Kafka consumer group over a topic of
+/// one partition; the member assigned that partition runs the cycles, the others stand by
+/// (see `lease.rs`). Kafka's group membership decides; nothing of ours coordinates.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LeaseConfig {
+    /// Take part in the lease. Default false: this instance runs every cycle, as when it is
+    /// the only one.
+    pub enabled: bool,
+    /// Kafka bootstrap servers. Default `127.0.0.1:9092`.
+    pub brokers: String,
+    /// The lease topic (one partition; created if missing). Default
+    /// `synctel.aggregator-lease`.
+    pub topic: String,
+    /// Replication factor when the topic is created here. Default 1; 3 on a production
+    /// Kafka cluster (or create the topic beforehand).
+    pub replication_factor: i32,
+    /// The consumer group of the aggregator instances. Default `synctel-aggregator`.
+    pub group: String,
+    /// Kafka session timeout: a holder that stops heartbeating loses the lease after this
+    /// long on a broker that expires members, ms. Default 10000.
+    pub session_timeout_ms: u64,
+    /// How often the holder writes a heartbeat record to the lease partition, ms. Default
+    /// 2000.
+    pub heartbeat_ms: u64,
+    /// A standby that sees no heartbeat for this long leaves the group and joins again, so
+    /// the group forms anew around the live members (needed on brokers that keep a dead
+    /// member's partitions, as tansu does), ms. Default 20000.
+    pub takeover_after_ms: u64,
+}
+
+impl Default for LeaseConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            brokers: "127.0.0.1:9092".to_owned(),
+            topic: "synctel.aggregator-lease".to_owned(),
+            replication_factor: 1,
+            group: "synctel-aggregator".to_owned(),
+            session_timeout_ms: 10_000,
+            heartbeat_ms: 2_000,
+            takeover_after_ms: 20_000,
+        }
+    }
 }
 
 /// The recompute loop.
@@ -132,7 +180,9 @@ impl AggregatorConfig {
 
     /// Environment overrides: `SYNCTEL_CLICKHOUSE_{URL,USER,PASSWORD,DATABASE}`,
     /// `SYNCTEL_AGGREGATOR_LISTEN`, `SYNCTEL_AGGREGATOR_INTERVAL_MS`,
-    /// `SYNCTEL_STALL_AFTER_SECS`, `SYNCTEL_NO_SESSION_AFTER_SECS`.
+    /// `SYNCTEL_STALL_AFTER_SECS`, `SYNCTEL_NO_SESSION_AFTER_SECS`, `SYNCTEL_AGGREGATOR_LEASE`
+    /// (`1`/`true` enables the lease), `SYNCTEL_KAFKA_BROKERS` (the lease's brokers),
+    /// `SYNCTEL_AGGREGATOR_LEASE_TOPIC`, `SYNCTEL_AGGREGATOR_LEASE_GROUP`.
     pub fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
         let vars = Env(env);
         self.clickhouse.apply_env(env);
@@ -146,6 +196,21 @@ impl AggregatorConfig {
             "SYNCTEL_NO_SESSION_AFTER_SECS",
             &mut self.rules.no_session_after_secs,
         )?;
+        if let Some(v) = env.get("SYNCTEL_AGGREGATOR_LEASE") {
+            self.lease.enabled = match v.trim() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" | "" => false,
+                other => {
+                    return Err(ConfigError::Invalid {
+                        field: "SYNCTEL_AGGREGATOR_LEASE",
+                        message: format!("expected 1/true or 0/false, got {other:?}"),
+                    })
+                }
+            };
+        }
+        vars.string("SYNCTEL_KAFKA_BROKERS", &mut self.lease.brokers);
+        vars.string("SYNCTEL_AGGREGATOR_LEASE_TOPIC", &mut self.lease.topic);
+        vars.string("SYNCTEL_AGGREGATOR_LEASE_GROUP", &mut self.lease.group);
         Ok(())
     }
 
@@ -176,12 +241,42 @@ impl AggregatorConfig {
                 "rules.no_session_after_secs",
                 self.rules.no_session_after_secs,
             ),
+            ("lease.session_timeout_ms", self.lease.session_timeout_ms),
+            ("lease.heartbeat_ms", self.lease.heartbeat_ms),
+            ("lease.takeover_after_ms", self.lease.takeover_after_ms),
         ];
         for (field, value) in positive {
             if value == 0 {
                 return Err(ConfigError::Invalid {
                     field,
                     message: "must be at least 1".to_owned(),
+                });
+            }
+        }
+        if self.lease.enabled {
+            let text = [
+                ("lease.brokers", &self.lease.brokers),
+                ("lease.topic", &self.lease.topic),
+                ("lease.group", &self.lease.group),
+            ];
+            for (field, value) in text {
+                if value.trim().is_empty() {
+                    return Err(ConfigError::Invalid {
+                        field,
+                        message: "must not be empty".to_owned(),
+                    });
+                }
+            }
+            if self.lease.replication_factor < 1 {
+                return Err(ConfigError::Invalid {
+                    field: "lease.replication_factor",
+                    message: "must be at least 1".to_owned(),
+                });
+            }
+            if self.lease.takeover_after_ms < 2 * self.lease.heartbeat_ms {
+                return Err(ConfigError::Invalid {
+                    field: "lease.takeover_after_ms",
+                    message: "must be at least twice lease.heartbeat_ms".to_owned(),
                 });
             }
         }
@@ -231,5 +326,25 @@ mod tests {
             [("SYNCTEL_AGGREGATOR_LISTEN".to_owned(), "nope".to_owned())].into();
         let err = AggregatorConfig::load(None, &env).unwrap_err();
         assert!(err.to_string().contains("SYNCTEL_AGGREGATOR_LISTEN"));
+    }
+
+    #[test]
+    fn the_lease_is_off_by_default_and_checked_when_on() {
+        assert!(!AggregatorConfig::default().lease.enabled);
+        let env: HashMap<String, String> =
+            [("SYNCTEL_AGGREGATOR_LEASE".to_owned(), "1".to_owned())].into();
+        let config = AggregatorConfig::load(None, &env).unwrap();
+        assert!(config.lease.enabled);
+        let mut config = AggregatorConfig::parse(
+            "[lease]\nenabled = true\nheartbeat_ms = 5000\ntakeover_after_ms = 6000",
+        )
+        .unwrap();
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains("lease.takeover_after_ms"));
+        config.lease.takeover_after_ms = 10_000;
+        config.validate().unwrap();
+        let env: HashMap<String, String> =
+            [("SYNCTEL_AGGREGATOR_LEASE".to_owned(), "maybe".to_owned())].into();
+        assert!(AggregatorConfig::load(None, &env).is_err());
     }
 }

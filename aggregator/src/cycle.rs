@@ -117,6 +117,31 @@ pub struct Aggregator {
     last_watermark_s: u32,
 }
 
+/// On a cluster, a cycle reads each shard from a replica at most `overlap - settle` seconds
+/// behind (`max_replica_delay_for_distributed_queries`), and fails rather than read a
+/// staler one (`fallback_to_stale_replicas_for_distributed_queries = 0`): rows a lagging
+/// replica has not fetched yet could carry an `ingested_at` the watermark has passed by
+/// more than the overlap, and would never be aggregated. A failed cycle is retried from the
+/// same watermark. Its writes go without `insert_quorum`: they are derived and recomputed,
+/// and a cycle should not stop while a shard has a replica down.
+fn read_fresh(client: Client, config: &AggregatorConfig) -> Client {
+    if !config.clickhouse.is_cluster() {
+        return client;
+    }
+    let max_delay = config
+        .cycle
+        .overlap_secs
+        .saturating_sub(config.cycle.settle_secs)
+        .max(1);
+    client
+        .with_setting(
+            "max_replica_delay_for_distributed_queries",
+            max_delay.to_string(),
+        )
+        .with_setting("fallback_to_stale_replicas_for_distributed_queries", "0")
+        .with_setting("insert_quorum", "0")
+}
+
 fn elapsed_ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
@@ -131,7 +156,7 @@ pub fn now_ms() -> i64 {
 impl Aggregator {
     /// An aggregator over a migrated database.
     pub async fn new(config: AggregatorConfig, metrics: Arc<Metrics>) -> Result<Self> {
-        let client = config.clickhouse.client();
+        let client = read_fresh(config.clickhouse.client(), &config);
         let last_version = client
             .query(sql::MAX_VERSION)
             .fetch_one::<u64>()
@@ -145,6 +170,19 @@ impl Aggregator {
             last_snapshot_ms: 0,
             last_watermark_s: 0,
         })
+    }
+
+    /// Reads the highest version written again (after taking over from another instance,
+    /// whose clock may be ahead of this one's).
+    pub async fn resume(&mut self) -> Result<()> {
+        let written = self
+            .client
+            .query(sql::MAX_VERSION)
+            .fetch_one::<u64>()
+            .await
+            .map_err(at("max_version"))?;
+        self.last_version = self.last_version.max(written);
+        Ok(())
     }
 
     /// A version greater than every one written before (wall clock ms, or +1).

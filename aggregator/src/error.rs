@@ -23,6 +23,9 @@ pub enum AggregatorError {
     /// The metrics endpoint could not listen.
     #[error("http listener: {0}")]
     Http(std::io::Error),
+    /// The lease could not start (its topic could not be created, the Kafka client failed).
+    #[error("lease: {0}")]
+    Lease(String),
 }
 
 /// Result alias.

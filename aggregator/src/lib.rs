@@ -7,6 +7,8 @@
 //!   touched since the watermark (by `ingested_at` of the raw tables) or whose state changes
 //!   with time are recomputed from all their events into `user_state`
 //!   (ReplacingMergeTree by version), then the hourly/daily series, then the watermark.
+//! - [`lease`]: which of several instances runs the cycles (a Kafka consumer group over a
+//!   one-partition topic; off by default).
 //! - [`config`], [`metrics`]: operations, as in `ingest` (served by `service_kit::http`).
 //!
 //! No state lives only in memory: a restart continues from the watermark in ClickHouse and
@@ -15,6 +17,7 @@
 pub mod config;
 pub mod cycle;
 pub mod error;
+pub mod lease;
 pub mod metrics;
 pub mod rules;
 
@@ -30,6 +33,7 @@ pub use config::AggregatorConfig;
 pub use cycle::{Aggregator, CycleReport};
 pub use error::{AggregatorError, Result};
 
+use crate::lease::Lease;
 use crate::metrics::Metrics;
 
 /// Applies pending migrations, waiting for ClickHouse to come up (up to `wait`).
@@ -56,7 +60,8 @@ impl Running {
 
 /// Starts the loop with a validated config: one cycle every `cycle.interval_ms` until
 /// `shutdown`. A failed cycle is logged, counted and retried at the next tick (the
-/// watermark did not move). The schema must be migrated; drift is refused here.
+/// watermark did not move). The schema must be migrated; drift is refused here. With
+/// `lease.enabled`, a cycle runs only while this instance holds the lease.
 pub async fn start(config: AggregatorConfig, shutdown: CancellationToken) -> Result<Running> {
     config.validate()?;
     store::migrate::verify(&config.clickhouse).await?;
@@ -75,17 +80,42 @@ pub async fn start(config: AggregatorConfig, shutdown: CancellationToken) -> Res
             }
         }
     });
+    let lease = if config.lease.enabled {
+        Some(Lease::start(&config.lease).await?)
+    } else {
+        None
+    };
     let interval = config.cycle.interval();
-    let mut aggregator = Aggregator::new(config, metrics).await?;
-    tracing::info!(%http_addr, "aggregator started");
+    let mut aggregator = Aggregator::new(config, metrics.clone()).await?;
+    tracing::info!(%http_addr, lease = lease.is_some(), "aggregator started");
     let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut running = lease.is_none();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => {}
             }
+            if let Some(lease) = &lease {
+                metrics
+                    .lease_rejoins
+                    .set(i64::try_from(lease.rejoins()).unwrap_or(i64::MAX));
+                if !lease.held() {
+                    running = false;
+                    metrics.lease_held.set(0);
+                    continue;
+                }
+                if !running {
+                    // Another instance may have written since this one last did.
+                    if let Err(e) = aggregator.resume().await {
+                        tracing::warn!(error = %e, "reading the latest version failed; retrying next tick");
+                        continue;
+                    }
+                    running = true;
+                }
+            }
+            metrics.lease_held.set(1);
             match aggregator.cycle().await {
                 Ok(report) if report.touched > 0 => {
                     tracing::info!(
@@ -98,6 +128,10 @@ pub async fn start(config: AggregatorConfig, shutdown: CancellationToken) -> Res
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cycle failed; retrying next tick"),
             }
+        }
+        if let Some(lease) = lease {
+            // Leaving the group hands the lease to a standby at once.
+            let _ = tokio::task::spawn_blocking(move || lease.stop()).await;
         }
         tracing::info!("aggregator stopped");
     });

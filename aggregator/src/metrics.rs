@@ -35,6 +35,12 @@ pub struct Metrics {
     pub lag_seconds: Gauge<f64, AtomicU64>,
     /// The watermark, seconds since the Unix epoch.
     pub watermark_seconds: Gauge,
+    /// 1 while this instance runs the cycles (it holds the lease, or runs without one),
+    /// 0 while it stands by.
+    pub lease_held: Gauge,
+    /// Times this instance left the lease group and joined again because no holder's
+    /// heartbeat came.
+    pub lease_rejoins: Gauge,
 }
 
 impl Metrics {
@@ -48,6 +54,8 @@ impl Metrics {
             sessions_recomputed: Counter::default(),
             lag_seconds: Gauge::default(),
             watermark_seconds: Gauge::default(),
+            lease_held: Gauge::default(),
+            lease_rejoins: Gauge::default(),
         };
         let r = registry.sub_registry_with_prefix("aggregator");
         r.register("cycles", "Cycles run, by result", m.cycles.clone());
@@ -80,6 +88,16 @@ impl Metrics {
             "watermark_seconds",
             "Everything ingested before this instant (s since the epoch) is reflected",
             m.watermark_seconds.clone(),
+        );
+        r.register(
+            "lease_held",
+            "1 while this instance runs the cycles, 0 while it stands by",
+            m.lease_held.clone(),
+        );
+        r.register(
+            "lease_rejoins",
+            "Times this instance joined the lease group again because no heartbeat came",
+            m.lease_rejoins.clone(),
         );
         m
     }

@@ -174,7 +174,9 @@ async fn aggregator_output_matches_the_manifest_for_every_user() {
     let (state, view) = db.session_state_and_view().await;
     assert!(!view.is_empty());
     assert_eq!(state, view, "session_state differs from the sessions view");
-    let metrics = http_get(aggregator.http_addr, "/metrics").await;
+    let metrics = common::http_get(aggregator.http_addr, "/metrics")
+        .await
+        .unwrap();
     assert!(metrics.contains("aggregator_lag_seconds"), "{metrics}");
     // The counter is there and counted the sessions (an absent line fails too).
     let recomputed: f64 = metrics
@@ -197,16 +199,4 @@ fn nest(rows: Vec<(String, String, u64)>) -> BTreeMap<String, BTreeMap<String, u
         out.entry(a).or_default().insert(b, n);
     }
     out
-}
-
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut body = String::new();
-    stream.read_to_string(&mut body).await.unwrap();
-    body
 }

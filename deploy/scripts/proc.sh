@@ -33,6 +33,8 @@ svc_program() {
     # The local cluster (scripts/cluster.sh): node N runs with cluster/chN/etc/config.xml.
     ch[1-9]) echo "cluster/$1/etc/config.xml" ;;
     zookeeper) echo org.apache.zookeeper.server.quorum.QuorumPeerMain ;;
+    # A second instance of a service (deploy/run.sh's cluster mode): the same program.
+    *-[0-9]) echo "${1%-[0-9]}" ;;
     *) echo "$1" ;;
   esac
 }
@@ -127,7 +129,7 @@ apt_install() {
   log "installing $* (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   # Refresh the package lists when they are missing or a day old.
-  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n 1)" ]; then
+  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 \( -name '*_Packages' -o -name '*_Packages.lz4' \) -mmin -1440 2>/dev/null | head -n 1)" ]; then
     "${sudo[@]}" apt-get update -q >&2 || die "apt-get update failed"
     updated=1
   fi

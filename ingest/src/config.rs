@@ -57,9 +57,10 @@ pub struct KafkaConfig {
     /// Unique per running instance. Default empty (dynamic membership).
     pub group_instance_id: String,
     /// With no partition assigned for this long while the group's partitions are not
-    /// being consumed, leave the group and join again, ms. 0 never; otherwise more than
-    /// `session_timeout_ms` (a dead member must have left the group by then). Default
-    /// 45000.
+    /// being consumed, or with partitions while other members' partitions stay unconsumed
+    /// for this long (see `group.rs`), leave the group and join again, ms. 0 never;
+    /// otherwise more than `session_timeout_ms` (a dead member must have left the group by
+    /// then). Default 45000.
     pub rejoin_after_unassigned_ms: u64,
     /// How far back, in messages, a gap in a partition's offsets is re-read before it is
     /// accepted as lost (counted and logged either way); 0 never re-reads. Default 65536.

@@ -2,16 +2,20 @@
 //!
 //! An instance with no partition is normal when the group has more members than
 //! partitions. It is a fault when the partitions' messages wait and no member consumes
-//! them: a broker that kept a dead member's partitions after a crash and a quick restart
-//! (tansu without static membership keeps them for good; Apache Kafka until the dead
-//! member's session times out). The watch looks, while this instance has no partition,
-//! at every partition's committed offset and end offset twice, `CHECK_EVERY` apart; a
-//! partition with messages after its committed offset that did not move is unconsumed.
-//! After `kafka.rejoin_after_unassigned_ms` without partitions while some are unconsumed,
-//! the consumer leaves the group and joins again; the group forms anew around the members
-//! alive then, and the partitions are assigned again.
+//! them: a broker that kept a dead member's partitions (tansu keeps them for good, with or
+//! without static membership; Apache Kafka until the dead member's session times out).
+//! The watch looks at every partition's committed offset and end offset twice,
+//! `CHECK_EVERY` apart; a partition of another member with messages after its committed
+//! offset that did not move is unconsumed. The consumer leaves the group and joins again
+//! (the group forms anew around the members alive then, and the partitions are assigned
+//! again) after `kafka.rejoin_after_unassigned_ms`:
+//!
+//! - without partitions, while some are unconsumed;
+//! - with partitions of its own, while other members' partitions stay unconsumed the whole
+//!   time and this instance stores its own batches (when its writes fail too, ClickHouse is
+//!   away for everyone: the others are waiting it out, not dead).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -51,6 +55,9 @@ pub struct GroupWatch {
     rejoin_after_ms: i64,
     created_ms: i64,
     previous: Option<(Instant, Positions)>,
+    /// Since when (ms) other members' partitions have been unconsumed, while this instance
+    /// has partitions.
+    stuck_since_ms: Option<i64>,
 }
 
 impl GroupWatch {
@@ -61,19 +68,25 @@ impl GroupWatch {
             rejoin_after_ms: cfg.rejoin_after_unassigned_ms as i64,
             created_ms: now_ms(),
             previous: None,
+            stuck_since_ms: None,
         }
     }
 
     /// Called every few seconds: records what no member consumes in the health facts;
     /// true when the consumer should leave the group and join again.
     pub fn check(&mut self, consumer: &StreamConsumer<IngestContext>, facts: &SharedFacts) -> bool {
-        let Some(since) = health::snapshot(facts).unassigned_since_ms else {
-            self.previous = None;
-            return false;
-        };
+        let seen = health::snapshot(facts);
         let now = now_ms();
-        let unassigned_for = now - since.max(self.created_ms);
-        if unassigned_for < CHECK_EVERY.as_millis() as i64 {
+        let unassigned_since = seen.unassigned_since_ms;
+        if unassigned_since.is_none() && seen.last_write_error.is_some() {
+            // This instance cannot store either: the others may be waiting out the same
+            // outage. Judge nobody.
+            self.previous = None;
+            self.stuck_since_ms = None;
+            return false;
+        }
+        let watching_for = now - unassigned_since.unwrap_or(0).max(self.created_ms);
+        if watching_for < CHECK_EVERY.as_millis() as i64 {
             return false;
         }
         if self
@@ -90,17 +103,50 @@ impl GroupWatch {
                 return false;
             }
         };
-        let stuck = match &self.previous {
-            Some((_, before)) => unconsumed(before, &current),
+        let own: HashSet<Partition> = consumer
+            .assignment()
+            .map(|tpl| {
+                tpl.elements()
+                    .iter()
+                    .map(|e| (e.topic().to_owned(), e.partition()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let stuck: Vec<Partition> = match &self.previous {
+            Some((at, before)) => {
+                let others: Vec<Partition> = unconsumed(before, &current)
+                    .into_iter()
+                    .filter(|p| !own.contains(p))
+                    .collect();
+                if !others.is_empty() {
+                    // Already still over the interval between the two looks.
+                    let first_look = now - at.elapsed().as_millis() as i64;
+                    self.stuck_since_ms.get_or_insert(first_look);
+                }
+                others
+            }
             None => Vec::new(),
         };
+        if stuck.is_empty() {
+            self.stuck_since_ms = None;
+        }
         self.previous = Some((Instant::now(), current));
         let names: Vec<String> = stuck.iter().map(|(t, p)| format!("{t}:{p}")).collect();
         if !names.is_empty() {
-            tracing::warn!(partitions = %names.join(","), unassigned_ms = unassigned_for, "no partition here, and no member consumes these");
+            tracing::warn!(
+                partitions = %names.join(","),
+                own_partitions = own.len(),
+                watching_ms = watching_for,
+                "no member consumes these"
+            );
         }
         health::update(facts, |f| f.unconsumed_elsewhere = names);
-        self.rejoin_after_ms > 0 && unassigned_for >= self.rejoin_after_ms && !stuck.is_empty()
+        let waited = if unassigned_since.is_some() {
+            watching_for
+        } else {
+            self.stuck_since_ms.map_or(0, |since| now - since)
+        };
+        self.rejoin_after_ms > 0 && waited >= self.rejoin_after_ms && !stuck.is_empty()
     }
 
     fn positions(

@@ -562,7 +562,9 @@ impl Loop {
         config: &IngestConfig,
         shared: &Shared,
     ) -> Result<Kafka, IngestError> {
-        tracing::warn!("no partitions while the group's partitions are not consumed: leaving the group and joining again");
+        tracing::warn!(
+            "partitions of the group are not consumed: leaving the group and joining again"
+        );
         self.metrics.rejoins.inc();
         let fresh = kafka::consumer(&config.kafka, shared, false)?;
         // Leave first, so the group forms anew around the members alive now.

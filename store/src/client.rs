@@ -57,8 +57,8 @@ impl std::fmt::Debug for ClickHouseConfig {
 impl ClickHouseConfig {
     /// Overrides from the environment (the names `deploy/stack.sh env` prints):
     /// `SYNCTEL_CLICKHOUSE_URL`, `_USER`, `_PASSWORD`, `_DATABASE`, and `_CLUSTER` (the
-    /// cluster's name: cluster mode) with `_CLUSTER_NODES` (its node-per-shard cluster);
-    /// empty values are ignored.
+    /// cluster's name: cluster mode) with `_CLUSTER_NODES` (its node-per-shard cluster) and
+    /// `_INSERT_QUORUM`; empty values are ignored.
     pub fn apply_env(&mut self, env: &std::collections::HashMap<String, String>) {
         let get = |var: &str| env.get(var).filter(|v| !v.is_empty()).cloned();
         for (var, target) in [
@@ -78,6 +78,11 @@ impl ClickHouseConfig {
             cluster.name = name;
             if let Some(nodes) = get("SYNCTEL_CLICKHOUSE_CLUSTER_NODES") {
                 cluster.nodes_cluster = nodes;
+            }
+            if let Some(quorum) = get("SYNCTEL_CLICKHOUSE_INSERT_QUORUM") {
+                // A value that is not a number is refused by `validate` as a quorum of
+                // u64::MAX would be: keep it visible.
+                cluster.insert_quorum = quorum.trim().parse().unwrap_or(u64::MAX);
             }
         }
     }
@@ -124,9 +129,18 @@ impl ClickHouseConfig {
         let client = self.server_client().with_database(&self.database);
         match &self.cluster {
             None => client,
-            Some(_) => client
-                .with_setting("insert_distributed_sync", "1")
-                .with_setting("distributed_product_mode", "local"),
+            Some(cluster) => {
+                let client = client
+                    .with_setting("insert_distributed_sync", "1")
+                    .with_setting("distributed_product_mode", "local");
+                if cluster.insert_quorum > 1 {
+                    client
+                        .with_setting("insert_quorum", cluster.insert_quorum.to_string())
+                        .with_setting("insert_quorum_timeout", "60000")
+                } else {
+                    client
+                }
+            }
         }
     }
 

@@ -67,6 +67,13 @@ pub struct ClusterConfig {
     /// statement stays queued for it and the next run checks that it arrived.
     #[serde(default = "default_ddl_timeout_secs")]
     pub ddl_timeout_secs: u64,
+    /// Replicas of a shard that must have an insert before it is acknowledged
+    /// (`insert_quorum`); 0 or 1: one. With 2 on 2 replicas per shard, a batch is stored
+    /// twice before ingest commits its offsets, so a replica lost with its disk loses
+    /// nothing and the aggregator never passes rows only a dead replica holds; the price is
+    /// that inserts wait (and ingest retries) while a shard has a replica down.
+    #[serde(default)]
+    pub insert_quorum: u64,
 }
 
 fn default_zookeeper_prefix() -> String {
@@ -85,6 +92,7 @@ impl ClusterConfig {
             nodes_cluster: String::new(),
             zookeeper_prefix: default_zookeeper_prefix(),
             ddl_timeout_secs: default_ddl_timeout_secs(),
+            insert_quorum: 0,
         }
     }
 
@@ -125,6 +133,11 @@ impl ClusterConfig {
         if self.ddl_timeout_secs == 0 {
             return Err(StoreError::Config(
                 "cluster.ddl_timeout_secs must be at least 1".to_owned(),
+            ));
+        }
+        if self.insert_quorum > 16 {
+            return Err(StoreError::Config(
+                "cluster.insert_quorum (SYNCTEL_CLICKHOUSE_INSERT_QUORUM) must be a number of replicas, at most 16".to_owned(),
             ));
         }
         Ok(())

@@ -267,3 +267,27 @@ pub fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding port 0")?;
     Ok(listener.local_addr().context("local address")?.port())
 }
+
+/// The directory of this workspace's binaries (`target/debug`), after building `packages`'
+/// binaries with the cargo that runs the tests (up to date in a second when nothing
+/// changed): for tests that run several services as processes, to kill one.
+pub fn workspace_bins(packages: &[&str]) -> Result<std::path::PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--bins"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    let status = cmd.status().context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build of {packages:?} failed: {status}");
+    }
+    // The test binary is target/debug/deps/<name>-<hash>.
+    let exe = std::env::current_exe().context("the test binary's path")?;
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .context("the target directory")?;
+    Ok(dir.to_path_buf())
+}

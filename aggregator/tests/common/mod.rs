@@ -330,3 +330,16 @@ pub fn manifest_counts(manifest: &Manifest) -> BTreeMap<(String, String, String)
     }
     out
 }
+
+/// A plain HTTP/1.0 GET on loopback (the metrics and health endpoints): status line,
+/// headers and body.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .await?;
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await?;
+    Ok(body)
+}
