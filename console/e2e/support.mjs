@@ -38,7 +38,12 @@ export function launch() {
 
 /** A fresh browser context (own cookies) and page at `viewport`. */
 export async function newPage(browser, viewport = { width: 1280, height: 900 }) {
-  const context = await browser.newContext({ viewport, acceptDownloads: true, baseURL: ctx.base_url });
+  const context = await browser.newContext({
+    viewport,
+    hasTouch: viewport.width < 600,
+    acceptDownloads: true,
+    baseURL: ctx.base_url,
+  });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: ctx.base_url });
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);

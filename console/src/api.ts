@@ -68,6 +68,8 @@ export function plainWords(status: number, code: string, message: string): strin
       return "The statistics store is not reachable right now. Try again in a minute.";
     case "query_timeout":
       return "The query took too long. Narrow the filters or the time range.";
+    case "log_export_too_large":
+      return `Too much log for one download (${message}). Narrow the From/To window or select fewer sessions.`;
     case "too_many_exports":
       return "Other exports of your organisation are still running. Try again when they finish.";
     case "publish_failed":

@@ -32,6 +32,20 @@ export function count(v: unknown): string {
   return Number(v).toLocaleString("en-US");
 }
 
+/** `850 B`, `12.3 kB`, `4.5 MB`, `1.2 GB` (powers of 1000, as file managers show). */
+export function bytes(v: unknown): string {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 1000) return `${Number.isFinite(n) ? n : 0} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let x = n / 1000;
+  let i = 0;
+  while (x >= 1000 && i < units.length - 1) {
+    x /= 1000;
+    i++;
+  }
+  return `${x < 10 ? x.toFixed(1) : Math.round(x)} ${units[i]}`;
+}
+
 /** Value of a `datetime-local` input for `ms`. */
 export function localInput(ms: number): string {
   const d = new Date(ms);
@@ -68,6 +82,9 @@ export function tone(value: unknown): "good" | "bad" | "warn" | "" {
 export function label(column: string): string {
   const words = column.replace(/_at_ms$|_ms$/, "").replace(/_/g, " ");
   const known: Record<string, string> = {
+    "last outcome": "Last outcome",
+    "consecutive failures": "Failed syncs in a row",
+    "first seen": "First seen",
     "crm token active": "CRM token active",
     "mail token authorized": "Mail authorized",
     "crm user name": "CRM user",
@@ -79,12 +96,55 @@ export function label(column: string): string {
   return text.replace(/\bcrm\b/g, "CRM").replace(/ to /g, " → ");
 }
 
+/** Words for the codes of the event contract and the derived state (the API's values). */
+export const WORDS: Record<string, string> = {
+  NeverSynced: "Never synced",
+  InProgress: "In progress",
+  LastSyncFailed: "Last sync failed",
+  LastSyncSucceeded: "Last sync succeeded",
+  Stalled: "Stalled",
+  DisabledDueToError: "Disabled due to an error",
+  DisabledByAdmin: "Disabled by admin",
+  MailToCrm: "Mail → CRM",
+  CrmToMail: "CRM → mail",
+  SyncApplication: "Sync application",
+  MailServer: "Mail server",
+  Crm: "CRM",
+  ForcedByUser: "Forced by user",
+  ForcedByAdmin: "Forced by admin",
+  Office365: "Office 365",
+  Dynamics365: "Dynamics 365",
+  OracleCxSales: "Oracle CX Sales",
+  ForceSync: "Force sync",
+  DeleteFromMonitor: "Delete from monitor",
+  UpdateCredentials: "Update credentials",
+  force_sync: "Force sync",
+  delete_from_monitor: "Delete from monitor",
+  update_credentials: "Update credentials",
+};
+
+/** What error codes 0-3 of a sync issue mean (the event contract). */
+export const ERROR_CODES: Record<string, string> = {
+  "0": "object active / success",
+  "1": "object locked / operation error",
+  "2": "object already removed in storage",
+  "3": "object inaccessible or updated prematurely",
+};
+
+/** A value in words: codes as words, other text as it is. */
+export function words(v: unknown): string {
+  const s = String(v ?? "");
+  return WORDS[s] ?? s;
+}
+
 /** A cell as text by the column's kind. */
 export function cell(kind: string, column: string, v: unknown): string {
   if (v === null || v === undefined) return "";
   if (kind === "time") return time(v);
   if (kind === "flag") return flag(v);
   if (column.endsWith("duration_ms")) return duration(v);
+  if (column === "error_code") return ERROR_CODES[String(v)] ? `${v} · ${ERROR_CODES[String(v)]}` : String(v);
   if (Array.isArray(v)) return v.join(", ");
+  if (kind === "text") return words(v);
   return String(v);
 }

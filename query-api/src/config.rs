@@ -194,7 +194,9 @@ pub struct LimitsConfig {
     pub exports_per_tenant: usize,
     /// Default time window of the session and issue lists, days back from now. Default 3.
     pub default_window_days: u32,
-    /// Most sessions one log export may hold; more: 422. Default 100.
+    /// Most sessions one log export may hold (a bound on the session list it keeps, about
+    /// 200 bytes each); more: 422. Default 100000. What bounds an export's size is
+    /// `log_max_bytes`.
     pub log_max_sessions: u64,
     /// Most log lines one log export may hold; more: 422. Default 1000000.
     pub log_max_lines: u64,
@@ -212,7 +214,7 @@ impl Default for LimitsConfig {
             export_max_rows: 1_000_000,
             exports_per_tenant: 2,
             default_window_days: 3,
-            log_max_sessions: 100,
+            log_max_sessions: 100_000,
             log_max_lines: 1_000_000,
             log_max_bytes: 256 << 20,
         }

@@ -306,3 +306,99 @@ async fn a_failed_publish_is_audited_and_retried_under_the_same_command_id() {
     assert_eq!(column(&audit, "version"), ["4"]);
     f.drop().await;
 }
+
+/// An action is pending until the engine reports its effect: `GET .../actions/pending` lists
+/// it after the publish, and no more once a user state with the admin's setting is stored
+/// (a state from before the action, or with another setting, does not count); force sync
+/// waits for a session forced by an admin.
+#[tokio::test]
+async fn actions_are_pending_until_the_engine_reports_them() {
+    let topics = TestTopics::create("api_pending", &[("commands", 1)])
+        .await
+        .unwrap();
+    let t = topics.name("commands").to_owned();
+    let f = Fixture::with_limits("pending", move |c| c.kafka.commands_topic = t).await;
+    let pending = "/api/v1/users/u1/actions/pending";
+    let (status, v) = f.json(&f.viewer_a_p1, pending).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["pending"], serde_json::json!([]));
+
+    let (status, sent) = f
+        .post(
+            &f.admin_a,
+            "/api/v1/users/u1/actions",
+            r#"{"action": "disable", "request_id": "p-1"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+    let issued = sent["issued_at_ms"].as_i64().unwrap();
+    let (_, v) = f.json(&f.admin_a, pending).await;
+    let list = v["pending"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{v}");
+    assert_eq!(list[0]["action"], "disable");
+    assert_eq!(list[0]["state"], "pending");
+    assert_eq!(list[0]["request_id"], "p-1");
+
+    // An answer of another setting does not confirm it; the admin's setting does.
+    let state = |setting: schemas::SyncSetting, at: i64, id: &str| {
+        let mut e = common::user("ta", "p1", "u1", "Ann", at);
+        if let schemas::Event::UserState(s) = &mut e {
+            s.change = schemas::ChangeKind::Updated;
+            s.sync_setting = setting;
+            s.header.event_id = id.to_owned();
+        }
+        e
+    };
+    common::insert(
+        &f.db.client(),
+        &[state(schemas::SyncSetting::Suspended, issued + 10, "e1")],
+    )
+    .await;
+    let (_, v) = f.json(&f.admin_a, pending).await;
+    assert_eq!(v["pending"].as_array().unwrap().len(), 1, "{v}");
+    common::insert(
+        &f.db.client(),
+        &[state(
+            schemas::SyncSetting::DisabledByAdmin,
+            issued + 20,
+            "e2",
+        )],
+    )
+    .await;
+    let (_, v) = f.json(&f.admin_a, pending).await;
+    assert_eq!(v["pending"], serde_json::json!([]), "{v}");
+
+    // Force sync: pending until a session forced by an admin starts.
+    let (_, sent) = f
+        .post(
+            &f.admin_a,
+            "/api/v1/users/u1/actions",
+            r#"{"action": "force_sync", "request_id": "p-2"}"#,
+        )
+        .await;
+    let issued = sent["issued_at_ms"].as_i64().unwrap();
+    let (_, v) = f.json(&f.admin_a, pending).await;
+    assert_eq!(v["pending"][0]["action"], "force_sync", "{v}");
+    let mut forced = common::session(
+        "ta",
+        "p1",
+        "u1",
+        "forced-1",
+        issued + 500,
+        1_000,
+        schemas::SessionStatus::Success,
+        "ok",
+    );
+    if let schemas::Event::SessionStarted(s) = &mut forced[0] {
+        s.trigger = schemas::Trigger::ForcedByAdmin;
+    }
+    common::insert(&f.db.client(), &forced).await;
+    let (_, v) = f.json(&f.admin_a, pending).await;
+    assert_eq!(v["pending"], serde_json::json!([]), "{v}");
+
+    // Another tenant's user: 404 like a missing one.
+    let (status, _) = f.json(&f.admin_b, "/api/v1/users/u3/actions/pending").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    f.drop().await;
+    topics.delete().await.unwrap();
+}

@@ -165,7 +165,9 @@ async fn console_in_headless_chromium_against_the_pipeline() {
         shutdown.clone(),
     ));
 
-    // Six hours of a small fleet ending now, with duplicates, reordering and bad messages.
+    // Six hours of a small fleet ending now, with duplicates, reordering and bad messages; a
+    // session every 100 s, so a profile's default window holds over 1,000 sessions (the log
+    // export of the window must carry them all).
     let span_ms = 6 * 3_600_000;
     let sim = SimConfig {
         seed: 61,
@@ -174,12 +176,13 @@ async fn console_in_headless_chromium_against_the_pipeline() {
         users_per_profile: 12,
         start_ms: chrono::Utc::now().timestamp_millis() - span_ms,
         span_ms,
+        session_interval_ms: 100_000,
         duplicate_rate: 0.02,
         reorder_rate: 0.02,
         malformed_rate: 0.005,
         ..SimConfig::default()
     };
-    let (records, manifest) = simulator::simulate(&sim);
+    let (records, manifest, fleet) = simulator::simulate_fleet(&sim);
     let publish_cfg = PublishConfig {
         brokers: kafka_brokers(),
         events_topic: topics.name("events").to_owned(),
@@ -210,6 +213,21 @@ async fn console_in_headless_chromium_against_the_pipeline() {
         .await
         .unwrap()
         .1;
+
+    // The fleet's engines obey the admins' commands (as fleet-sim does in live mode), so an
+    // action in the browser shows pending, then the engine's new state.
+    let engines_stop = std::sync::Arc::new(AtomicBool::new(false));
+    let engines = {
+        let cfg = simulator::engine::EngineConfig {
+            brokers: kafka_brokers(),
+            commands_topic: topics.name("commands").to_owned(),
+            events_topic: topics.name("events").to_owned(),
+        };
+        let engine =
+            simulator::engine::Engine::new(std::sync::Arc::new(std::sync::Mutex::new(fleet)));
+        let stop = engines_stop.clone();
+        std::thread::spawn(move || simulator::engine::run(&cfg, engine, None, &stop))
+    };
 
     // Converged: the API's cards are the manifest's.
     let cards = expected_cards(&manifest, TENANT);
@@ -251,7 +269,13 @@ async fn console_in_headless_chromium_against_the_pipeline() {
             })
         })
         .collect();
+    // Sessions started per profile of the tenant (the profile page's default window).
+    let mut profile_sessions: BTreeMap<String, u64> = BTreeMap::new();
+    for u in manifest.users.values().filter(|u| u.tenant_id == TENANT) {
+        *profile_sessions.entry(u.profile_id.clone()).or_insert(0) += u.sessions_started;
+    }
     let context = json!({
+        "profile_sessions": profile_sessions,
         "base_url": base,
         "admin_token": admin,
         "viewer_token": viewer,
@@ -292,6 +316,8 @@ async fn console_in_headless_chromium_against_the_pipeline() {
         .await
         .unwrap();
 
+    engines_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    engines.join().unwrap().unwrap();
     shutdown.cancel();
     let _ = api.await;
     aggregator.join().await;

@@ -290,7 +290,10 @@ async fn csv_exports_match_clickhouse() {
         .unwrap()
         .to_str()
         .unwrap()
-        .contains("sessions.csv"));
+        .ends_with(&format!(
+            "filename=\"sessions-ta-{}.csv\"",
+            chrono::Utc::now().format("%Y-%m-%d")
+        )));
     let (header, got) = parse_csv(&body);
     assert_eq!(header.join(","), cols);
     #[derive(serde::Deserialize, clickhouse::Row)]
@@ -371,6 +374,80 @@ async fn csv_exports_match_clickhouse() {
         })
         .collect();
     assert_eq!(got, from_json);
+    f.drop().await;
+}
+
+/// `readable=true`: the same rows for a spreadsheet: headers in words, times in UTC as
+/// `YYYY-MM-DD hh:mm:ss`, durations `h:mm:ss`, flags yes/no, codes as words.
+#[tokio::test]
+async fn readable_csv_is_the_same_view_in_words() {
+    let f = Fixture::new("lists_readable").await;
+    let t = &f.admin_a;
+    let q = "columns=user_id,sync_state,last_session_started_at_ms,last_session_duration_ms,crm_token_active&sort=user_id";
+    let (_, v) = f.json(t, &format!("/api/v1/users?{q}")).await;
+    let (s, headers, body) = f
+        .get(
+            t,
+            &format!("/api/v1/users?{q}&format=csv&readable=true&bom=true"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("users-ta-"));
+    assert!(body.starts_with(b"\xEF\xBB\xBF"));
+    let (header, got) = parse_csv(&body[3..]);
+    assert_eq!(
+        header,
+        [
+            "User ID",
+            "Sync state",
+            "Last session started (UTC)",
+            "Last session duration (h:mm:ss)",
+            "CRM token active"
+        ]
+    );
+    let listed = rows(&v);
+    assert_eq!(got.len(), listed.len());
+    assert!(!got.is_empty());
+    for (row, r) in got.iter().zip(&listed) {
+        assert_eq!(row[0], r["user_id"].as_str().unwrap());
+        let state = r["sync_state"].as_str().unwrap();
+        assert_eq!(
+            row[1],
+            query_api::query::export::readable::code_words(state),
+            "{state}"
+        );
+        let started = r["last_session_started_at_ms"].as_i64().unwrap();
+        let expect = if started == 0 {
+            String::new()
+        } else {
+            chrono::DateTime::from_timestamp_millis(started)
+                .unwrap()
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        assert_eq!(row[2], expect);
+        let d = r["last_session_duration_ms"].as_i64().unwrap();
+        if d > 0 {
+            let s = (d + 500) / 1000;
+            assert_eq!(
+                row[3],
+                format!("{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+            );
+        }
+        let flag = if r["crm_token_active"].as_i64().unwrap() == 1 {
+            "yes"
+        } else {
+            "no"
+        };
+        assert_eq!(row[4], flag);
+    }
+    // A bad value names the parameter.
+    let (s, v) = f.json(t, "/api/v1/users?format=csv&readable=maybe").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(v["error"]["message"].as_str().unwrap().contains("readable"));
     f.drop().await;
 }
 

@@ -356,6 +356,130 @@ async fn a_profiles_sessions_of_every_user_as_zip_and_csv() {
     f.drop().await;
 }
 
+/// A window of 1,200 sessions (more than two of the export's query batches): the ZIP holds
+/// every session's entry in order with the index, the CSV every line, `summary=true` says
+/// what the export holds, and the byte cap, not a session count, refuses a larger one.
+#[tokio::test]
+async fn a_window_of_1200_sessions_as_zip_csv_and_summary() {
+    const N: i64 = 1_200;
+    let f = Fixture::new("logs_window").await;
+    let start = f.base - 2 * 86_400_000;
+    let mut events = vec![common::user(
+        "ta",
+        "p1",
+        "u7",
+        "Window User",
+        start - 60_000,
+    )];
+    for i in 0..N {
+        let id = format!("w{i:05}");
+        let at = start + i * 60_000;
+        events.extend(common::session(
+            "ta",
+            "p1",
+            "u7",
+            &id,
+            at,
+            30_000,
+            schemas::SessionStatus::Success,
+            "ok",
+        ));
+        // Every third session logged nothing: batches may start or end without lines.
+        if i % 3 != 0 {
+            let text = format!("line of {id}");
+            let lines = [(schemas::LogLevel::Info, text.as_str())];
+            events.push(common::log("ta", "p1", "u7", &id, 0, at + 1_000, &lines));
+        }
+    }
+    common::insert(&f.db.client(), &events).await;
+    common::aggregate(&f.state.config.clickhouse).await;
+    let logged = (0..N).filter(|i| i % 3 != 0).count();
+    let from = start - 1;
+
+    let (status, v) = f
+        .json(
+            &f.admin_a,
+            &format!("/api/v1/users/u7/logs?from={from}&summary=true"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["sessions"], N);
+    assert_eq!(v["lines"], logged);
+    assert_eq!(v["max_bytes"], 256u64 << 20);
+    let text_bytes = v["bytes"].as_u64().unwrap();
+    assert!(text_bytes > 0);
+
+    let (status, headers, body) = f
+        .get(&f.admin_a, &format!("/api/v1/users/u7/logs?from={from}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"u7-logs.zip\""
+    );
+    let entries = unzip(&body);
+    assert_eq!(entries.len() as i64, N + 1);
+    assert_eq!(entries[0].0, "index.csv");
+    let index = csv_rows(entries[0].1.as_bytes());
+    assert_eq!(index.len() as i64, N + 1);
+    for (i, (name, text)) in entries[1..].iter().enumerate() {
+        let id = format!("w{i:05}");
+        assert_eq!(name, &format!("{id}.log"));
+        assert_eq!(index[i + 1][0], id);
+        if i % 3 == 0 {
+            assert_eq!(text, "", "{id} logged nothing");
+            assert_eq!(index[i + 1][5], "0");
+        } else {
+            assert!(
+                text.ends_with(&format!(" Info line of {id}\n")),
+                "{id}: {text}"
+            );
+            assert_eq!(index[i + 1][5], "1");
+        }
+    }
+
+    let (status, _, body) = f
+        .get(
+            &f.admin_a,
+            &format!("/api/v1/users/u7/logs?from={from}&format=csv"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = csv_rows(&body);
+    assert_eq!(rows.len(), logged + 1);
+    let ids: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted, "lines in the sessions' order");
+
+    // The profile's window holds them too (with u1's and u2's sessions).
+    let (status, v) = f
+        .json(
+            &f.admin_a,
+            &format!("/api/v1/profiles/p1/logs?from={from}&summary=true"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert!(v["sessions"].as_i64().unwrap() >= N, "{v}");
+    f.drop().await;
+
+    // The byte cap refuses the window, in the summary and the export alike.
+    let f = Fixture::with_limits("logs_window_cap", |c| c.limits.log_max_bytes = 1_000).await;
+    common::insert(&f.db.client(), &events).await;
+    common::aggregate(&f.state.config.clickhouse).await;
+    for uri in [
+        format!("/api/v1/users/u7/logs?from={from}&summary=true"),
+        format!("/api/v1/users/u7/logs?from={from}"),
+    ] {
+        let (status, v) = f.json(&f.admin_a, &uri).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {v}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains("log_max_bytes"), "{message}");
+        assert!(message.contains(&text_bytes.to_string()), "{message}");
+    }
+    f.drop().await;
+}
+
 /// The fixture's app with every ClickHouse query logged in `system.query_log` and tagged with
 /// a setting of no effect (`max_rows_to_read` of a unique, huge value); and the tag.
 fn logged(f: &Fixture) -> (axum::Router, String) {

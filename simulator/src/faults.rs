@@ -145,6 +145,11 @@ impl<I: Iterator<Item = Event>> FaultInjector<I> {
         }
     }
 
+    /// The wrapped event stream.
+    pub fn inner(&self) -> &I {
+        &self.events
+    }
+
     /// The manifest of everything yielded so far; call after the iterator is exhausted.
     pub fn finish(self) -> Manifest {
         self.manifest.finish()

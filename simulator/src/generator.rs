@@ -40,6 +40,9 @@ pub struct Generator {
     ready: VecDeque<Event>,
     end_ms: i64,
     initialized: bool,
+    /// Admin commands the engines obeyed (live mode), applied to the fleet at the next step,
+    /// and the fleet as the engines see it (each user written back after their step).
+    engines: Option<(crate::engine::Inbox, crate::engine::SharedFleet)>,
 }
 
 impl Generator {
@@ -56,12 +59,48 @@ impl Generator {
             ready: VecDeque::new(),
             end_ms,
             initialized: false,
+            engines: None,
         }
     }
 
     /// The fleet as it is now (after the events generated so far).
     pub fn fleet(&self) -> &Fleet {
         &self.fleet
+    }
+
+    /// Takes the admin commands that [`crate::engine::run`] obeyed into account: the fleet
+    /// changes as they say before each step (the engine already reported it), so later
+    /// traffic agrees (no sessions while disabled, the new account in later user states).
+    /// Returns the fleet the engines read (and change), kept up to date by the steps.
+    pub fn obey_engines(&mut self, inbox: crate::engine::Inbox) -> crate::engine::SharedFleet {
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(self.fleet.clone()));
+        self.engines = Some((inbox, shared.clone()));
+        shared
+    }
+
+    fn take_commands(&mut self) {
+        let Some((inbox, _)) = &self.engines else {
+            return;
+        };
+        let commands = match inbox.lock() {
+            Ok(mut queue) => std::mem::take(&mut *queue),
+            Err(_) => return,
+        };
+        for cmd in commands {
+            let tenant = self
+                .fleet
+                .tenants
+                .iter()
+                .position(|t| t.id == cmd.tenant_id);
+            if let Some(user) = self
+                .fleet
+                .users
+                .iter_mut()
+                .find(|u| Some(u.tenant) == tenant && u.id == cmd.user_id)
+            {
+                crate::engine::apply(user, &cmd);
+            }
+        }
     }
 
     /// End of the simulated span, ms since the Unix epoch.
@@ -87,6 +126,7 @@ impl Generator {
 
     /// Generates the next user's turn; false when the span is over.
     fn step(&mut self) -> bool {
+        self.take_commands();
         let Some(Reverse((at, u))) = self.schedule.pop() else {
             return false;
         };
@@ -103,6 +143,13 @@ impl Generator {
         }
         if self.runnable(u) {
             next_free = self.session(u, at);
+        }
+        if let Some((_, shared)) = &self.engines {
+            if let Ok(mut fleet) = shared.lock() {
+                fleet.users[u] = self.fleet.users[u].clone();
+                let p = self.fleet.users[u].profile;
+                fleet.profiles[p] = self.fleet.profiles[p].clone();
+            }
         }
         let interval = self.cfg.session_interval_ms;
         let gap = interval / 2 + self.rng.random_range(0..=interval);

@@ -94,6 +94,17 @@ struct Args {
     /// Generate and count only; publish nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Topic of the admins' commands, which the fleet's engines obey in live mode
+    /// (simulator/src/engine.rs).
+    #[arg(
+        long,
+        env = "SYNCTEL_COMMANDS_TOPIC",
+        default_value = "synctel.commands"
+    )]
+    commands_topic: String,
+    /// Live mode: do not obey admin commands.
+    #[arg(long)]
+    no_commands: bool,
 }
 
 fn main() -> Result<()> {
@@ -149,8 +160,27 @@ fn main() -> Result<()> {
         "simulating"
     );
 
-    let generator = Generator::new(cfg.clone());
+    let mut generator = Generator::new(cfg.clone());
     let end_ms = generator.end_ms();
+    // Live mode: the engines obey the admins' commands (simulator/src/engine.rs).
+    let engines_stop = Arc::new(AtomicBool::new(false));
+    let engines = if matches!(args.mode, Mode::Live) && !args.dry_run && !args.no_commands {
+        let inbox = simulator::engine::Inbox::default();
+        let engine = simulator::engine::Engine::new(generator.obey_engines(inbox.clone()));
+        let engine_cfg = simulator::engine::EngineConfig {
+            brokers: args.brokers.clone(),
+            commands_topic: args.commands_topic.clone(),
+            events_topic: args.events_topic.clone(),
+        };
+        let stop = engines_stop.clone();
+        Some(std::thread::spawn(move || {
+            if let Err(e) = simulator::engine::run(&engine_cfg, engine, Some(inbox), &stop) {
+                tracing::error!(error = %e, "the engines stopped obeying admin commands");
+            }
+        }))
+    } else {
+        None
+    };
     let mut records = FaultInjector::new(generator, &cfg, end_ms);
     let report = |p: Progress| {
         let done = ((p.at_ms - start_ms) as f64 / span_ms as f64 * 100.0).clamp(0.0, 100.0);
@@ -196,6 +226,10 @@ fn main() -> Result<()> {
         };
         publish(records.by_ref(), &publish_cfg, &stop, report)?
     };
+    engines_stop.store(true, Ordering::Relaxed);
+    if let Some(engines) = engines {
+        let _ = engines.join();
+    }
     let manifest = records.finish();
     tracing::info!(
         messages = summary.sent,

@@ -13,9 +13,8 @@ export function ColumnChooser({ all, chosen, onChange }: Props) {
     if (chosen.includes(name)) {
       if (chosen.length > 1) onChange(chosen.filter((c) => c !== name));
     } else {
-      // Keep the list's order for added columns.
-      const order = all.map((c) => c.name);
-      onChange([...chosen, name].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
+      // An added column comes last; the columns already shown keep their order.
+      onChange([...chosen, name]);
     }
   };
   return (

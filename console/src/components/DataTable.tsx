@@ -4,9 +4,10 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { API, ApiFailure, get, listMeta, withQuery, type ColumnMeta, type ListMeta, type Page, type Row } from "../api";
-import { cell, label, tone } from "../format";
+import { cell, label, tone, words } from "../format";
 import { ColumnChooser } from "./ColumnChooser";
 import { toFilter } from "./filters";
+import { parse } from "../router";
 import { ErrorNote } from "./ErrorNote";
 
 export interface DataTableProps {
@@ -17,6 +18,8 @@ export interface DataTableProps {
   title: string;
   /** Where the chosen columns are remembered. */
   storageKey: string;
+  /** The columns shown until the person chooses (default: the list's). */
+  defaultColumns?: string[];
   /** Parameters always sent (a time window). */
   fixed?: Record<string, string>;
   /** The column of the status filter menu, and its choices. */
@@ -33,9 +36,51 @@ export interface DataTableProps {
   /** Extra buttons beside the export. */
   actions?: ComponentChildren;
   pageSize?: number;
+  /** A number that changes when the page should be asked again (the same view, page and
+   * selection). */
+  refresh?: number;
+  /** A cell's text instead of the column's formatting (undefined: the usual). */
+  cellText?: (column: string, row: Row) => string | undefined;
+  /** A number that changes when the selection should be cleared (after a bulk action). */
+  clearSelection?: number;
+  /** Keep the view (searches, status, sort, page) in the address: Back restores it and a
+   * link opens it. One table per page. */
+  urlState?: boolean;
 }
 
-function savedColumns(key: string, meta: ListMeta): string[] {
+/** The view kept in the address: `f.<column>` searches, `status`, `sort`, `offset`. */
+interface UrlView {
+  search: Record<string, string>;
+  status: string;
+  sort: string;
+  offset: number;
+}
+
+function readUrlView(): UrlView {
+  const q = parse(location.hash).query;
+  const search: Record<string, string> = {};
+  q.forEach((v, k) => {
+    if (k.startsWith("f.")) search[k.slice(2)] = v;
+  });
+  return { search, status: q.get("status") ?? "", sort: q.get("sort") ?? "", offset: Number(q.get("offset")) || 0 };
+}
+
+/** Rewrites the address's query with `set` (keys with "" removed; `f.*` replaced whole),
+ * keeping the other keys (a page's own, e.g. From/To), without a new history entry. */
+export function writeUrl(set: Record<string, string>, replacePrefix?: string) {
+  const [path, search = ""] = location.hash.split("?", 2);
+  const q = new URLSearchParams(search);
+  if (replacePrefix) [...q.keys()].filter((k) => k.startsWith(replacePrefix)).forEach((k) => q.delete(k));
+  for (const [k, v] of Object.entries(set)) {
+    if (v === "") q.delete(k);
+    else q.set(k, v);
+  }
+  const text = q.toString();
+  const next = (path || "#/") + (text ? `?${text}` : "");
+  if (next !== location.hash) history.replaceState(history.state, "", next);
+}
+
+function savedColumns(key: string, meta: ListMeta, defaults?: string[]): string[] {
   try {
     const saved = JSON.parse(localStorage.getItem(key) ?? "null");
     if (Array.isArray(saved)) {
@@ -45,17 +90,20 @@ function savedColumns(key: string, meta: ListMeta): string[] {
   } catch {
     // Ignore a damaged entry.
   }
-  return meta.default_columns;
+  return defaults ?? meta.default_columns;
 }
 
 export function DataTable(props: DataTableProps) {
   const [meta, setMeta] = useState<ListMeta | null>(null);
   const [columns, setColumns] = useState<string[]>([]);
-  const [search, setSearch] = useState<Record<string, string>>({});
-  const [typed, setTyped] = useState<Record<string, string>>({});
-  const [status, setStatus] = useState("");
-  const [sort, setSort] = useState("");
-  const [offset, setOffset] = useState(0);
+  const [initial] = useState<UrlView>(() =>
+    props.urlState ? readUrlView() : { search: {}, status: "", sort: "", offset: 0 },
+  );
+  const [search, setSearch] = useState<Record<string, string>>(initial.search);
+  const [typed, setTyped] = useState<Record<string, string>>(initial.search);
+  const [status, setStatus] = useState(initial.status);
+  const [sort, setSort] = useState(initial.sort);
+  const [offset, setOffset] = useState(initial.offset);
   const [page, setPage] = useState<Page | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
@@ -67,7 +115,7 @@ export function DataTable(props: DataTableProps) {
       .then((all) => {
         const m = all[props.list];
         setMeta(m);
-        setColumns(savedColumns(props.storageKey, m));
+        setColumns(savedColumns(props.storageKey, m, props.defaultColumns));
       })
       .catch((e: ApiFailure) => setError(e.message));
   }, [props.list, props.storageKey]);
@@ -107,7 +155,9 @@ export function DataTable(props: DataTableProps) {
   useEffect(() => {
     if (!meta || columns.length === 0) return;
     if (view.problems.length > 0) {
+      // No rows of another view under the error.
       setError(view.problems.join("; "));
+      setPage(null);
       return;
     }
     let live = true;
@@ -118,27 +168,51 @@ export function DataTable(props: DataTableProps) {
         setPage(p);
         setError(null);
       })
-      .catch((e: ApiFailure) => live && setError(e.message))
+      .catch((e: ApiFailure) => {
+        if (!live) return;
+        setError(e.message);
+        setPage(null);
+      })
       .finally(() => live && setLoading(false));
     return () => {
       live = false;
     };
-  }, [meta, view, offset, props.endpoint, limit]);
+  }, [meta, view, offset, props.endpoint, limit, props.refresh, props.clearSelection]);
 
   // A new view (filters, columns, order, window) starts on its first page with nothing
-  // selected.
+  // selected (the first one keeps the page the address asked for).
   const viewKey = props.endpoint + "?" + JSON.stringify(view.params);
+  const [firstView, setFirstView] = useState<string | null>(null);
   useEffect(() => {
+    if (firstView === null && columns.length > 0) {
+      setFirstView(viewKey);
+      return;
+    }
+    if (firstView === null || firstView === viewKey) return;
+    setFirstView("");
     setSelected(new Set());
     setOffset(0);
   }, [viewKey]);
+
+  // The view in the address.
+  useEffect(() => {
+    if (!props.urlState) return;
+    const set: Record<string, string> = { status, sort, offset: offset ? String(offset) : "" };
+    for (const [k, v] of Object.entries(search)) if (v.trim() !== "") set[`f.${k}`] = v;
+    writeUrl(set, "f.");
+  }, [search, status, sort, offset, props.urlState]);
   useEffect(() => props.onSelect?.([...selected]), [selected]);
+  useEffect(() => {
+    if (props.clearSelection) setSelected(new Set());
+  }, [props.clearSelection]);
 
   if (!meta) return error ? <ErrorNote message={error} /> : <p class="muted">Loading…</p>;
 
   const key = meta.key;
   const shown = columns.map((c) => byName.get(c)).filter((c): c is ColumnMeta => !!c);
   const exportHref = API + withQuery(props.endpoint, { ...view.params, format: "csv", bom: "true" });
+  const readableHref =
+    API + withQuery(props.endpoint, { ...view.params, format: "csv", bom: "true", readable: "true" });
   const rows = page?.rows ?? [];
 
   const chooseColumns = (next: string[]) => {
@@ -173,15 +247,31 @@ export function DataTable(props: DataTableProps) {
             >
               <option value="">any</option>
               {(props.statusOptions ?? []).map((o) => (
-                <option value={o}>{o}</option>
+                <option value={o}>{words(o)}</option>
               ))}
             </select>
           </label>
         )}
         <ColumnChooser all={meta.columns} chosen={columns} onChange={chooseColumns} />
         {props.actions}
-        <a class="button" href={exportHref} download>
-          Export CSV
+        {/* A view with a bad search exports nothing (never the view without that search). */}
+        <a
+          class={`button${view.problems.length ? " disabled" : ""}`}
+          href={view.problems.length ? undefined : readableHref}
+          aria-disabled={view.problems.length > 0}
+          download
+          title="Times, durations, yes/no and headers in words"
+        >
+          Export CSV for Excel
+        </a>
+        <a
+          class={`button${view.problems.length ? " disabled" : ""}`}
+          href={view.problems.length ? undefined : exportHref}
+          aria-disabled={view.problems.length > 0}
+          download
+          title="The API's values: ms times, codes"
+        >
+          Export CSV (raw)
         </a>
       </div>
       {error && <ErrorNote message={error} />}
@@ -224,7 +314,15 @@ export function DataTable(props: DataTableProps) {
                     <input
                       type="search"
                       aria-label={`Search ${label(c.name)}`}
-                      placeholder={c.kind === "text" ? "contains…" : c.kind === "flag" ? "yes/no" : "> < ="}
+                      placeholder={
+                        c.kind === "text"
+                          ? "contains…"
+                          : c.kind === "flag"
+                            ? "yes/no"
+                            : c.name.endsWith("duration_ms")
+                              ? "> 2 min"
+                              : "> < ="
+                      }
                       value={typed[c.name] ?? ""}
                       onInput={(e) => setTyped({ ...typed, [c.name]: (e.target as HTMLInputElement).value })}
                     />
@@ -250,7 +348,7 @@ export function DataTable(props: DataTableProps) {
                     </td>
                   )}
                   {shown.map((c) => {
-                    const text = cell(c.kind, c.name, r[c.name]);
+                    const text = props.cellText?.(c.name, r) ?? cell(c.kind, c.name, r[c.name]);
                     if (c.name === key && link)
                       return (
                         <td>
@@ -267,7 +365,7 @@ export function DataTable(props: DataTableProps) {
                       );
                     }
                     const t = tone(r[c.name]);
-                    return <td>{t ? <span class={`badge ${t}`}>{text}</span> : text}</td>;
+                    return <td class={c.name}>{t ? <span class={`badge ${t}`}>{text}</span> : text}</td>;
                   })}
                 </tr>
               );

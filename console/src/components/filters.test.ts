@@ -14,16 +14,28 @@ describe("toFilter", () => {
   });
 
   test("numbers: operators, or an error in plain words", () => {
-    const c = col("duration_ms", "int");
-    expect(toFilter(c, "5")).toEqual(["duration_ms", "5"]);
-    expect(toFilter(c, ">= 60000")).toEqual(["duration_ms.gte", "60000"]);
-    expect(toFilter(c, ">5")).toEqual(["duration_ms.gt", "5"]);
-    expect(toFilter(c, "<=5")).toEqual(["duration_ms.lte", "5"]);
-    expect(toFilter(c, "<5")).toEqual(["duration_ms.lt", "5"]);
-    expect(toFilter(c, "!=5")).toEqual(["duration_ms.ne", "5"]);
-    expect(toFilter(c, "-3")).toEqual(["duration_ms", "-3"]);
-    expect(toFilter(c, "abc")).toEqual({ error: "duration_ms: type a number, optionally after > >= < <= or !=" });
+    const c = col("changes", "int");
+    expect(toFilter(c, "5")).toEqual(["changes", "5"]);
+    expect(toFilter(c, ">= 60000")).toEqual(["changes.gte", "60000"]);
+    expect(toFilter(c, ">5")).toEqual(["changes.gt", "5"]);
+    expect(toFilter(c, "<=5")).toEqual(["changes.lte", "5"]);
+    expect(toFilter(c, "<5")).toEqual(["changes.lt", "5"]);
+    expect(toFilter(c, "!=5")).toEqual(["changes.ne", "5"]);
+    expect(toFilter(c, "-3")).toEqual(["changes", "-3"]);
+    expect(toFilter(c, "abc")).toEqual({ error: "changes: type a number, optionally after > >= < <= or !=" });
     expect(toFilter(c, ">1.5")).toHaveProperty("error");
+  });
+
+  test("durations: in the units the cells show; a bare number is seconds", () => {
+    const c = col("duration_ms", "int");
+    expect(toFilter(c, "> 2 min 40 s")).toEqual(["duration_ms.gt", "160000"]);
+    expect(toFilter(c, ">=90s")).toEqual(["duration_ms.gte", "90000"]);
+    expect(toFilter(c, "< 1.5 h")).toEqual(["duration_ms.lt", "5400000"]);
+    expect(toFilter(c, "1h 5m")).toEqual(["duration_ms", "3900000"]);
+    expect(toFilter(c, "850 ms")).toEqual(["duration_ms", "850"]);
+    expect(toFilter(c, "30")).toEqual(["duration_ms", "30000"]);
+    expect(toFilter(c, "2 weeks")).toHaveProperty("error");
+    expect(toFilter(c, "abc")).toHaveProperty("error");
   });
 
   test("times: ms as they are, dates in local time", () => {

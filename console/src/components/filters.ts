@@ -21,10 +21,38 @@ function timeValue(text: string): string | null {
   return Number.isNaN(ms) ? null : String(ms);
 }
 
+const UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+};
+
+/** A duration in ms from what a person types: `2 min 40 s`, `90s`, `1.5 h`, `1h 5m`; a bare
+ * number is seconds (cells show durations in words, not milliseconds). */
+export function durationValue(text: string): string | null {
+  const t = text.trim().toLowerCase();
+  if (/^\d+(\.\d+)?$/.test(t)) return String(Math.round(Number(t) * 1000));
+  const parts = [...t.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|hr|h)\b/g)];
+  if (
+    parts.length === 0 ||
+    parts
+      .map((p) => p[0])
+      .join("")
+      .replace(/\s/g, "") !== t.replace(/\s/g, "")
+  )
+    return null;
+  return String(Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]], 0)));
+}
+
 /**
  * The filter for `text` typed into `column`'s box, or an error in plain words.
  * - text columns: `contains` (case-insensitive); `=x` exact, `!x` anything but x;
  * - numbers and times: `5` equals, `>5`, `>=5`, `<5`, `<=5`, `!=5`; times also as dates;
+ * - durations: the same operators before `2 min 40 s`, `90 s`, `1 h` (a bare number: seconds);
  * - flags: `yes`/`no` (or 1/0).
  */
 export function toFilter(column: ColumnMeta, text: string): Filter | { error: string } | null {
@@ -49,13 +77,23 @@ export function toFilter(column: ColumnMeta, text: string): Filter | { error: st
       break;
     }
   }
-  const parsed = column.kind === "time" ? timeValue(value) : /^-?\d+$/.test(value) ? value : null;
+  const isDuration = column.name.endsWith("duration_ms");
+  const parsed =
+    column.kind === "time"
+      ? timeValue(value)
+      : isDuration
+        ? durationValue(value)
+        : /^-?\d+$/.test(value)
+          ? value
+          : null;
   if (parsed === null) {
     return {
       error:
         column.kind === "time"
           ? `${column.name}: type a date like 2026-11-21 10:00, optionally after > or <`
-          : `${column.name}: type a number, optionally after > >= < <= or !=`,
+          : isDuration
+            ? `${column.name}: type a duration like 2 min 40 s, 90 s or 1 h, optionally after > >= < <= or !=`
+            : `${column.name}: type a number, optionally after > >= < <= or !=`,
     };
   }
   return [op === "eq" ? column.name : `${column.name}.${op}`, parsed];

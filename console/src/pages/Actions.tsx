@@ -29,6 +29,11 @@ export const ACTIONS: Action[] = [
   { name: "update_credentials", label: "Update credentials", explain: "Change the mail account or the CRM user name." },
 ];
 
+/** `force_sync` -> `Force sync`. */
+export function actionLabel(name: string): string {
+  return ACTIONS.find((a) => a.name === name)?.label ?? name;
+}
+
 interface Outcome {
   request_id: string;
   command_id: string;
@@ -86,8 +91,8 @@ export function Actions({ user, name, onDone }: { user: string; name: string; on
       </div>
       {done && (
         <p role="status" class="ok">
-          Sent “{done.action}” (request {done.request_id}): {done.result}. See the{" "}
-          <a href={href("audit")}>audit trail</a>.
+          {actionLabel(done.action)}: {done.result === "published" ? "sent to the sync engines" : done.result}; below it
+          shows as pending until the engine reports the new state. See the <a href={href("audit")}>audit trail</a>.
         </p>
       )}
       {pending && (

@@ -12,9 +12,18 @@ const BULK = ACTIONS.filter((a) => a.name !== "update_credentials");
 
 interface Props {
   users: string[];
+  /** Called after the requests were sent (the table clears its selection). */
+  onSent?: () => void;
 }
 
-export function BulkActions({ users }: Props) {
+/** An action's explanation for several users. */
+export function forMany(explain: string): string {
+  return explain
+    .replace(/\bfor this user\b/g, "for each of these users")
+    .replace(/\bthis user\b/g, "each of these users");
+}
+
+export function BulkActions({ users, onSent }: Props) {
   const [choice, setChoice] = useState("");
   const [pending, setPending] = useState<{ name: string; ids: Map<string, string> } | null>(null);
   const [busy, setBusy] = useState(false);
@@ -41,8 +50,9 @@ export function BulkActions({ users }: Props) {
     }
     setBusy(false);
     setPending(null);
+    onSent?.();
     setReport(
-      `${action?.label}: sent for ${published} of ${pending.ids.size} users.` +
+      `${action?.label}: sent for ${published} of ${pending.ids.size} users; each user's page shows when the engine confirms it.` +
         (failed.length ? ` Failed: ${failed.join("; ")}` : ""),
     );
   };
@@ -75,7 +85,7 @@ export function BulkActions({ users }: Props) {
           onConfirm={confirm}
           onCancel={() => setPending(null)}
         >
-          <p>{action.explain}</p>
+          <p>{forMany(action.explain)}</p>
           <p class="muted">{[...pending.ids.keys()].join(", ")}</p>
         </Confirm>
       )}

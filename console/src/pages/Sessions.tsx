@@ -1,14 +1,16 @@
 // Session statistics of a profile or a user: a From/To window (default the last 3 days),
 // errors first, a details panel per session (objects report, exception), and log ZIPs per
 // session, for the selected sessions and for the whole window.
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { API, get, withQuery, type ApiFailure, type Row } from "../api";
 import { Copy } from "../components/Copy";
 import { DataTable } from "../components/DataTable";
 import { ErrorNote } from "../components/ErrorNote";
-import { count, duration, localInput, time } from "../format";
-import { href } from "../router";
-import { AsOf } from "./Monitor";
+import { LogDownload } from "../components/LogDownload";
+import { count, duration, localInput, time, words } from "../format";
+import { writeUrl } from "../components/DataTable";
+import { href, parse } from "../router";
+import { AsOf, useTick } from "./Monitor";
 
 const DAY = 86_400_000;
 
@@ -31,9 +33,55 @@ const OBJECT_COLUMNS: [string, string][] = [
   ["crm_to_mail_deleted", "CRM→mail deleted"],
 ];
 
+/** The columns first shown: the reason of an error right after the status, before the
+ * figures (on a phone too), so errors-first reads without scrolling sideways. */
+const SESSION_COLUMNS = [
+  "session_id",
+  "status",
+  "started_at_ms",
+  "duration_ms",
+  "error_category",
+  "error_source",
+  "message",
+  "trigger",
+  "changes",
+  "failures",
+  "issues",
+];
+
+/** The objects report as tab-separated lines (pastes into a spreadsheet), with a total. */
+function objectsText(objects: Row[]): string {
+  const head = ["Object", ...OBJECT_COLUMNS.map(([, l]) => l)].join("\t");
+  const rows = objects.map((o) =>
+    [String(o.object_type), ...OBJECT_COLUMNS.map(([c]) => String(o[c] ?? 0))].join("\t"),
+  );
+  const total = ["Total", ...OBJECT_COLUMNS.map(([c]) => String(objects.reduce((n, o) => n + Number(o[c] ?? 0), 0)))];
+  return [head, ...rows, total.join("\t")].join("\n");
+}
+
+/** A session's status in words: queued ("Ready to synchronize") and running ones too. */
+export function sessionStatus(s: Row): string {
+  if (s.status) return words(s.status);
+  if (Number(s.started_at_ms) > 0) return "In progress";
+  if (Number(s.queued_at_ms) > 0) return "Ready to synchronize";
+  return "";
+}
+
 function Details({ id, onClose }: { id: string; onClose: () => void }) {
   const [s, setS] = useState<SessionDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const title = useRef<HTMLHeadingElement>(null);
+  // Opened by a tap or Enter: the panel comes into view with its title focused (on a phone
+  // it covers the rows; Close or Escape returns to them).
+  useEffect(() => {
+    title.current?.focus();
+    title.current?.scrollIntoView({ block: "nearest" });
+  }, [id]);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && onClose();
+    addEventListener("keydown", onKey);
+    return () => removeEventListener("keydown", onKey);
+  }, [onClose]);
   useEffect(() => {
     setS(null);
     get<SessionDetail>(`/sessions/${encodeURIComponent(id)}`)
@@ -44,7 +92,9 @@ function Details({ id, onClose }: { id: string; onClose: () => void }) {
   return (
     <aside class="details" aria-labelledby="details-title">
       <div class="toolbar">
-        <h2 id="details-title">Session {id}</h2>
+        <h2 id="details-title" tabIndex={-1} ref={title}>
+          Session {id}
+        </h2>
         <a class="button" href={`${API}/sessions/${encodeURIComponent(id)}/logs?format=zip`} download>
           Log (ZIP)
         </a>
@@ -57,7 +107,7 @@ function Details({ id, onClose }: { id: string; onClose: () => void }) {
         <>
           <dl class="facts">
             <dt>Status</dt>
-            <dd>{String(s.status || "in progress")}</dd>
+            <dd>{sessionStatus(s)}</dd>
             <dt>User</dt>
             <dd>
               <a href={href("users", String(s.user_id))}>{String(s.user_id)}</a>
@@ -69,7 +119,7 @@ function Details({ id, onClose }: { id: string; onClose: () => void }) {
             <dt>Duration</dt>
             <dd>{duration(s.duration_ms)}</dd>
             <dt>Trigger</dt>
-            <dd>{String(s.trigger ?? "")}</dd>
+            <dd>{words(s.trigger)}</dd>
             <dt>Changes</dt>
             <dd>
               {count(s.changes)} of {count(s.total_changes)}; {count(s.failures)} failures, {count(s.issues)} issues,{" "}
@@ -79,12 +129,14 @@ function Details({ id, onClose }: { id: string; onClose: () => void }) {
               <>
                 <dt>Error</dt>
                 <dd>
-                  {String(s.error_category)} ({String(s.error_source)}): {String(s.message ?? "")}
+                  {words(s.error_category)} ({words(s.error_source)}): {String(s.message ?? "")}
                 </dd>
               </>
             ) : null}
           </dl>
-          <h3>Objects report</h3>
+          <h3>
+            Objects report {s.objects.length > 0 && <Copy text={objectsText(s.objects)} what="the objects report" />}
+          </h3>
           {s.objects.length === 0 ? (
             <p class="muted">No objects reported.</p>
           ) : (
@@ -107,6 +159,12 @@ function Details({ id, onClose }: { id: string; onClose: () => void }) {
                       ))}
                     </tr>
                   ))}
+                  <tr class="total">
+                    <th scope="row">Total</th>
+                    {OBJECT_COLUMNS.map(([c]) => (
+                      <td>{count(s.objects.reduce((sum, o) => sum + Number(o[c] ?? 0), 0))}</td>
+                    ))}
+                  </tr>
                 </tbody>
               </table>
             </div>
@@ -126,21 +184,26 @@ function Details({ id, onClose }: { id: string; onClose: () => void }) {
 }
 
 export function Sessions({ profile, user }: Props) {
-  const [fromText, setFromText] = useState(() => localInput(Date.now() - 3 * DAY));
-  const [toText, setToText] = useState(() => localInput(Date.now() + 60_000));
-  const [open, setOpen] = useState<string | null>(null);
+  // From, To and the open session live in the address (with the table's view): Back
+  // restores them and a link opens them.
+  const [q] = useState(() => parse(location.hash).query);
+  const [fromText, setFromText] = useState(() => q.get("from") ?? localInput(Date.now() - 3 * DAY));
+  const [toText, setToText] = useState(() => q.get("to") ?? localInput(Date.now() + 60_000));
+  const [open, setOpen] = useState<string | null>(() => q.get("session"));
   const [selected, setSelected] = useState<string[]>([]);
   const [format, setFormat] = useState<"zip" | "csv">("zip");
+  const tick = useTick();
   const window = useMemo(() => {
     const from = Date.parse(fromText);
     const to = Date.parse(toText);
-    return Number.isNaN(from) || Number.isNaN(to) ? null : { from: String(from), to: String(to) };
+    return Number.isNaN(from) || Number.isNaN(to) || from >= to ? null : { from: String(from), to: String(to) };
   }, [fromText, toText]);
+  const badWindow = !Number.isNaN(Date.parse(fromText)) && !Number.isNaN(Date.parse(toText)) && !window;
+  useEffect(() => writeUrl({ from: fromText, to: toText, session: open ?? "" }), [fromText, toText, open]);
   const endpoint = user
     ? `/users/${encodeURIComponent(user)}/sessions`
     : `/profiles/${encodeURIComponent(profile ?? "")}/sessions`;
-  const logs =
-    API + (user ? `/users/${encodeURIComponent(user)}/logs` : `/profiles/${encodeURIComponent(profile ?? "")}/logs`);
+  const logs = user ? `/users/${encodeURIComponent(user)}/logs` : `/profiles/${encodeURIComponent(profile ?? "")}/logs`;
 
   return (
     <>
@@ -183,8 +246,11 @@ export function Sessions({ profile, user }: Props) {
             onChange={(e) => setToText((e.target as HTMLInputElement).value)}
           />
         </label>
+        <button type="button" onClick={() => setToText(localInput(Date.now() + 60_000))}>
+          To now
+        </button>
       </form>
-      {!window && <ErrorNote message="Pick both a From and a To time." />}
+      {!window && <ErrorNote message={badWindow ? "From must be before To." : "Pick both a From and a To time."} />}
       <div class={open ? "with-details" : ""}>
         {window && (
           <DataTable
@@ -192,12 +258,18 @@ export function Sessions({ profile, user }: Props) {
             list="sessions"
             endpoint={endpoint}
             title="Sessions (errors first)"
-            storageKey="columns.sessions"
+            storageKey="columns.sessions.v2"
+            defaultColumns={
+              user ? SESSION_COLUMNS : [...SESSION_COLUMNS.slice(0, 2), "user_id", ...SESSION_COLUMNS.slice(2)]
+            }
             fixed={window}
             statusColumn="status"
             statusOptions={["Success", "Error", "Canceled", "Skipped"]}
             toneColumn="status"
             onOpen={(r) => setOpen(String(r.session_id))}
+            refresh={tick}
+            urlState
+            cellText={(column, row) => (column === "status" ? sessionStatus(row) : undefined)}
             onSelect={setSelected}
             actions={
               <>
@@ -211,17 +283,14 @@ export function Sessions({ profile, user }: Props) {
                     <option value="csv">CSV (every line)</option>
                   </select>
                 </label>
-                <a
-                  class={`button${selected.length === 0 ? " disabled" : ""}`}
-                  aria-disabled={selected.length === 0}
-                  href={selected.length === 0 ? undefined : withQuery(logs, { sessions: selected.join(","), format })}
-                  download
-                >
-                  Logs of {selected.length} selected ({format.toUpperCase()})
-                </a>
-                <a class="button" href={withQuery(logs, { ...window, format })} download>
-                  Logs of the window ({format.toUpperCase()})
-                </a>
+                <LogDownload
+                  path={selected.length === 0 ? null : withQuery(logs, { sessions: selected.join(","), format })}
+                  label={`Logs of ${selected.length} selected (${format.toUpperCase()})`}
+                />
+                <LogDownload
+                  path={withQuery(logs, { ...window, format })}
+                  label={`Logs of the window (${format.toUpperCase()})`}
+                />
               </>
             }
           />

@@ -4,9 +4,10 @@ import { useEffect, useState } from "preact/hooks";
 import { get, type ApiFailure, type Principal, type Row } from "../api";
 import { DataTable } from "../components/DataTable";
 import { ErrorNote } from "../components/ErrorNote";
-import { duration, flag, time, tone } from "../format";
+import { duration, ERROR_CODES, flag, time, tone, words } from "../format";
 import { href } from "../router";
-import { Actions } from "./Actions";
+import { actionLabel, Actions } from "./Actions";
+import { sessionStatus } from "./Sessions";
 
 interface UserDetail {
   user: Row;
@@ -14,6 +15,81 @@ interface UserDetail {
   connectivity: { mail_system: string | null; crm_system: string | null; last_token_error: string | null };
   scope: { saved_searches: { name: string; object_type: string; conflict_resolution: string }[] };
   history: Row[];
+}
+
+/** What the error codes of sync issues mean (the seeds' legend). */
+export function ErrorCodes() {
+  return (
+    <details class="legend">
+      <summary>What the error codes mean</summary>
+      <dl class="facts">
+        {Object.entries(ERROR_CODES).map(([code, meaning]) => (
+          <>
+            <dt>{code}</dt>
+            <dd>{meaning}</dd>
+          </>
+        ))}
+      </dl>
+    </details>
+  );
+}
+
+interface PendingAction {
+  request_id: string;
+  action: string;
+  issued_at_ms: number;
+  waiting_for: string;
+  state: "pending" | "no_answer";
+}
+
+/** The actions on the user the engine has not confirmed yet (asked again every 2 s while
+ * some are pending), and those that took effect since the page opened. */
+function PendingActions({ id, version, onConfirmed }: { id: string; version: number; onConfirmed: () => void }) {
+  const [pending, setPending] = useState<PendingAction[]>([]);
+  const [confirmed, setConfirmed] = useState<string[]>([]);
+  const [poll, setPoll] = useState(0);
+  useEffect(() => {
+    let live = true;
+    get<{ pending: PendingAction[] }>(`/users/${encodeURIComponent(id)}/actions/pending`)
+      .then((r) => {
+        if (!live) return;
+        setPending((before) => {
+          const done = before.filter((b) => !r.pending.some((p) => p.request_id === b.request_id));
+          if (done.length > 0) {
+            setConfirmed((c) => [...c, ...done.map((d) => actionLabel(d.action))]);
+            onConfirmed();
+          }
+          return r.pending;
+        });
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [id, version, poll]);
+  useEffect(() => {
+    if (!pending.some((p) => p.state === "pending")) return;
+    const t = setTimeout(() => setPoll((n) => n + 1), 2000);
+    return () => clearTimeout(t);
+  }, [pending, poll]);
+  if (pending.length === 0 && confirmed.length === 0) return null;
+  return (
+    <div class="pending-actions" role="status" data-testid="pending-actions">
+      {pending.map((p) => (
+        <p class={p.state === "pending" ? "pending" : "error"}>
+          <strong>{actionLabel(p.action)}</strong> sent {time(p.issued_at_ms)}:{" "}
+          {p.state === "pending"
+            ? `pending, waiting for ${p.waiting_for}.`
+            : `no answer from the sync engine yet (waiting for ${p.waiting_for}).`}
+        </p>
+      ))}
+      {confirmed.length > 0 && (
+        <p class="ok">
+          {confirmed.join(", ")}: took effect (the engine reported it); the status above is updated within seconds.
+        </p>
+      )}
+    </div>
+  );
 }
 
 function Triple({ name, ok }: { name: string; ok: boolean }) {
@@ -28,6 +104,18 @@ export function UserPage({ id, me }: { id: string; me: Principal }) {
   const [d, setD] = useState<UserDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reload, setReload] = useState(0);
+  const [sent, setSent] = useState(0);
+  // After an action took effect, the derived status follows within an aggregator cycle or
+  // two: ask again every 2 s for 20 s.
+  const [followUntil, setFollowUntil] = useState(0);
+  useEffect(() => {
+    if (followUntil === 0) return;
+    const t = setInterval(() => {
+      if (Date.now() > followUntil) clearInterval(t);
+      else setReload((n) => n + 1);
+    }, 2000);
+    return () => clearInterval(t);
+  }, [followUntil]);
   useEffect(() => {
     get<UserDetail>(`/users/${encodeURIComponent(id)}`)
       .then((x) => {
@@ -55,6 +143,7 @@ export function UserPage({ id, me }: { id: string; me: Principal }) {
         </a>
         <a href={href("users", id, "sessions")}>Session statistics</a>
       </nav>
+      <PendingActions id={id} version={sent} onConfirmed={() => setFollowUntil(Date.now() + 20_000)} />
       <div class="grid">
         <section class="panel" aria-labelledby="status-title">
           <h2 id="status-title">Status</h2>
@@ -67,15 +156,15 @@ export function UserPage({ id, me }: { id: string; me: Principal }) {
             <dt>Effective status</dt>
             <dd>
               <span class={`badge ${tone(u.effective_status)}`} data-testid="effective-status">
-                {String(u.effective_status)}
+                {words(u.effective_status)}
               </span>
             </dd>
             <dt>Setting</dt>
-            <dd>{String(u.sync_setting)}</dd>
+            <dd>{words(u.sync_setting)}</dd>
             <dt>Profile status</dt>
-            <dd>{String(u.profile_status)}</dd>
+            <dd>{words(u.profile_status)}</dd>
             <dt>Sync state</dt>
-            <dd>{String(u.sync_state)}</dd>
+            <dd>{words(u.sync_state)}</dd>
             <dt>Consecutive failures</dt>
             <dd>{String(u.consecutive_failures)}</dd>
             <dt>Recent session</dt>
@@ -126,7 +215,14 @@ export function UserPage({ id, me }: { id: string; me: Principal }) {
         </section>
       </div>
       {me.role === "admin" ? (
-        <Actions user={id} name={String(u.display_name || id)} onDone={() => setReload(reload + 1)} />
+        <Actions
+          user={id}
+          name={String(u.display_name || id)}
+          onDone={() => {
+            setReload(reload + 1);
+            setSent(sent + 1);
+          }}
+        />
       ) : (
         <p class="muted">Actions are for admins; you are signed in as a viewer.</p>
       )}
@@ -149,12 +245,15 @@ export function UserPage({ id, me }: { id: string; me: Principal }) {
                 <tr class={`tone-${tone(s.status) || "none"}`}>
                   <td>{time(s.started_at_ms)}</td>
                   <td>{duration(s.duration_ms)}</td>
-                  <td>{String(s.trigger ?? "")}</td>
+                  <td>{words(s.trigger)}</td>
                   <td>
-                    <span class={`badge ${tone(s.status)}`}>{String(s.status || "in progress")}</span>
+                    <span class={`badge ${tone(s.status)}`}>{sessionStatus(s)}</span>
                   </td>
                   <td>{String(s.changes ?? "")}</td>
-                  <td>{String(s.message ?? "")}</td>
+                  <td>
+                    {s.error_category ? `${words(s.error_category)} (${words(s.error_source)}): ` : ""}
+                    {String(s.message ?? "")}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -172,6 +271,7 @@ export function UserPage({ id, me }: { id: string; me: Principal }) {
         storageKey="columns.issues"
         pageSize={20}
       />
+      <ErrorCodes />
     </>
   );
 }

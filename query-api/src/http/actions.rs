@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::respond::{ctx, respond, Params};
-use super::route::{common_responses, id, list_op, Route};
+use super::route::{common_responses, id, list_op, op, Route};
 use crate::auth::{Principal, Role};
 use crate::commands;
 use crate::error::{ApiError, Result};
@@ -45,11 +45,42 @@ pub fn routes() -> Vec<Route> {
     vec![
         Route::new("/users/{user_id}/actions", post(post_action), action_op()),
         Route::new(
+            "/users/{user_id}/actions/pending",
+            get(pending_actions),
+            op(
+                "the admin actions on a user that the engine has not confirmed yet (published in the last day; newest first)",
+                vec![],
+                &["user_id"],
+            ),
+        ),
+        Route::new(
             "/audit",
             get(audit_trail),
             list_op("the audit trail of admin actions", &AUDIT, &[]),
         ),
     ]
+}
+
+/// `GET /api/v1/users/{user_id}/actions/pending`: `{"pending": [{"request_id", "action",
+/// "issued_at_ms", "waiting_for", "state"}]}` (`state`: `pending`, or `no_answer` after 10
+/// minutes); empty once the engine reported every action's effect. Viewers may read it.
+async fn pending_actions(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>> {
+    let scope = p.scope();
+    visible_user(&s, &scope, &user_id).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut pending = audit::pending_of(&s, &p.tenant_id, &user_id, now).await?;
+    // A limited token's own requests read as it sent them (see `stored_request_id`).
+    let own = format!("{}/", p.token_id);
+    for a in &mut pending {
+        if let Some(sent) = a.request_id.strip_prefix(&own) {
+            a.request_id = sent.to_owned();
+        }
+    }
+    Ok(Json(json!({ "pending": pending, "as_of_ms": now })))
 }
 
 /// The actions of the API, by their names in requests (snake case).

@@ -5,7 +5,7 @@ use axum::routing::get;
 use axum::Json;
 use serde_json::{Map, Value};
 
-use super::respond::{ctx, no_params, Params};
+use super::respond::{no_params, Params};
 use super::route::{op, Route};
 use crate::auth::Principal;
 use crate::error::Result;
@@ -44,7 +44,7 @@ async fn user_detail(
     Query(q): Params,
 ) -> Result<Json<UserDetail>> {
     no_params(&q)?;
-    let detail = details::user_detail(&s, &p.scope(), &user_id, ctx(&s)).await?;
+    let detail = details::user_detail(&s, &p.scope(), &user_id).await?;
     Ok(Json(detail))
 }
 

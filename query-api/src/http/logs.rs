@@ -2,13 +2,14 @@
 //! chosen ones), a profile's (every user's). The export itself is `crate::query::logs`.
 
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Json;
 
 use super::respond::{ctx, Params};
 use super::route::{log_op, Route};
 use crate::auth::Principal;
 use crate::error::{ApiError, Result};
-use crate::query::export::Download;
 use crate::query::logs;
 use crate::query::params::{ProfileSessions, Sessions};
 use crate::query::specs::{PROFILE_SESSIONS, SESSIONS};
@@ -44,13 +45,28 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// The export, or with `summary=true` what it would hold (sessions, lines, bytes and the
+/// caps, as JSON; the same 422 when a cap is passed).
+async fn finish(
+    s: &AppState,
+    scope: &crate::query::params::Scope,
+    mut plan: logs::Plan,
+    summary: bool,
+) -> Result<Response> {
+    if summary {
+        let summary = logs::measure(s, scope, &mut plan).await?;
+        return Ok(Json(summary).into_response());
+    }
+    Ok(logs::export(s, scope, plan).await?.into_response())
+}
+
 /// `GET /api/v1/sessions/{session_id}/logs?format=zip|csv`.
 async fn session_logs(
     State(s): State<AppState>,
     p: Principal,
     Path(session_id): Path<String>,
     Query(q): Params,
-) -> Result<Download> {
+) -> Result<Response> {
     let query = logs::parse_query(ctx(&s), &q, false)?;
     let not_found = || ApiError::NotFound {
         kind: "session",
@@ -83,7 +99,7 @@ async fn session_logs(
         format: query.format,
         index: false,
     };
-    logs::export(&s, &scope, plan).await
+    finish(&s, &scope, plan, query.summary).await
 }
 
 /// `GET /api/v1/users/{user_id}/logs?from=&to=` or `?sessions=a,b,c`, `format=zip|csv`.
@@ -92,7 +108,7 @@ async fn user_logs(
     p: Principal,
     Path(user_id): Path<String>,
     Query(q): Params,
-) -> Result<Download> {
+) -> Result<Response> {
     let query = logs::parse_query(ctx(&s), &q, true)?;
     logs::check_chosen(&s, &query)?;
     let scope = p.scope();
@@ -106,7 +122,7 @@ async fn user_logs(
         format: query.format,
         index: true,
     };
-    logs::export(&s, &scope, plan).await
+    finish(&s, &scope, plan, query.summary).await
 }
 
 /// `GET /api/v1/profiles/{profile_id}/logs?from=&to=` or `?sessions=a,b,c`,
@@ -116,7 +132,7 @@ async fn profile_logs(
     p: Principal,
     Path(profile_id): Path<String>,
     Query(q): Params,
-) -> Result<Download> {
+) -> Result<Response> {
     let query = logs::parse_query(ctx(&s), &q, true)?;
     logs::check_chosen(&s, &query)?;
     let scope = p.scope();
@@ -142,5 +158,5 @@ async fn profile_logs(
         format: query.format,
         index: true,
     };
-    logs::export(&s, &scope, plan).await
+    finish(&s, &scope, plan, query.summary).await
 }

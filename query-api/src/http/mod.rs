@@ -127,7 +127,8 @@ mod tests {
                 assert!(text.contains(c.name), "{}", c.name);
             }
         }
-        assert_eq!(doc["paths"].as_object().map(Map::len), Some(22));
+        assert_eq!(doc["paths"].as_object().map(Map::len), Some(23));
+        assert!(doc["paths"]["/api/v1/users/{user_id}/actions/pending"]["get"].is_object());
         assert!(doc["paths"]["/api/v1/users/{user_id}/actions"]["post"].is_object());
         assert!(doc["paths"]["/api/v1/session"]["post"].is_object());
         assert!(doc["paths"]["/api/v1/session"]["delete"].is_object());

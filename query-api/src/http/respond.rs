@@ -10,8 +10,9 @@ use axum::Json;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, Result};
+use crate::query::export::readable::Readable;
 use crate::query::export::Download;
-use crate::query::list::{Format, ListRequest, ListSpec, ParseContext};
+use crate::query::list::{Format, Kind, ListRequest, ListSpec, ParseContext};
 use crate::query::pages;
 use crate::query::params::Bound;
 use crate::state::AppState;
@@ -56,9 +57,29 @@ pub async fn respond(
         Format::Json => {
             Ok(Json(pages::page(state, spec, &req, base, &extra).await?).into_response())
         }
-        Format::Csv => Ok(pages::csv(state, &p.tenant_id, spec, req, base, &extra)
-            .await?
-            .into_response()),
+        Format::Csv => {
+            let readable = req.readable.then(|| {
+                let columns: Vec<(&str, Kind)> = req
+                    .columns
+                    .iter()
+                    .filter_map(|c| spec.column(c).ok().map(|m| (m.name, m.kind)))
+                    .collect();
+                Readable::new(&columns)
+            });
+            let mut download = pages::csv(state, &p.tenant_id, spec, req, base, &extra).await?;
+            // A name that says what and when: `users-t0001-2026-12-05.csv`.
+            download.file_name = format!(
+                "{}-{}-{}.csv",
+                spec.name.replace('_', "-"),
+                crate::query::logs::sanitize(&p.tenant_id),
+                chrono::Utc::now().format("%Y-%m-%d")
+            );
+            Ok(match readable {
+                Some(r) => r.apply(download),
+                None => download,
+            }
+            .into_response())
+        }
     }
 }
 

@@ -41,6 +41,7 @@ pub fn list_params(spec: &ListSpec) -> Vec<Value> {
         json!({"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}),
         json!({"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}),
         json!({"name": "bom", "in": "query", "description": "UTF-8 BOM before the CSV", "schema": {"type": "boolean"}}),
+        json!({"name": "readable", "in": "query", "description": "the CSV for a spreadsheet: headers in words, times `YYYY-MM-DD hh:mm:ss` UTC, durations `h:mm:ss`, yes/no, codes as words", "schema": {"type": "boolean"}}),
     ];
     if spec.windowed {
         for w in ["from", "to"] {
@@ -118,6 +119,11 @@ pub fn log_op(summary: &str, per_user: bool, path_id: &str) -> Value {
         "zip (default) or csv",
         json!({"type": "string", "enum": ["zip", "csv"]}),
     )];
+    params.push(query(
+        "summary",
+        "true: answer what the export would hold (sessions, lines, bytes, caps) as JSON instead of the file",
+        json!({"type": "boolean"}),
+    ));
     if per_user {
         for w in ["from", "to"] {
             params.push(query(

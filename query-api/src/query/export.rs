@@ -2,6 +2,8 @@
 //! (constant memory), with the query timeout on its first rows; the CSV cells (formulas
 //! neutralized) that the log exports write too.
 
+pub mod readable;
+
 use std::sync::Arc;
 
 use bytes::Bytes;

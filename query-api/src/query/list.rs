@@ -10,7 +10,8 @@
 //! - `sort=-a,b`: sort keys, `-` for descending (default: the list's own order);
 //! - `limit`, `offset`: the page (JSON only; CSV exports every matching row);
 //! - `from`, `to`: the time window of windowed lists (default: the last 3 days to now);
-//! - `format=json|csv`, `bom=true` (UTF-8 byte order mark before the CSV, for Excel).
+//! - `format=json|csv`, `bom=true` (UTF-8 byte order mark before the CSV, for Excel),
+//!   `readable=true` (the CSV in words: times, durations, yes/no, headers; `export::readable`).
 
 use super::params::Bound;
 use super::sql::{self, base_sql};
@@ -147,6 +148,8 @@ pub struct ListRequest {
     pub format: Format,
     /// UTF-8 BOM before the CSV.
     pub bom: bool,
+    /// `readable=true`: the CSV for a spreadsheet (`export::readable`).
+    pub readable: bool,
 }
 
 /// Limits and clock the parser needs.
@@ -301,6 +304,7 @@ pub fn parse(
         to_ms: ctx.now_ms,
         format: Format::Json,
         bom: false,
+        readable: false,
     };
     for (key, value) in params {
         match key.as_str() {
@@ -337,6 +341,13 @@ pub fn parse(
                     "true" | "1" => true,
                     "false" | "0" => false,
                     _ => return Err(ApiError::bad_value("bom", "must be true or false")),
+                }
+            }
+            "readable" => {
+                req.readable = match value.as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => return Err(ApiError::bad_value("readable", "must be true or false")),
                 }
             }
             "from" if spec.windowed => req.from_ms = parse_time("from", value)?,

@@ -170,6 +170,8 @@ pub struct LogQuery {
     pub to_ms: i64,
     /// Chosen sessions instead of the window.
     pub sessions: Option<Vec<String>>,
+    /// `summary=true`: answer what the export would hold (JSON [`Summary`]), not the file.
+    pub summary: bool,
 }
 
 /// `several`: the query may choose sessions (`sessions=` or `from`/`to`), as the user and
@@ -180,6 +182,7 @@ pub fn parse_query(c: ParseContext, q: &[(String, String)], several: bool) -> Re
         from_ms: c.now_ms - i64::from(c.window_days) * 86_400_000,
         to_ms: c.now_ms,
         sessions: None,
+        summary: false,
     };
     let mut window = false;
     for (key, value) in q {
@@ -201,6 +204,13 @@ pub fn parse_query(c: ParseContext, q: &[(String, String)], several: bool) -> Re
                     out.to_ms = r.to_ms;
                 }
                 window = true;
+            }
+            "summary" => {
+                out.summary = match value.as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => return Err(ApiError::bad_value("summary", "must be true or false")),
+                }
             }
             "sessions" if several => {
                 let mut ids: Vec<String> = Vec::new();
@@ -356,41 +366,76 @@ fn sessions_cap(actual: u64, limit: u64) -> ApiError {
     }
 }
 
-/// Checks the caps, then streams the export.
-pub async fn export(state: &AppState, scope: &Scope, mut plan: Plan) -> Result<Download> {
-    let permit = state.export_permit(&scope.tenant_id)?;
-    let caps = state.config.limits.clone();
-    let sessions = LogCounts {
+/// Sessions per query of an export: the (user, session) pairs are bound into the SQL, so a
+/// window of thousands of sessions is read in batches of this many (a few tens of KiB of
+/// SQL each, well under ClickHouse's `max_query_size` of 256 KiB).
+pub const SESSIONS_PER_QUERY: usize = 500;
+
+/// What a log export would hold: sessions, lines, bytes of text (before compression), and
+/// the caps it is checked against (`GET .../logs?summary=true`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Sessions in the export.
+    pub sessions: u64,
+    /// Log lines.
+    pub lines: u64,
+    /// Bytes of log text.
+    pub bytes: u64,
+    /// `limits.log_max_bytes`.
+    pub max_bytes: u64,
+    /// `limits.log_max_lines`.
+    pub max_lines: u64,
+    /// `limits.log_max_sessions`.
+    pub max_sessions: u64,
+}
+
+/// The binds of `log_counts.sql` for one batch of the plan's sessions.
+fn batch_counts<'a>(scope: &'a Scope, user_id: &'a str, batch: &[LogSession]) -> LogCounts<'a> {
+    LogCounts {
         scope,
-        user_id: &plan.user_id,
-        pairs: plan
-            .sessions
+        user_id,
+        pairs: batch
             .iter()
             .map(|s| (s.user_id.clone(), s.session_id.clone()))
             .collect(),
-    };
-    let counts: Vec<CountRow> = run::query(state, sql::LOG_COUNTS, &sessions.binds())
-        .fetch_all()
-        .await?;
+    }
+}
+
+/// The binds of `log_lines.sql` for one batch (its sessions' ids in the export's order, each
+/// once: for a repeated key `transform` answers the last position on 18.16 and the first on
+/// current ClickHouse; with each id once, both answer its first).
+fn batch_lines(scope: &Scope, user_id: &str, batch: &[LogSession]) -> Vec<Bound> {
+    let counts = batch_counts(scope, user_id, batch);
+    let mut seen = HashSet::new();
+    let in_order: Vec<String> = batch
+        .iter()
+        .filter(|s| seen.insert(s.session_id.as_str()))
+        .map(|s| s.session_id.clone())
+        .collect();
+    LogLines {
+        in_order,
+        counts: &counts,
+    }
+    .binds()
+}
+
+/// Counts the plan's lines and bytes (per session into `plan.sessions[..].lines`), then
+/// checks them against the caps: 422 `log_export_too_large` naming the first cap passed.
+pub async fn measure(state: &AppState, scope: &Scope, plan: &mut Plan) -> Result<Summary> {
+    let caps = &state.config.limits;
     let (mut lines, mut bytes) = (0u64, 0u64);
-    for c in &counts {
-        lines += c.lines;
-        bytes += c.bytes;
-        if let Some(s) = plan
-            .sessions
-            .iter_mut()
-            .find(|s| s.session_id == c.session_id)
-        {
-            s.lines = c.lines;
+    let mut per_session: std::collections::HashMap<String, u64> = Default::default();
+    for batch in plan.sessions.chunks(SESSIONS_PER_QUERY) {
+        let binds = batch_counts(scope, &plan.user_id, batch).binds();
+        let counts: Vec<CountRow> = run::typed(state, sql::LOG_COUNTS, &binds).await?;
+        for c in counts {
+            lines += c.lines;
+            bytes += c.bytes;
+            per_session.insert(c.session_id, c.lines);
         }
     }
-    if lines > caps.log_max_lines {
-        return Err(ApiError::LogCapExceeded {
-            cap: "log_max_lines",
-            what: "lines",
-            actual: lines,
-            limit: caps.log_max_lines,
-        });
+    for s in &mut plan.sessions {
+        s.lines = per_session.get(&s.session_id).copied().unwrap_or(0);
     }
     if bytes > caps.log_max_bytes {
         return Err(ApiError::LogCapExceeded {
@@ -400,22 +445,40 @@ pub async fn export(state: &AppState, scope: &Scope, mut plan: Plan) -> Result<D
             limit: caps.log_max_bytes,
         });
     }
-    // `in_order` of `log_lines.sql`: the sessions' ids in the export's order, each once (for
-    // a repeated key `transform` answers the last position on 18.16 and the first on current
-    // ClickHouse; with each id once, both answer its first, as `indexOf` did).
-    let mut seen = HashSet::new();
-    let in_order: Vec<String> = plan
-        .sessions
-        .iter()
-        .filter(|s| seen.insert(s.session_id.as_str()))
-        .map(|s| s.session_id.clone())
-        .collect();
-    let binds = LogLines {
-        in_order,
-        counts: &sessions,
+    if lines > caps.log_max_lines {
+        return Err(ApiError::LogCapExceeded {
+            cap: "log_max_lines",
+            what: "lines",
+            actual: lines,
+            limit: caps.log_max_lines,
+        });
     }
-    .binds();
-    let mut cursor = run::query(state, sql::LOG_LINES, &binds).fetch::<LineRow>()?;
+    Ok(Summary {
+        sessions: plan.sessions.len() as u64,
+        lines,
+        bytes,
+        max_bytes: caps.log_max_bytes,
+        max_lines: caps.log_max_lines,
+        max_sessions: caps.log_max_sessions,
+    })
+}
+
+/// Checks the caps, then streams the export: the lines of each batch of
+/// [`SESSIONS_PER_QUERY`] sessions in turn, one query at a time.
+pub async fn export(state: &AppState, scope: &Scope, mut plan: Plan) -> Result<Download> {
+    let permit = state.export_permit(&scope.tenant_id)?;
+    let caps = state.config.limits.clone();
+    measure(state, scope, &mut plan).await?;
+    let batches: Vec<Vec<Bound>> = plan
+        .sessions
+        .chunks(SESSIONS_PER_QUERY)
+        .map(|b| batch_lines(scope, &plan.user_id, b))
+        .collect();
+    let mut batches = batches.into_iter();
+    let first_binds = batches
+        .next()
+        .unwrap_or_else(|| batch_lines(scope, &plan.user_id, &[]));
+    let mut cursor = run::query(state, sql::LOG_LINES, &first_binds).fetch::<LineRow>()?;
     // The first row before answering: a failing query still gets a JSON error.
     let first = tokio::time::timeout(caps.query_timeout(), cursor.next())
         .await
@@ -426,6 +489,7 @@ pub async fn export(state: &AppState, scope: &Scope, mut plan: Plan) -> Result<D
         LogFormat::Zip => ("application/zip", plan.file_name.clone()),
         LogFormat::Csv => ("text/csv; charset=utf-8", plan.file_name.clone()),
     };
+    let state = state.clone();
     tokio::spawn(async move {
         metrics.exports_running.inc();
         let mut pump = Pump {
@@ -436,7 +500,12 @@ pub async fn export(state: &AppState, scope: &Scope, mut plan: Plan) -> Result<D
             max_lines: caps.log_max_lines,
             max_bytes: caps.log_max_bytes,
         };
-        let result = pump.run(&plan, first, &mut cursor).await;
+        let next = move || {
+            batches
+                .next()
+                .map(|binds| run::query(&state, sql::LOG_LINES, &binds).fetch::<LineRow>())
+        };
+        let result = pump.run(&plan, first, cursor, next).await;
         metrics.exports_running.dec();
         metrics.export_rows.inc_by(pump.lines);
         match result {

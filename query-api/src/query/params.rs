@@ -519,6 +519,45 @@ impl ActionLookup<'_> {
     }
 }
 
+/// `pending_actions.sql` (and `user_reports.sql`, twice): one user of a tenant, since a time.
+#[derive(Debug, Clone)]
+pub struct UserSince<'a> {
+    /// The tenant.
+    pub tenant_id: &'a str,
+    /// The user.
+    pub user_id: &'a str,
+    /// From, ms since the epoch.
+    pub since_ms: i64,
+}
+
+impl UserSince<'_> {
+    /// The binds, named.
+    pub fn named(&self) -> Named {
+        vec![
+            ("tenant_id", s(self.tenant_id)),
+            ("user_id", s(self.user_id)),
+            ("since_ms", Bound::I64(self.since_ms)),
+        ]
+    }
+
+    /// The binds of `user_reports.sql`.
+    pub fn report_binds(&self) -> Vec<Bound> {
+        values(self.named_twice())
+    }
+
+    /// The binds of `user_reports.sql`, named: these, twice.
+    pub fn named_twice(&self) -> Named {
+        let mut v = self.named();
+        v.extend(self.named());
+        v
+    }
+
+    /// The binds.
+    pub fn binds(&self) -> Vec<Bound> {
+        values(self.named())
+    }
+}
+
 /// `token_lookup.sql`: a token's SHA-256 (hex).
 #[derive(Debug, Clone)]
 pub struct TokenLookup<'a> {
@@ -604,6 +643,11 @@ mod tests {
             scope: &sc,
             user_id: "u",
         };
+        let since = UserSince {
+            tenant_id: "t",
+            user_id: "u",
+            since_ms: 0,
+        };
         vec![
             (
                 "admin_action_lookup.sql",
@@ -636,6 +680,7 @@ mod tests {
                 .named(),
             ),
             ("monitor_cards.sql", sc.named()),
+            ("pending_actions.sql", since.named()),
             (
                 "profile_sessions.sql",
                 ProfileSessions {
@@ -684,6 +729,7 @@ mod tests {
             ("trend_sessions.sql", trend.named()),
             ("trend_users.sql", trend.named()),
             ("user_one.sql", su.named()),
+            ("user_reports.sql", since.named_twice()),
             (
                 "user_scope.sql",
                 TenantUser {

@@ -16,6 +16,8 @@ pub const LOG_COUNTS: &str = include_str!("../../sql/log_counts.sql");
 pub const LOG_LINES: &str = include_str!("../../sql/log_lines.sql");
 /// `sql/monitor_cards.sql`.
 pub const MONITOR_CARDS: &str = include_str!("../../sql/monitor_cards.sql");
+/// `sql/pending_actions.sql`.
+pub const PENDING_ACTIONS: &str = include_str!("../../sql/pending_actions.sql");
 /// `sql/profile_sessions.sql`.
 pub const PROFILE_SESSIONS: &str = include_str!("../../sql/profile_sessions.sql");
 /// `sql/profile_sessions_page.sql`.
@@ -44,6 +46,8 @@ pub const TREND_SESSIONS: &str = include_str!("../../sql/trend_sessions.sql");
 pub const TREND_USERS: &str = include_str!("../../sql/trend_users.sql");
 /// `sql/user_one.sql`.
 pub const USER_ONE: &str = include_str!("../../sql/user_one.sql");
+/// `sql/user_reports.sql`.
+pub const USER_REPORTS: &str = include_str!("../../sql/user_reports.sql");
 /// `sql/user_scope.sql`.
 pub const USER_SCOPE: &str = include_str!("../../sql/user_scope.sql");
 /// `sql/user_visible.sql`.
@@ -60,6 +64,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("log_counts.sql", LOG_COUNTS),
     ("log_lines.sql", LOG_LINES),
     ("monitor_cards.sql", MONITOR_CARDS),
+    ("pending_actions.sql", PENDING_ACTIONS),
     ("profile_sessions.sql", PROFILE_SESSIONS),
     ("profile_sessions_page.sql", PROFILE_SESSIONS_PAGE),
     ("profile_state.sql", PROFILE_STATE),
@@ -74,6 +79,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("trend_sessions.sql", TREND_SESSIONS),
     ("trend_users.sql", TREND_USERS),
     ("user_one.sql", USER_ONE),
+    ("user_reports.sql", USER_REPORTS),
     ("user_scope.sql", USER_SCOPE),
     ("user_visible.sql", USER_VISIBLE),
     ("users.sql", USERS),

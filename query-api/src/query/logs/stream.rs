@@ -77,6 +77,8 @@ enum Out {
     Csv(Box<csv::Writer<Chunks>>),
 }
 
+type Cursor = clickhouse::query::RowCursor<LineRow>;
+
 pub(super) struct Pump {
     pub(super) chunks: Chunks,
     pub(super) tx: mpsc::Sender<std::io::Result<Bytes>>,
@@ -101,7 +103,8 @@ impl Pump {
         &mut self,
         plan: &Plan,
         first: Option<LineRow>,
-        cursor: &mut clickhouse::query::RowCursor<LineRow>,
+        mut cursor: clickhouse::query::RowCursor<LineRow>,
+        mut next_batch: impl FnMut() -> Option<clickhouse::error::Result<Cursor>>,
     ) -> Result<(), PumpError> {
         let options =
             SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
@@ -128,6 +131,16 @@ impl Pump {
         // Next session whose entry is not open yet, and the open one.
         let (mut next, mut open): (usize, Option<usize>) = (0, None);
         let mut row = first;
+        // Batches whose sessions logged nothing.
+        while row.is_none() {
+            match next_batch() {
+                Some(c) => {
+                    cursor = c?;
+                    row = cursor.next().await?;
+                }
+                None => break,
+            }
+        }
         while let Some(r) = row {
             self.lines += 1;
             self.bytes += r.text.len() as u64;
@@ -161,6 +174,16 @@ impl Pump {
             }
             self.send(CHUNK_BYTES).await?;
             row = cursor.next().await?;
+            // The next batch of sessions when this one's lines are done.
+            while row.is_none() {
+                match next_batch() {
+                    Some(c) => {
+                        cursor = c?;
+                        row = cursor.next().await?;
+                    }
+                    None => break,
+                }
+            }
         }
         match out {
             Out::Zip(mut zip) => {
