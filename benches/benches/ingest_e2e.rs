@@ -25,7 +25,14 @@
 //! 24 h, about 650k messages; `SYNCTEL_BENCH_FRESHNESS_SECS` (60) the probing time, 0 skips
 //! it; `SYNCTEL_BENCH_FRESHNESS_ONLY=<I in msg/s>` runs only the freshness part;
 //! `SYNCTEL_BENCH_INGEST_CONFIG` gives the `ingest` children a config file;
-//! `SYNCTEL_INGEST_BIN` names an `ingest` binary, else it is built).
+//! `SYNCTEL_INGEST_BIN` names an `ingest` binary, else it is built;
+//! `SYNCTEL_BENCH_KAFKA_ENGINE=0` skips the Kafka engine).
+//!
+//! E (issue 17): ClickHouse's own Kafka table engine fed the session events of the same
+//! traffic as JSONEachRow, on a ClickHouse server of its own (`common/kafka_engine.rs` says
+//! which settings make it read from tansu): its drain rate and the server's CPU above idle
+//! per row, a drain with a SIGKILL of the server halfway (rows lost, rows doubled), and its
+//! insert path alone (the same rows as `INSERT ... FORMAT JSONEachRow` in 50k-row blocks).
 
 #![allow(
     clippy::unwrap_used,
@@ -38,6 +45,8 @@
 mod api;
 #[path = "common/http.rs"]
 mod http;
+#[path = "common/kafka_engine.rs"]
+mod kafka_engine;
 #[path = "common/proc.rs"]
 mod proc;
 
@@ -397,6 +406,11 @@ async fn bench() {
         proc::mib(k_hwm),
         if i_hwm <= 256 << 20 { "OK" } else { "MISSED" }
     );
+
+    if std::env::var("SYNCTEL_BENCH_KAFKA_ENGINE").as_deref() != Ok("0") {
+        eprintln!("ingest_e2e step 4b/5: ClickHouse's Kafka engine (E), a server of its own");
+        kafka_engine::compare(&records).await;
+    }
 
     if freshness_secs > 0 {
         eprintln!(
