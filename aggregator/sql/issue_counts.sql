@@ -1,5 +1,9 @@
 -- Issues per hour and per day (UTC) by error code, object type and direction, recomputed
--- for every (tenant, day) that got a new issue in [from_s, to_s).
+-- for every (tenant, day) that got a new issue in [from_s, to_s) (found in ingest_touches).
+-- GLOBAL IN: on a cluster the (tenant, day)s are gathered from every shard first, so each
+-- shard counts all its issues of those days, not only the days it got new issues of (a
+-- plain IN reads each shard's own touches and the sum would miss the other shards' issues
+-- of a day). On one server GLOBAL IN is IN.
 -- params: version UInt64 = 1, from_s UInt32 = 0, to_s UInt32 = 4000000000
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000
 INSERT INTO issue_counts
@@ -16,16 +20,16 @@ SELECT
     toUInt64(?)
 FROM issue_events
 ARRAY JOIN ['hour', 'day'] AS g
-WHERE (tenant_id, toDate(occurred_at)) IN
+WHERE (tenant_id, toDate(occurred_at)) GLOBAL IN
     (
-        SELECT tenant_id, toDate(occurred_at)
-        FROM issue_events
-        WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+        SELECT tenant_id, day
+        FROM ingest_touches
+        WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?) AND source = 'issue'
     )
     AND occurred_at >=
     (
-        SELECT toDateTime(min(toDate(occurred_at)))
-        FROM issue_events
-        WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+        SELECT toDateTime(min(day))
+        FROM ingest_touches
+        WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?) AND source = 'issue'
     )
 GROUP BY tenant_id, profile_id, g, b, error_code, object_type, direction;

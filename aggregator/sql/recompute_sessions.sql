@@ -78,8 +78,9 @@ FROM
         WHERE (tenant_id, user_id, session_id) IN
         (
             SELECT tenant_id, user_id, session_id
-            FROM session_events
+            FROM ingest_touches
             WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+                AND source = 'session'
                 AND cityHash64(tenant_id, user_id) % ? = ?
         )
         GROUP BY tenant_id, user_id, session_id

@@ -1,4 +1,5 @@
--- Recomputes the state of the touched users (see touched_count.sql) whose
+-- Recomputes the state of the touched users (see touched_count.sql: the same set, found in
+-- ingest_touches by ingestion time) whose
 -- cityHash64(tenant_id, user_id) % shards = shard, from all their events, and writes one
 -- new row each into user_state. Mirrors aggregator/src/rules.rs rule by rule (rule ids of
 -- docs/status-rules.md in the comments); tests/sql_matches_rules.rs checks they agree.
@@ -12,8 +13,8 @@
 -- params: stall_after_ms Int64 = 3600000, now_ms Int64 = 4102444800000, stall_after_ms Int64 = 3600000
 -- params: no_session_after_ms Int64 = 86400000, now_ms Int64 = 4102444800000, no_session_after_ms Int64 = 86400000
 -- params: computed_at_ms Int64 = 0, version UInt64 = 1
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
 INSERT INTO user_state
 (
     tenant_id, user_id, profile_id, display_name, mail_account, crm_user_name, deleted,
@@ -117,11 +118,9 @@ FROM
             max(occurred_at_ms) AS u_last_event_at_ms
         FROM user_state_events
         WHERE (tenant_id, user_id) GLOBAL IN (
-        SELECT tenant_id, user_id FROM session_events
+        SELECT tenant_id, user_id FROM ingest_touches
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
-        UNION ALL
-        SELECT tenant_id, user_id FROM user_state_events
-        WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+            AND source IN ('session', 'user_state')
         UNION ALL
         SELECT tenant_id, user_id FROM user_state FINAL
         WHERE (tenant_id, profile_id) GLOBAL IN
@@ -191,11 +190,9 @@ FROM
                 max(occurred_at_ms) AS s_last_event_at_ms
             FROM session_events
             WHERE (tenant_id, user_id) GLOBAL IN (
-        SELECT tenant_id, user_id FROM session_events
+        SELECT tenant_id, user_id FROM ingest_touches
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
-        UNION ALL
-        SELECT tenant_id, user_id FROM user_state_events
-        WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+            AND source IN ('session', 'user_state')
         UNION ALL
         SELECT tenant_id, user_id FROM user_state FINAL
         WHERE (tenant_id, profile_id) GLOBAL IN

@@ -9,9 +9,9 @@ WHERE event_kind = 'session_ended'
     AND (tenant_id, user_id, session_id) IN
     (
         SELECT tenant_id, user_id, session_id
-        FROM session_events
-        WHERE event_kind = 'session_ended'
-            AND ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+        FROM ingest_touches
+        WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+            AND source = 'session' AND ended = 1
     )
 GROUP BY tenant_id, day
 ORDER BY day, tenant_id;

@@ -1,21 +1,20 @@
 -- The users to recompute in a cycle: new session or user-state events ingested in
--- [from_s, to_s), users of profiles with new profile-state events, and users whose state
--- changes by time alone by now (a session turning Stalled, "no recent session").
+-- [from_s, to_s) (found in ingest_touches, sorted by ingestion time, so the window's rows
+-- are all that is read), users of profiles with new profile-state events, and users whose
+-- state changes by time alone by now (a session turning Stalled, "no recent session").
 -- GLOBAL IN: profile_state_events is not sharded; on a cluster the subquery runs once, on
 -- the node that received the query, and its result goes to every shard (a plain IN would be
 -- sent to the shards unqualified and looked up in their default database). On one server
 -- GLOBAL IN is IN.
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000
 SELECT count()
 FROM
 (
     SELECT DISTINCT tenant_id, user_id
     FROM (
-    SELECT tenant_id, user_id FROM session_events
+    SELECT tenant_id, user_id FROM ingest_touches
     WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
-    UNION ALL
-    SELECT tenant_id, user_id FROM user_state_events
-    WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+        AND source IN ('session', 'user_state')
     UNION ALL
     SELECT tenant_id, user_id FROM user_state FINAL
     WHERE (tenant_id, profile_id) GLOBAL IN

@@ -3,5 +3,5 @@
 -- count over a first backfill would not).
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000
 SELECT uniq(tenant_id, user_id, session_id)
-FROM session_events
-WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?);
+FROM ingest_touches
+WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?) AND source = 'session';

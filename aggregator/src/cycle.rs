@@ -3,7 +3,10 @@
 //! 1. read the server's clock and the watermark `W` (everything ingested before `W` is
 //!    reflected); the window is `[W - overlap, now - settle)`;
 //! 2. count the touched users (new session or user-state events in the window, users of
-//!    profiles with new profile-state events, users whose `changes_at_ms` has passed);
+//!    profiles with new profile-state events, users whose `changes_at_ms` has passed); the
+//!    events of the window are found in `ingest_touches` (sorted by ingestion time, written
+//!    by materialized views as events are stored), so this reads the window, not the
+//!    history;
 //! 3. recompute them from all their events (`sql/recompute_users.sql`, split in hash shards
 //!    when many) into `user_state` with a new version;
 //! 4. recompute the sessions with events ingested in the window into `session_state`
@@ -334,8 +337,6 @@ impl Aggregator {
             .bind(to_s)
             .bind(from_s)
             .bind(to_s)
-            .bind(from_s)
-            .bind(to_s)
             .bind(now)
             .fetch_one::<u64>()
             .await
@@ -362,8 +363,6 @@ impl Aggregator {
                     .bind(version);
                 for _ in 0..2 {
                     q = q
-                        .bind(from_s)
-                        .bind(to_s)
                         .bind(from_s)
                         .bind(to_s)
                         .bind(from_s)

@@ -47,6 +47,11 @@ pub struct KeepDays {
     pub dead_letters: u32,
     /// The audit trail of admin actions, `admin_actions`. Default 1825 (5 years).
     pub audit: u32,
+    /// `ingest_touches`, the aggregator's index of what was stored when: it only needs the
+    /// rows its next cycle reads, so keep it longer than the aggregator could ever be
+    /// stopped (a cycle after a longer stop misses the dropped months' events until a full
+    /// recompute). Default 62.
+    pub touches: u32,
 }
 
 impl Default for KeepDays {
@@ -58,6 +63,7 @@ impl Default for KeepDays {
             status_series: 400,
             dead_letters: 90,
             audit: 1_825,
+            touches: 62,
         }
     }
 }
@@ -72,6 +78,7 @@ impl KeepDays {
             Kind::StatusSeries => self.status_series,
             Kind::DeadLetters => self.dead_letters,
             Kind::Audit => self.audit,
+            Kind::Touches => self.touches,
         }
     }
 }
@@ -92,7 +99,7 @@ impl RetentionConfig {
 
     /// Environment overrides: `SYNCTEL_CLICKHOUSE_{URL,USER,PASSWORD,DATABASE}`,
     /// `SYNCTEL_RETENTION_CLUSTER`, and `SYNCTEL_RETENTION_<KIND>_DAYS` for `LOGS`,
-    /// `SESSIONS`, `ISSUES`, `STATUS_SERIES`, `DEAD_LETTERS`, `AUDIT`.
+    /// `SESSIONS`, `ISSUES`, `STATUS_SERIES`, `DEAD_LETTERS`, `AUDIT`, `TOUCHES`.
     fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
         let vars = Env(env);
         self.clickhouse.apply_env(env);
@@ -103,7 +110,8 @@ impl RetentionConfig {
         vars.parse("SYNCTEL_RETENTION_ISSUES_DAYS", &mut k.issues)?;
         vars.parse("SYNCTEL_RETENTION_STATUS_SERIES_DAYS", &mut k.status_series)?;
         vars.parse("SYNCTEL_RETENTION_DEAD_LETTERS_DAYS", &mut k.dead_letters)?;
-        vars.parse("SYNCTEL_RETENTION_AUDIT_DAYS", &mut k.audit)
+        vars.parse("SYNCTEL_RETENTION_AUDIT_DAYS", &mut k.audit)?;
+        vars.parse("SYNCTEL_RETENTION_TOUCHES_DAYS", &mut k.touches)
     }
 
     /// Checks every value; the first problem is returned, naming its field.

@@ -22,17 +22,20 @@ pub enum Kind {
     DeadLetters,
     /// The audit trail of admin actions.
     Audit,
+    /// The aggregator's index of what was stored when (`ingest_touches`).
+    Touches,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Logs,
         Kind::Sessions,
         Kind::Issues,
         Kind::StatusSeries,
         Kind::DeadLetters,
         Kind::Audit,
+        Kind::Touches,
     ];
 
     /// Its config field, e.g. `keep_days.logs`.
@@ -44,6 +47,7 @@ impl Kind {
             Kind::StatusSeries => "keep_days.status_series",
             Kind::DeadLetters => "keep_days.dead_letters",
             Kind::Audit => "keep_days.audit",
+            Kind::Touches => "keep_days.touches",
         }
     }
 }
@@ -106,5 +110,10 @@ pub const TABLES: &[Table] = &[
         name: "admin_actions",
         kind: Kind::Audit,
         month_of: "issued_at",
+    },
+    Table {
+        name: "ingest_touches",
+        kind: Kind::Touches,
+        month_of: "ingested_at",
     },
 ];

@@ -35,6 +35,7 @@ pub const SHARDED: &[&str] = &[
     "user_state_events",
     "user_state",
     "session_state",
+    "ingest_touches",
 ];
 
 /// Tables with a `user_id` column that stay whole on every node: admin actions are few
@@ -252,6 +253,9 @@ impl Renderer {
         if starts(&["CREATE", "TABLE", "IF", "NOT", "EXISTS"]) {
             return self.create_table(after_words(s, 5));
         }
+        if starts(&["CREATE", "MATERIALIZED", "VIEW", "IF", "NOT", "EXISTS"]) {
+            return self.create_materialized_view(after_words(s, 6));
+        }
         if starts(&["CREATE", "VIEW", "IF", "NOT", "EXISTS"]) {
             return self.create_view(after_words(s, 5));
         }
@@ -416,6 +420,70 @@ impl Renderer {
         }])
     }
 
+    /// `CREATE MATERIALIZED VIEW v TO t AS SELECT ... FROM s`: a sharded target and source
+    /// become their local tables (the view runs on the replica an insert reaches, and a
+    /// user's rows stay on their shard); a target and source both replicated everywhere are
+    /// only qualified. Mixing the two is refused.
+    fn create_materialized_view(&mut self, rest: &str) -> Result<Vec<Rendered>> {
+        let (name, rest) = next_word(rest);
+        let (database, view) = self.qualify(name);
+        let after_to = strip_keyword(rest, "TO")
+            .ok_or_else(|| unsupported(rest, "a materialized view without TO"))?;
+        let (target, after_target) = next_word(after_to);
+        let query = strip_keyword(after_target, "AS")
+            .ok_or_else(|| unsupported(after_target, "a materialized view without AS"))?
+            .trim();
+        let target = self.qualify(target);
+        let sharded = match self.objects.get(&target) {
+            Some(Kind::Sharded) => true,
+            Some(Kind::Everywhere { .. }) => false,
+            _ => {
+                return Err(unsupported(
+                    rest,
+                    "a materialized view into a table not created before",
+                ))
+            }
+        };
+        let mut mixed = false;
+        let query = rename_tables(query, |word| {
+            let key = self.qualify(word);
+            match self.objects.get(&key) {
+                Some(Kind::Sharded) => {
+                    mixed |= !sharded;
+                    Some(format!("{}.{}{LOCAL_SUFFIX}", key.0, key.1))
+                }
+                Some(Kind::Everywhere { .. }) => {
+                    mixed |= sharded;
+                    Some(format!("{}.{}", key.0, key.1))
+                }
+                _ => None,
+            }
+        });
+        if mixed {
+            return Err(unsupported(
+                rest,
+                "a materialized view between a sharded and a replicated-everywhere table",
+            ));
+        }
+        let target_sql = if sharded {
+            format!("{}.{}{LOCAL_SUFFIX}", target.0, target.1)
+        } else {
+            format!("{}.{}", target.0, target.1)
+        };
+        self.objects
+            .insert((database.clone(), view.clone()), Kind::View);
+        Ok(vec![Rendered {
+            sql: format!(
+                "CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{view} ON CLUSTER {} TO {target_sql} AS {query}",
+                self.cluster.nodes()
+            ),
+            expect: Expect::Table {
+                database,
+                table: view,
+            },
+        }])
+    }
+
     fn drop_table(&mut self, rest: &str) -> Result<Vec<Rendered>> {
         let (name, tail) = next_word(rest);
         if !tail.trim().is_empty() {
@@ -569,6 +637,14 @@ fn matching_paren(s: &str) -> Option<usize> {
 /// prefixed by `database.`: a view created `ON CLUSTER` runs on each node without the
 /// migrator's current database, and ClickHouse binds a view's tables when it is created.
 pub fn qualify_tables(query: &str, database: &str, known: &[&str]) -> String {
+    rename_tables(query, |word| {
+        known.contains(&word).then(|| format!("{database}.{word}"))
+    })
+}
+
+/// `query` with every table named right after `FROM` or `JOIN` (outside quotes, not
+/// already qualified) replaced by what `rename` gives for it (kept when `None`).
+fn rename_tables(query: &str, mut rename: impl FnMut(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(query.len() + 64);
     let chars: Vec<(usize, char)> = query.char_indices().collect();
     let mut quote: Option<char> = None;
@@ -610,11 +686,13 @@ pub fn qualify_tables(query: &str, database: &str, known: &[&str]) -> String {
             let (start, end) = word_at(i).unwrap_or((pos, pos));
             let word = &query[start..end];
             let next = query[end..].chars().next();
-            if pending_keyword && known.contains(&word) && next != Some('.') {
-                out.push_str(database);
-                out.push('.');
+            match (pending_keyword && next != Some('.'))
+                .then(|| rename(word))
+                .flatten()
+            {
+                Some(renamed) => out.push_str(&renamed),
+                None => out.push_str(word),
             }
-            out.push_str(word);
             pending_keyword =
                 word.eq_ignore_ascii_case("FROM") || word.eq_ignore_ascii_case("JOIN");
             i += word.chars().count();
@@ -678,7 +756,34 @@ mod tests {
             joined.contains("FROM db.session_events\n"),
             "views read qualified tables"
         );
-        assert!(!joined.contains("FROM session_events"));
+        // Only the passed-through INSERTs (run in the migrator's database) name it bare.
+        assert!(all
+            .iter()
+            .filter(|r| r.expect != Expect::Nothing)
+            .all(|r| !r.sql.contains("FROM session_events")));
+        assert!(joined.contains(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS db.ingest_touches_sessions ON CLUSTER synctel_nodes TO db.ingest_touches_local AS SELECT"
+        ));
+        assert!(joined.contains("FROM db.session_events_local\nGROUP BY"));
+    }
+
+    #[test]
+    fn a_materialized_view_cannot_mix_sharded_and_everywhere_tables() {
+        let cluster = ClusterConfig::new("synctel");
+        let mut r = Renderer::new(&cluster, "db");
+        r.render("CREATE TABLE IF NOT EXISTS session_events (tenant_id String, user_id String) ENGINE = MergeTree() ORDER BY tenant_id")
+            .unwrap();
+        r.render(
+            "CREATE TABLE IF NOT EXISTS progress (name String) ENGINE = MergeTree() ORDER BY name",
+        )
+        .unwrap();
+        let err = r
+            .render("CREATE MATERIALIZED VIEW IF NOT EXISTS v TO progress AS SELECT tenant_id AS name FROM session_events")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("materialized view between"),
+            "{err}"
+        );
     }
 
     #[test]

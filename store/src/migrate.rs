@@ -76,6 +76,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "dead_letter_digest",
         sql: include_str!("../../deploy/clickhouse/migrations/0014_dead_letter_digest.sql"),
     },
+    Migration {
+        version: 15,
+        name: "ingest_touches",
+        sql: include_str!("../../deploy/clickhouse/migrations/0015_ingest_touches.sql"),
+    },
 ];
 
 impl Migration {
