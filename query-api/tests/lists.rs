@@ -643,3 +643,151 @@ async fn a_profiles_session_pages_equal_its_export() {
     assert!(rows(&v).len() > 2, "the fixture has several sessions: {v}");
     f.drop().await;
 }
+
+/// `total=true`: every list's page says how many rows its view matches (filters, window,
+/// the card or profile of its path), on every page, also past the end; without it the page
+/// has no `total`.
+#[tokio::test]
+async fn pages_carry_the_total_of_their_view() {
+    let f = Fixture::new("lists_total").await;
+    let t = &f.admin_a;
+    let total = |v: &Value| v["total"].as_u64();
+    // The first page of three users, then the last, then past the end.
+    for (offset, want_rows) in [(0, 2), (2, 1), (10, 0)] {
+        let (s, v) = f
+            .json(
+                t,
+                &format!("/api/v1/users?sort=user_id&limit=2&offset={offset}&total=true"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(rows(&v).len(), want_rows, "{v}");
+        assert_eq!(total(&v), Some(3), "offset {offset}: {v}");
+    }
+    let (_, v) = f.json(t, "/api/v1/users?limit=2").await;
+    assert!(v.get("total").is_none(), "not asked: {v}");
+    // Filters, the profile of the path, a card, a window.
+    for (uri, want) in [
+        ("/api/v1/users?profile_id=p1&limit=1&total=true", 2),
+        ("/api/v1/users?display_name.contains=gamma&total=true", 1),
+        ("/api/v1/profiles/p1/users?limit=1&total=true", 2),
+        (
+            "/api/v1/monitor/cards/LastSyncFailed/users?limit=1&total=true",
+            1,
+        ),
+        ("/api/v1/profiles?limit=1&total=true", 2),
+        ("/api/v1/users/u1/sessions?from=0&limit=1&total=true", 3),
+        ("/api/v1/users/u1/sessions?limit=1&total=true", 2),
+        (
+            "/api/v1/users/u1/sessions?from=0&status=Error&limit=1&total=true",
+            1,
+        ),
+        ("/api/v1/users/u1/issues?limit=1&total=true", 2),
+        ("/api/v1/audit?total=true", 0),
+    ] {
+        let (s, v) = f.json(t, uri).await;
+        assert_eq!(s, StatusCode::OK, "{uri}: {v}");
+        assert_eq!(total(&v), Some(want), "{uri}: {v}");
+    }
+    // A profile's sessions (two-step pages): the total is the export's row count.
+    let base = "/api/v1/profiles/p1/sessions?from=0&columns=session_id";
+    let (_, _, body) = f.get(t, &format!("{base}&format=csv")).await;
+    let (_, export) = parse_csv(&body);
+    assert!(export.len() > 2, "{export:?}");
+    for offset in [0, 1, export.len() - 1, export.len() + 5] {
+        let (s, v) = f
+            .json(t, &format!("{base}&limit=1&offset={offset}&total=true"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(total(&v), Some(export.len() as u64), "offset {offset}: {v}");
+    }
+    // Scoped like the rows: a viewer of p1 counts p1's users only; tenant B its own.
+    let (_, v) = f
+        .json(&f.viewer_a_p1, "/api/v1/users?limit=1&total=true")
+        .await;
+    assert_eq!(total(&v), Some(2), "{v}");
+    let (_, v) = f.json(&f.admin_b, "/api/v1/users?limit=1&total=true").await;
+    assert_eq!(total(&v), Some(2), "{v}");
+    let (s, v) = f.json(t, "/api/v1/users?total=perhaps").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_value"))
+    );
+    f.drop().await;
+}
+
+/// Issues carry the user's display name and the profile's name (filterable like any
+/// column, in the CSV too), each tenant's own; and a From/To window.
+#[tokio::test]
+async fn issues_carry_user_and_profile_names_and_a_window() {
+    let f = Fixture::new("lists_issue_names").await;
+    let t = &f.admin_a;
+    let cols = "columns=issue_id,user_id,display_name,profile_id,profile_name";
+    let (s, v) = f
+        .json(t, &format!("/api/v1/users/u1/issues?{cols}&sort=issue_id"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(column(&v, "issue_id"), ["ia1", "ia2"]);
+    assert_eq!(column(&v, "display_name"), ["Anna Alpha", "Anna Alpha"]);
+    assert_eq!(column(&v, "profile_name"), ["Sales", "Sales"]);
+    // The default columns name both.
+    let (_, v) = f.json(t, "/api/v1/users/u3/issues").await;
+    let columns = v["columns"].as_array().unwrap();
+    assert!(
+        columns.contains(&Value::from("display_name"))
+            && columns.contains(&Value::from("profile_name")),
+        "{v}"
+    );
+    assert_eq!(column(&v, "display_name"), ["Cora Gamma"]);
+    assert_eq!(column(&v, "profile_name"), ["Support"]);
+    // Filterable by name.
+    let (_, v) = f
+        .json(
+            t,
+            "/api/v1/users/u1/issues?display_name.contains=ANNA&total=true",
+        )
+        .await;
+    assert_eq!(v["total"], 2, "{v}");
+    let (_, v) = f
+        .json(t, "/api/v1/users/u1/issues?profile_name=Support")
+        .await;
+    assert_eq!(rows(&v).len(), 0, "{v}");
+    // A profile's CSV: the names of its users.
+    let (s, _, body) = f
+        .get(
+            t,
+            &format!("/api/v1/profiles/p2/issues?format=csv&{cols}&sort=issue_id"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        "issue_id,user_id,display_name,profile_id,profile_name\r\nia3,u3,Cora Gamma,p2,Support\r\n"
+    );
+    // Tenant B's u1 and p1 have names of their own; tenant A's never show there.
+    let (_, v) = f
+        .json(&f.admin_b, &format!("/api/v1/users/u1/issues?{cols}"))
+        .await;
+    assert_eq!(column(&v, "issue_id"), ["ib1"]);
+    assert_eq!(column(&v, "display_name"), ["Other tenant one"]);
+    assert_eq!(column(&v, "profile_name"), ["Other sales"]);
+    // The window: ia1 at base + 61 s, ia2 at base + 62 s.
+    let at = |ms: i64| (f.base + ms).to_string();
+    let window = |from: i64, to: i64| {
+        format!(
+            "/api/v1/users/u1/issues?columns=issue_id&from={}&to={}",
+            at(from),
+            at(to)
+        )
+    };
+    let (_, v) = f.json(t, &window(61_500, 3_600_000)).await;
+    assert_eq!(column(&v, "issue_id"), ["ia2"]);
+    let (_, v) = f.json(t, &window(0, 61_500)).await;
+    assert_eq!(column(&v, "issue_id"), ["ia1"]);
+    let (s, v) = f.json(t, &window(62_000, 61_000)).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_value"))
+    );
+    f.drop().await;
+}

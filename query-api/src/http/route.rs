@@ -39,6 +39,7 @@ pub fn list_params(spec: &ListSpec) -> Vec<Value> {
         json!({"name": "sort", "in": "query", "description": "comma-separated columns, `-` for descending", "schema": {"type": "string", "minLength": 1}}),
         json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}),
         json!({"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}),
+        json!({"name": "total", "in": "query", "description": "the page also carries `total`, the number of rows the view matches (one count over the same filtered query; skipped when the page is the last)", "schema": {"type": "boolean"}}),
         json!({"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}),
         json!({"name": "bom", "in": "query", "description": "UTF-8 BOM before the CSV", "schema": {"type": "boolean"}}),
         json!({"name": "readable", "in": "query", "description": "the CSV for a spreadsheet: headers in words, times `YYYY-MM-DD hh:mm:ss` UTC, durations `h:mm:ss`, yes/no, codes as words", "schema": {"type": "boolean"}}),

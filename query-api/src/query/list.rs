@@ -9,6 +9,7 @@
 //!   times take ms since the epoch or RFC 3339;
 //! - `sort=-a,b`: sort keys, `-` for descending (default: the list's own order);
 //! - `limit`, `offset`: the page (JSON only; CSV exports every matching row);
+//! - `total=true`: the page also says how many rows match (`total`; JSON only);
 //! - `from`, `to`: the time window of windowed lists (default: the last 3 days to now);
 //! - `format=json|csv`, `bom=true` (UTF-8 byte order mark before the CSV, for Excel),
 //!   `readable=true` (the CSV in words: times, durations, yes/no, headers; `export::readable`).
@@ -150,6 +151,8 @@ pub struct ListRequest {
     pub bom: bool,
     /// `readable=true`: the CSV for a spreadsheet (`export::readable`).
     pub readable: bool,
+    /// `total=true`: the JSON page carries the number of matching rows.
+    pub total: bool,
 }
 
 /// Limits and clock the parser needs.
@@ -305,6 +308,7 @@ pub fn parse(
         format: Format::Json,
         bom: false,
         readable: false,
+        total: false,
     };
     for (key, value) in params {
         match key.as_str() {
@@ -348,6 +352,13 @@ pub fn parse(
                     "true" | "1" => true,
                     "false" | "0" => false,
                     _ => return Err(ApiError::bad_value("readable", "must be true or false")),
+                }
+            }
+            "total" => {
+                req.total = match value.as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => return Err(ApiError::bad_value("total", "must be true or false")),
                 }
             }
             "from" if spec.windowed => req.from_ms = parse_time("from", value)?,

@@ -387,7 +387,8 @@ impl ProfileSessionsPage<'_> {
 }
 
 /// `issues.sql`: the tenant, the user as a key range (empty: any user), the profile
-/// (empty: any), the principal's profiles, the window `[from_ms, to_ms)`.
+/// (empty: any), the principal's profiles, the window `[from_ms, to_ms)`; then the tenant
+/// and the user range again for the users' names, and the tenant for the profiles' names.
 #[derive(Debug, Clone)]
 pub struct Issues<'a> {
     /// The principal's scope.
@@ -416,6 +417,12 @@ impl Issues<'_> {
         v.extend(self.scope.profile_binds());
         v.push(("from_ms", Bound::I64(self.from_ms)));
         v.push(("to_ms", Bound::I64(self.to_ms)));
+        // The names: the users' (same key range) and the tenant's profiles'.
+        let (user_from, user_to) = id_range(self.user_id);
+        v.push(("tenant_id", s(&self.scope.tenant_id)));
+        v.push(("user_from", user_from));
+        v.push(("user_to", user_to));
+        v.push(("tenant_id", s(&self.scope.tenant_id)));
         v
     }
 

@@ -187,7 +187,9 @@ pub static ISSUES: ListSpec = ListSpec {
         c("issue_id", Text),
         c("session_id", Text),
         c("user_id", Text),
+        c("display_name", Text),
         c("profile_id", Text),
+        c("profile_name", Text),
         c("occurred_at_ms", Time),
         c("object_type", Text),
         c("direction", Text),
@@ -203,7 +205,9 @@ pub static ISSUES: ListSpec = ListSpec {
     default_columns: &[
         "issue_id",
         "occurred_at_ms",
+        "display_name",
         "user_id",
+        "profile_name",
         "session_id",
         "object_type",
         "direction",
@@ -406,6 +410,12 @@ mod tests {
         assert_eq!(e(&[("limit", "100000")]).code(), "bad_value");
         assert_eq!(e(&[("Status", "x")]).code(), "unknown_parameter");
         assert_eq!(e(&[("objects_type", "x")]).code(), "bad_operator");
+        assert_eq!(e(&[("total", "maybe")]).code(), "bad_value");
+        assert!(
+            parse(&SESSIONS, &p(&[("total", "true")]), ctx())
+                .unwrap()
+                .total
+        );
         let msg = e(&[("nope", "1")]).to_string();
         assert!(msg.contains("\"nope\""), "{msg}");
         assert!(parse(&USERS, &p(&[("from", "0")]), ctx()).is_err());
