@@ -522,9 +522,27 @@ test("profiles list and a profile's session statistics", async () => {
   await page.getByRole("heading", { level: 1, name: `Profile ${profileName}` }).waitFor();
   await shot(page, "10-profile-users");
   const profile = decodeURIComponent(page.url().split("#/profiles/")[1]);
-  const issues = await download(page, page.getByRole("link", { name: "Sync issues (CSV)" }), "profile-issues.csv");
+  // A profile's sync issues: a page with From/To whose exports are the window's CSV.
+  await page.getByRole("link", { name: "Sync issues", exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: `Sync issues: profile ${profile}` }).waitFor();
+  await page.getByLabel("From", { exact: true }).waitFor();
+  await shot(page, "23-profile-issues");
+  const issues = await download(page, page.getByRole("link", { name: "Export CSV (raw)" }), "profile-issues.csv");
   const [head, ...issueRows] = parseCsv(issues.bytes.toString("utf8"));
   assert.equal(head[0], "issue_id");
+  // Item 10: the names the seeds list beside each issue (every issue happened in this profile).
+  const nameCol = head.indexOf("display_name");
+  const profileCol = head.indexOf("profile_name");
+  assert.ok(nameCol >= 0 && profileCol >= 0, `${head}`);
+  assert.ok(
+    issueRows.every((r) => r[nameCol] !== "" && r[profileCol] === profileName),
+    "every issue names its user and the profile",
+  );
+  const excel = await download(page, page.getByRole("link", { name: "Export CSV for Excel" }), "profile-issues-x.csv");
+  const excelHead = parseCsv(excel.bytes.toString("utf8"))[0];
+  assert.ok(excelHead.includes("Display name") && excelHead.includes("Profile name"), `${excelHead}`);
+  await page.getByRole("navigation", { name: "Profile views" }).getByRole("link", { name: "Users" }).click();
+  await until(async () => (await rowsOf("Users of this profile").count()) > 0, "profile users again");
   // (Issues keep the profile they happened in, so a user moved since may be listed.)
   const userCol = head.indexOf("user_id");
   assert.ok(issueRows.length > 0, `${profile} has sync issues`);
@@ -589,6 +607,142 @@ test("item 1: a profile's default window of 1,000+ sessions downloads as ZIP and
   await page.getByRole("combobox", { name: "Logs as" }).selectOption("zip");
 });
 
+/** The pager's words under a table. */
+const pagerOf = (title) => page.getByRole("navigation", { name: `${title} pages` }).getByTestId("pager-text");
+
+test("item 10: the pager shows the total of the view", async () => {
+  await page.goto("/#/users");
+  await until(async () => (await rowsOf("All users").count()) > 0, "users listed");
+  const users = ctx.users.length;
+  const first = `Rows 1–${Math.min(50, users)} of ${count(users)}`;
+  await until(
+    async () => ((await pagerOf("All users").innerText()) === first ? true : await pagerOf("All users").innerText()),
+    first,
+  );
+  // A profile's window of 1,000+ sessions: the total on the first and the second page.
+  const [profile, started] = Object.entries(ctx.profile_sessions).sort((a, b) => b[1] - a[1])[0];
+  await page.goto(`/#/profiles/${profile}/sessions`);
+  const table = "Sessions (errors first)";
+  await until(async () => (await rowsOf(table).count()) > 1, "profile sessions");
+  let total = 0;
+  await until(async () => {
+    const m = /^Rows 1–50 of ([\d,]+)$/.exec(await pagerOf(table).innerText());
+    total = m ? Number(m[1].replace(/,/g, "")) : 0;
+    return total >= 1000 ? true : `${await pagerOf(table).innerText()} (the profile started ${started})`;
+  }, "the window's total");
+  await page.getByRole("button", { name: "Next →" }).click();
+  await until(async () => {
+    const text = await pagerOf(table).innerText();
+    return text === `Rows 51–100 of ${count(total)}` ? true : text;
+  }, "the second page keeps the total");
+  // A filter changes the total.
+  await page.getByRole("combobox", { name: "Status" }).selectOption("Error");
+  await until(async () => {
+    const m = /^Rows 1–\d+ of ([\d,]+)$/.exec(await pagerOf(table).innerText());
+    const errors = m ? Number(m[1].replace(/,/g, "")) : -1;
+    return errors > 0 && errors < total ? true : await pagerOf(table).innerText();
+  }, "the total of the filtered view");
+  await shot(page, "24-pager-total");
+});
+
+test("item 10: a user's sync issues name the user and the profile, in a From/To window", async () => {
+  const user = uniqueUser((u) => u.issues >= 2 && u.profile_name);
+  await page.goto(`/#/users/${user.user_id}`);
+  await page.getByRole("heading", { level: 1, name: user.display_name }).waitFor();
+  await page.getByRole("navigation", { name: "User views" }).getByRole("link", { name: "Sync issues" }).click();
+  await page.getByRole("heading", { level: 1, name: `Sync issues: user ${user.user_id}` }).waitFor();
+  const table = "Sync issues (newest first)";
+  await until(async () => (await rowsOf(table).count()) > 0, "issues listed");
+  const names = await columnOf(table, "Display name");
+  assert.ok(
+    names.every((n) => n === user.display_name),
+    `display names: ${names}`,
+  );
+  const profiles = await columnOf(table, "Profile name");
+  assert.ok(profiles.length > 0 && profiles.every((n) => n !== ""), `profile names: ${profiles}`);
+  assert.ok(profiles.includes(user.profile_name), `${user.profile_name} among ${profiles}`);
+  // The default window holds every issue the simulator reported (six hours of the fleet).
+  await until(async () => {
+    const text = await pagerOf(table).innerText();
+    return new RegExp(`of ${count(user.issues)}$`).test(text) ? true : `${text} (expected ${user.issues})`;
+  }, "the window's issues");
+  await shot(page, "22-user-issues");
+  // A From after the oldest issue on the page: fewer issues, none before it, and the window
+  // in the address.
+  const times = (await columnOf(table, "Occurred")).sort();
+  const from = times[times.length - 1].slice(0, 16).replace(" ", "T");
+  assert.ok(times[0].slice(0, 16) < from.replace("T", " "), `issues in more than one minute: ${times}`);
+  await page.getByLabel("From", { exact: true }).fill(from);
+  await until(async () => {
+    const shown = await columnOf(table, "Occurred");
+    const m = / of ([\d,]+)$/.exec(await pagerOf(table).innerText());
+    const total = m ? Number(m[1].replace(/,/g, "")) : -1;
+    return shown.length > 0 &&
+      total > 0 &&
+      total < user.issues &&
+      shown.every((t) => t.slice(0, 16) >= from.replace("T", " "))
+      ? true
+      : `${total}: ${shown}`;
+  }, "the issues from the picked time on");
+  await until(
+    async () => (page.url().includes(`from=${encodeURIComponent(from)}`) ? true : page.url()),
+    "From in the address",
+  );
+  await page.getByLabel("To", { exact: true }).fill(from);
+  await page.getByRole("alert").filter({ hasText: "From must be before To" }).waitFor();
+  await page.getByRole("button", { name: "To now" }).click();
+  await until(async () => (await rowsOf(table).count()) > 0, "issues again");
+});
+
+test("item 10: a To left at now follows the clock on refresh; a picked To stays", async () => {
+  const p = await newPage(browser);
+  await p.clock.install();
+  await signIn(p, ctx.admin_token);
+  await p.goto(`/#/users/${ctx.errorUser.user_id}/sessions`);
+  await p.locator("tbody tr").first().waitFor();
+  const to = p.getByLabel("To", { exact: true });
+  const before = await to.inputValue();
+  assert.equal(await p.getByTestId("to-follows").innerText(), "To: now (follows the clock)");
+  const asked = [];
+  p.on("request", (r) => {
+    if (/\/api\/v1\/users\/[^/]+\/sessions\?/.test(r.url())) asked.push(new URL(r.url()).searchParams);
+  });
+  await p.clock.fastForward("20:00");
+  const moved = async () => Date.parse(await to.inputValue()) - Date.parse(before);
+  const deadline = Date.now() + 10_000;
+  while ((await moved()) < 19 * 60_000 && Date.now() < deadline) await p.waitForTimeout(100);
+  assert.ok((await moved()) >= 19 * 60_000, `To moved by ${(await moved()) / 60_000} min`);
+  while (asked.length === 0 && Date.now() < deadline) await p.waitForTimeout(100);
+  assert.ok(asked.length > 0, "the list was asked again");
+  assert.ok(
+    asked.every((q) => !q.has("to")),
+    "a following To is the API's now (no to= sent)",
+  );
+  await p.screenshot({ path: `${ctx.out_dir}/screenshots/25-sessions-to-follows.png`, fullPage: true });
+  // A picked To stays put through refreshes, and is sent.
+  const picked = (await to.inputValue()).replace(/T\d\d:\d\d$/, "T00:00");
+  await to.fill(picked);
+  await p.getByTestId("to-follows").filter({ hasText: "To: as picked" }).waitFor();
+  asked.length = 0;
+  await p.clock.fastForward("20:00");
+  const until2 = Date.now() + 10_000;
+  while (asked.length === 0 && Date.now() < until2) await p.waitForTimeout(100);
+  assert.ok(asked.length > 0, "the list was asked again");
+  assert.equal(await to.inputValue(), picked);
+  assert.ok(
+    asked.every((q) => q.get("to") === String(Date.parse(picked))),
+    "a picked To is sent as picked",
+  );
+  assert.ok(p.url().includes(`to=${encodeURIComponent(picked)}`), p.url());
+  // "To now" follows the clock again.
+  await p.getByRole("button", { name: "To now" }).click();
+  await p.getByTestId("to-follows").filter({ hasText: "To: now (follows the clock)" }).waitFor();
+  const gone = Date.now() + 10_000;
+  while (/[?&]to=/.test(p.url()) && Date.now() < gone) await p.waitForTimeout(100);
+  assert.ok(!/[?&]to=/.test(p.url()), `no To in the address: ${p.url()}`);
+  await p.context().close();
+});
+
 test("item 3: the pages refresh by themselves and say when events stopped arriving", async () => {
   const p = await newPage(browser);
   await p.clock.install();
@@ -646,7 +800,15 @@ test("a viewer sees no actions", async () => {
 
 test("usable at a phone's width", async () => {
   const phone = await newPage(browser, { width: 390, height: 844 });
+  // Every page at 390 px, the sign-in first (with a refused token, as at 1280 px).
+  await phone.goto("/");
+  await phone.getByLabel("API token").fill("hello");
+  await phone.getByRole("button", { name: "Sign in" }).click();
+  await phone.getByRole("alert").filter({ hasText: "64 hexadecimal" }).waitFor();
+  await phone.screenshot({ path: `${ctx.out_dir}/screenshots/13a-phone-sign-in.png`, fullPage: true });
+  await phone.getByLabel("API token").fill("");
   await signIn(phone, ctx.admin_token);
+  const profile = ctx.errorUser.profile_id;
   const pages = [
     ["#/", "13-phone-monitor", () => phone.getByTestId("card-LastSyncSucceeded")],
     ["#/users", "14-phone-users", () => phone.locator("tbody tr").first()],
@@ -658,6 +820,15 @@ test("usable at a phone's width", async () => {
     [`#/users/${ctx.errorUser.user_id}/sessions`, "16-phone-sessions", () => phone.locator("tbody tr").first()],
     ["#/profiles", "17-phone-profiles", () => phone.locator("tbody tr").first()],
     ["#/audit", "18-phone-audit", () => phone.locator("tbody tr").first()],
+    ["#/monitor/LastSyncFailed", "13b-phone-card-users", () => phone.locator("tbody tr").first()],
+    [`#/users/${ctx.errorUser.user_id}/issues`, "16c-phone-user-issues", () => phone.locator("tbody tr").first()],
+    [`#/profiles/${profile}`, "17b-phone-profile-users", () => phone.locator("tbody tr").first()],
+    [`#/profiles/${profile}/sessions`, "17c-phone-profile-sessions", () => phone.locator("tbody tr").first()],
+    [
+      `#/profiles/${profile}/issues`,
+      "17d-phone-profile-issues",
+      () => phone.getByRole("link", { name: "Export CSV (raw)" }),
+    ],
   ];
   for (const [hash, name, ready] of pages) {
     await phone.goto(`/${hash}`);
@@ -704,6 +875,8 @@ test("pages pass axe-core's WCAG 2.1 A/AA checks (serious and critical)", async 
     ["#/users", () => page.locator("tbody tr").first()],
     [`#/users/${user}`, () => page.getByRole("heading", { name: "Sync history (latest 20)" })],
     [`#/users/${user}/sessions`, () => page.locator("tbody tr").first()],
+    [`#/users/${user}/issues`, () => page.locator("tbody tr").first()],
+    [`#/profiles/${ctx.errorUser.profile_id}/issues`, () => page.getByRole("link", { name: "Export CSV (raw)" })],
     ["#/audit", () => page.locator("tbody tr").first()],
   ];
   const problems = [];

@@ -1,6 +1,7 @@
 // The shell: who is signed in, the navigation, and the page for the route.
 import { useEffect, useState } from "preact/hooks";
 import { get, onSignedOut, signOut, type Principal } from "./api";
+import { Issues } from "./pages/Issues";
 import { Audit, Profiles, Users } from "./pages/Lists";
 import { Monitor } from "./pages/Monitor";
 import { Sessions } from "./pages/Sessions";
@@ -13,9 +14,11 @@ function Page({ route, me }: { route: Route; me: Principal }) {
   if (!a || a === "monitor") return <Monitor card={b} me={me} />;
   if (a === "profiles" && !b) return <Profiles />;
   if (a === "profiles" && c === "sessions") return <Sessions profile={b} />;
+  if (a === "profiles" && c === "issues") return <Issues profile={b} />;
   if (a === "profiles") return <Users profile={b} me={me} />;
   if (a === "users" && !b) return <Users me={me} />;
   if (a === "users" && c === "sessions") return <Sessions user={b} />;
+  if (a === "users" && c === "issues") return <Issues user={b} />;
   if (a === "users") return <UserPage id={b} me={me} />;
   if (a === "audit") return <Audit />;
   return (

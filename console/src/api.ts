@@ -20,6 +20,8 @@ export interface Page {
   limit: number;
   offset: number;
   next_offset: number | null;
+  /** The rows the view matches (asked for with `total=true`). */
+  total?: number;
 }
 
 export interface ColumnMeta {

@@ -148,3 +148,10 @@ export function cell(kind: string, column: string, v: unknown): string {
   if (kind === "text") return words(v);
   return String(v);
 }
+
+/** The pager's words: `Rows 1–50 of 4,339` (`of …` only when the API said the total). */
+export function pagerText(offset: number, shown: number, total?: number): string {
+  if (shown === 0) return total && total > 0 ? `No rows here (${count(total)} in all)` : "No rows";
+  const range = `Rows ${count(offset + 1)}–${count(offset + shown)}`;
+  return total === undefined ? range : `${range} of ${count(total)}`;
+}

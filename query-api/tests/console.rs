@@ -266,6 +266,11 @@ async fn console_in_headless_chromium_against_the_pipeline() {
                 "sync_state": u.sync_state,
                 "sessions_started": u.sessions_started,
                 "sessions_ended": u.sessions_ended,
+                "issues": u.issues,
+                "profile_name": manifest
+                    .profiles
+                    .get(&format!("{}/{}", u.tenant_id, u.profile_id))
+                    .map(|p| p.name.clone()),
             })
         })
         .collect();

@@ -4,7 +4,7 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { API, ApiFailure, get, listMeta, withQuery, type ColumnMeta, type ListMeta, type Page, type Row } from "../api";
-import { cell, label, tone, words } from "../format";
+import { cell, label, pagerText, tone, words } from "../format";
 import { ColumnChooser } from "./ColumnChooser";
 import { toFilter } from "./filters";
 import { parse } from "../router";
@@ -162,7 +162,7 @@ export function DataTable(props: DataTableProps) {
     }
     let live = true;
     setLoading(true);
-    get<Page>(withQuery(props.endpoint, { ...view.params, limit, offset }))
+    get<Page>(withQuery(props.endpoint, { ...view.params, limit, offset, total: "true" }))
       .then((p) => {
         if (!live) return;
         setPage(p);
@@ -379,7 +379,7 @@ export function DataTable(props: DataTableProps) {
           ← Previous
         </button>
         <span aria-live="polite">
-          {rows.length > 0 ? `Rows ${offset + 1}–${offset + rows.length}` : "No rows"}
+          <span data-testid="pager-text">{pagerText(offset, rows.length, page?.total)}</span>
           {loading ? " (loading…)" : ""}
         </span>
         <button type="button" disabled={page?.next_offset == null} onClick={() => setOffset(page?.next_offset ?? 0)}>

@@ -1,6 +1,6 @@
 // The profile and user lists, and the audit trail.
 import { useEffect, useState } from "preact/hooks";
-import { API, get, withQuery, type ApiFailure, type Page, type Principal } from "../api";
+import { get, withQuery, type ApiFailure, type Page, type Principal } from "../api";
 import { ErrorNote } from "../components/ErrorNote";
 import { DataTable } from "../components/DataTable";
 import { BulkActions } from "./BulkActions";
@@ -68,13 +68,7 @@ export function Users({ profile, me }: { profile?: string; me: Principal }) {
             Users
           </a>
           <a href={href("profiles", profile, "sessions")}>Session statistics</a>
-          <a
-            href={`${API}/profiles/${encodeURIComponent(profile)}/issues?format=csv&bom=true`}
-            download
-            title="A profile's sync issues of the last 3 days come as CSV only (large volume)"
-          >
-            Sync issues (CSV)
-          </a>
+          <a href={href("profiles", profile, "issues")}>Sync issues</a>
         </nav>
       )}
       <DataTable

@@ -1,18 +1,17 @@
 // Session statistics of a profile or a user: a From/To window (default the last 3 days),
 // errors first, a details panel per session (objects report, exception), and log ZIPs per
 // session, for the selected sessions and for the whole window.
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { API, get, withQuery, type ApiFailure, type Row } from "../api";
 import { Copy } from "../components/Copy";
 import { DataTable } from "../components/DataTable";
 import { ErrorNote } from "../components/ErrorNote";
 import { LogDownload } from "../components/LogDownload";
-import { count, duration, localInput, time, words } from "../format";
+import { useTimeWindow, WindowForm } from "../components/TimeWindow";
+import { count, duration, time, words } from "../format";
 import { writeUrl } from "../components/DataTable";
 import { href, parse } from "../router";
 import { AsOf, useTick } from "./Monitor";
-
-const DAY = 86_400_000;
 
 interface Props {
   profile?: string;
@@ -187,19 +186,13 @@ export function Sessions({ profile, user }: Props) {
   // From, To and the open session live in the address (with the table's view): Back
   // restores them and a link opens them.
   const [q] = useState(() => parse(location.hash).query);
-  const [fromText, setFromText] = useState(() => q.get("from") ?? localInput(Date.now() - 3 * DAY));
-  const [toText, setToText] = useState(() => q.get("to") ?? localInput(Date.now() + 60_000));
   const [open, setOpen] = useState<string | null>(() => q.get("session"));
   const [selected, setSelected] = useState<string[]>([]);
   const [format, setFormat] = useState<"zip" | "csv">("zip");
   const tick = useTick();
-  const window = useMemo(() => {
-    const from = Date.parse(fromText);
-    const to = Date.parse(toText);
-    return Number.isNaN(from) || Number.isNaN(to) || from >= to ? null : { from: String(from), to: String(to) };
-  }, [fromText, toText]);
-  const badWindow = !Number.isNaN(Date.parse(fromText)) && !Number.isNaN(Date.parse(toText)) && !window;
-  useEffect(() => writeUrl({ from: fromText, to: toText, session: open ?? "" }), [fromText, toText, open]);
+  const w = useTimeWindow(tick);
+  const window = w.params;
+  useEffect(() => writeUrl({ session: open ?? "" }), [open]);
   const endpoint = user
     ? `/users/${encodeURIComponent(user)}/sessions`
     : `/profiles/${encodeURIComponent(profile ?? "")}/sessions`;
@@ -219,6 +212,7 @@ export function Sessions({ profile, user }: Props) {
             <a href={href("users", user, "sessions")} aria-current="page">
               Session statistics
             </a>
+            <a href={href("users", user, "issues")}>Sync issues</a>
           </>
         ) : (
           <>
@@ -226,31 +220,11 @@ export function Sessions({ profile, user }: Props) {
             <a href={href("profiles", profile ?? "", "sessions")} aria-current="page">
               Session statistics
             </a>
+            <a href={href("profiles", profile ?? "", "issues")}>Sync issues</a>
           </>
         )}
       </nav>
-      <form class="window" onSubmit={(e) => e.preventDefault()} aria-label="Time window">
-        <label>
-          From{" "}
-          <input
-            type="datetime-local"
-            value={fromText}
-            onChange={(e) => setFromText((e.target as HTMLInputElement).value)}
-          />
-        </label>
-        <label>
-          To{" "}
-          <input
-            type="datetime-local"
-            value={toText}
-            onChange={(e) => setToText((e.target as HTMLInputElement).value)}
-          />
-        </label>
-        <button type="button" onClick={() => setToText(localInput(Date.now() + 60_000))}>
-          To now
-        </button>
-      </form>
-      {!window && <ErrorNote message={badWindow ? "From must be before To." : "Pick both a From and a To time."} />}
+      <WindowForm w={w} />
       <div class={open ? "with-details" : ""}>
         {window && (
           <DataTable

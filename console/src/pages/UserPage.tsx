@@ -142,6 +142,7 @@ export function UserPage({ id, me }: { id: string; me: Principal }) {
           User
         </a>
         <a href={href("users", id, "sessions")}>Session statistics</a>
+        <a href={href("users", id, "issues")}>Sync issues</a>
       </nav>
       <PendingActions id={id} version={sent} onConfirmed={() => setFollowUntil(Date.now() + 20_000)} />
       <div class="grid">
@@ -268,9 +269,12 @@ export function UserPage({ id, me }: { id: string; me: Principal }) {
         list="issues"
         endpoint={`/users/${encodeURIComponent(id)}/issues`}
         title="Sync issues (last 3 days)"
-        storageKey="columns.issues"
+        storageKey="columns.issues.v2"
         pageSize={20}
       />
+      <p>
+        <a href={href("users", id, "issues")}>All sync issues, in a From/To window →</a>
+      </p>
       <ErrorCodes />
     </>
   );
