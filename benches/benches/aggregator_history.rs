@@ -1,0 +1,311 @@
+//! The aggregator's cost as history grows (issue 17): one tenant of N users (default
+//! 100,000) whose history is loaded in steps up to each size of
+//! `SYNCTEL_BENCH_RAW_ROWS_M` (millions of raw rows, session plus issue events; default
+//! "10,50,100"), written straight into the raw tables as ingest writes them (see
+//! `aggregator_scale` for why). Each step adds older history for the same users (the
+//! simulator with another seed, ending where the previous step began).
+//!
+//! At each size, in the same run:
+//! - the steady cycle: 1,000 users get a new session and one cycle runs (its users and
+//!   sessions steps timed apart); the history loaded before is behind the watermark, as if
+//!   aggregated;
+//! - its baseline: what the cycle before `ingest_touches` spent finding the same window's
+//!   users and sessions (the scans of the raw tables' `ingested_at` it ran: the touched
+//!   users' count and the sessions' count, each once; the old cycle ran the user set twice
+//!   more inside its recompute and the session set once more);
+//! - the first full recompute (the derived tables emptied, a new aggregator's first cycle)
+//!   at the sizes of `SYNCTEL_BENCH_FULL_AT_M` (default: every size).
+//!
+//! Run: `eval "$(deploy/stack.sh env)"; cargo bench -p benches --bench aggregator_history`
+//! (`SYNCTEL_BENCH_USERS`, `SYNCTEL_BENCH_RAW_ROWS_M`, `SYNCTEL_BENCH_FULL_AT_M`;
+//! `SYNCTEL_BENCH_KEEP=1` keeps the database).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default,
+    missing_docs
+)]
+
+#[path = "common/fleet.rs"]
+mod fleet;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aggregator::cycle::{now_ms, sql, COUNTS_PROGRESS_NAME, PROGRESS_NAME, SESSIONS_PROGRESS_NAME};
+use aggregator::{Aggregator, AggregatorConfig};
+use schemas::Event;
+use store::rows::Row;
+
+/// Raw rows per session in the simulator's history (started + ended, ~0.25 issue):
+/// measured 22.4 M rows for 10.0 M sessions.
+const RAW_ROWS_PER_SESSION: f64 = 2.24;
+
+/// The touched users' count as the cycle ran it before `ingest_touches`: a scan of
+/// `ingested_at` over both user-keyed raw tables (profile and time parts left out: they
+/// are the same in both).
+const OLD_TOUCHED_USERS: &str = "SELECT count() FROM (SELECT DISTINCT tenant_id, user_id FROM ( \
+     SELECT tenant_id, user_id FROM session_events \
+     WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?) \
+     UNION ALL SELECT tenant_id, user_id FROM user_state_events \
+     WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)))";
+
+/// The sessions' count as the cycle ran it before `ingest_touches`.
+const OLD_TOUCHED_SESSIONS: &str = "SELECT uniq(tenant_id, user_id, session_id) \
+     FROM session_events WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)";
+
+fn list_env(name: &str, default: &str) -> Vec<u64> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.to_owned())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+fn config(ch: &store::ClickHouseConfig) -> AggregatorConfig {
+    let mut config = AggregatorConfig::default();
+    config.clickhouse = ch.clone();
+    config.cycle.settle_secs = 0;
+    // No look-back: the steady cycle then sees only the 1,000 users with new events.
+    config.cycle.overlap_secs = 0;
+    config.cycle.max_users_per_statement =
+        fleet::env_u64("SYNCTEL_BENCH_USERS_PER_STATEMENT", 25_000);
+    config
+}
+
+async fn aggregator(ch: &store::ClickHouseConfig) -> Aggregator {
+    let registry = &mut prometheus_client::registry::Registry::default();
+    let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
+    Aggregator::new(config(ch), metrics).await.unwrap()
+}
+
+async fn server_now(client: &clickhouse::Client) -> u32 {
+    client.query(sql::SERVER_NOW).fetch_one().await.unwrap()
+}
+
+/// Puts every watermark at the server's now: what is stored is taken as aggregated.
+async fn watermarks_to_now(client: &clickhouse::Client) {
+    let now = server_now(client).await + 1;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    for name in [PROGRESS_NAME, SESSIONS_PROGRESS_NAME, COUNTS_PROGRESS_NAME] {
+        client
+            .query(sql::PROGRESS_WRITE)
+            .bind(name)
+            .bind(now)
+            .bind(now_ms())
+            .bind(u64::try_from(now_ms()).unwrap())
+            .execute()
+            .await
+            .unwrap();
+    }
+}
+
+/// 1,000 users each get a started session, stored now.
+async fn touch_users(client: &clickhouse::Client, step: usize) {
+    let users: Vec<(String, String, String)> = client
+        .query(
+            "SELECT tenant_id, any(profile_id), user_id FROM user_state_events \
+             GROUP BY tenant_id, user_id ORDER BY cityHash64(user_id, ?) LIMIT 1000",
+        )
+        .bind(step as u64)
+        .fetch_all()
+        .await
+        .unwrap();
+    let at = now_ms();
+    let mut rows = Vec::new();
+    for (i, (tenant, profile, user)) in users.iter().enumerate() {
+        let ev = Event::SessionStarted(schemas::SessionStarted {
+            header: schemas::Header {
+                event_id: format!("bench-{step}-{i}"),
+                tenant_id: tenant.clone(),
+                profile_id: profile.clone(),
+                user_id: user.clone(),
+                occurred_at_ms: at,
+                engine_id: "bench".into(),
+                engine_version: "1".into(),
+            },
+            session_id: format!("bench-session-{step}-{i}"),
+            trigger: schemas::Trigger::Schedule,
+        });
+        if let Row::Session(r) = Row::from_event_at(&ev, store::rows::now_s()) {
+            rows.push(r);
+        }
+    }
+    fleet::write(client, "session_events", &rows).await;
+}
+
+async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, f64) {
+    let t = Instant::now();
+    let out = f.await;
+    (out, t.elapsed().as_secs_f64())
+}
+
+#[tokio::main]
+async fn main() {
+    let users = fleet::env_u64("SYNCTEL_BENCH_USERS", 100_000);
+    let sizes = list_env("SYNCTEL_BENCH_RAW_ROWS_M", "10,50,100");
+    let full_at = list_env(
+        "SYNCTEL_BENCH_FULL_AT_M",
+        &sizes
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    let (db, ch) = fleet::fresh_database("bench_agg_history").await;
+    let client = ch.client();
+    let mut history_start_ms = now_ms();
+    let mut results = Vec::new();
+    for (step, &size_m) in sizes.iter().enumerate() {
+        let raw: u64 = client
+            .query(
+                "SELECT (SELECT count() FROM session_events) + (SELECT count() FROM issue_events)",
+            )
+            .fetch_one()
+            .await
+            .unwrap();
+        let want = size_m * 1_000_000;
+        if want > raw {
+            let per_user =
+                (((want - raw) as f64 / RAW_ROWS_PER_SESSION) / users as f64).ceil() as u64;
+            let (mut cfg, span_ms) = fleet::history(100 + step as u64, users, per_user.max(1));
+            cfg.start_ms = history_start_ms - span_ms;
+            history_start_ms = cfg.start_ms;
+            eprintln!(
+                "step {size_m} M: adding ~{per_user} sessions per user ({:.1} h of older history)",
+                span_ms as f64 / 3.6e6
+            );
+            let (filled, load_s) = timed(fleet::fill(&client, cfg)).await;
+            eprintln!(
+                "  loaded {} session rows, {} issues in {load_s:.0} s",
+                filled.session_rows, filled.issue_rows
+            );
+        }
+        let raw: u64 = client
+            .query(
+                "SELECT (SELECT count() FROM session_events) + (SELECT count() FROM issue_events)",
+            )
+            .fetch_one()
+            .await
+            .unwrap();
+        let touches: u64 = client
+            .query("SELECT count() FROM ingest_touches")
+            .fetch_one()
+            .await
+            .unwrap();
+
+        // The first full recompute at this size.
+        let mut full = None;
+        if full_at.contains(&size_m) {
+            for t in [
+                "user_state",
+                "session_state",
+                "session_counts",
+                "issue_counts",
+                "user_status_counts",
+                "aggregator_progress",
+            ] {
+                client
+                    .query(&format!("TRUNCATE TABLE {t}"))
+                    .execute()
+                    .await
+                    .unwrap();
+            }
+            let mut agg = aggregator(&ch).await;
+            tokio::time::sleep(Duration::from_millis(1_100)).await;
+            let (report, s) = timed(agg.cycle()).await;
+            let report = report.unwrap();
+            eprintln!(
+                "  full recompute: {} users ({:.1} s), ~{} sessions ({:.1} s); cycle {s:.1} s",
+                report.touched,
+                report.users_ms as f64 / 1e3,
+                report.sessions,
+                report.sessions_ms as f64 / 1e3
+            );
+            full = Some((s, report.users_ms, report.sessions_ms));
+        }
+
+        // The steady cycle: 1,000 users touched, everything else behind the watermark.
+        watermarks_to_now(&client).await;
+        let mut agg = aggregator(&ch).await;
+        let from = server_now(&client).await;
+        touch_users(&client, step).await;
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        let to = server_now(&client).await;
+        let (report, cycle_s) = timed(agg.cycle()).await;
+        let report = report.unwrap();
+        assert_eq!(report.touched, 1_000, "{report:?}");
+        // Baseline: the old cycle's scans of the same window.
+        let (old_users, old_users_s) = timed(
+            client
+                .query(OLD_TOUCHED_USERS)
+                .bind(from)
+                .bind(to)
+                .bind(from)
+                .bind(to)
+                .fetch_one::<u64>(),
+        )
+        .await;
+        let (old_sessions, old_sessions_s) = timed(
+            client
+                .query(OLD_TOUCHED_SESSIONS)
+                .bind(from)
+                .bind(to)
+                .fetch_one::<u64>(),
+        )
+        .await;
+        let (old_users, old_sessions) = (old_users.unwrap(), old_sessions.unwrap());
+        eprintln!(
+            "  steady cycle: {} users ({} ms), ~{} sessions ({} ms); cycle {cycle_s:.2} s; \
+             old scans found {old_users} users in {old_users_s:.2} s, {old_sessions} sessions \
+             in {old_sessions_s:.2} s",
+            report.touched, report.users_ms, report.sessions, report.sessions_ms
+        );
+        results.push((
+            size_m,
+            raw,
+            touches,
+            full,
+            cycle_s,
+            report.users_ms,
+            report.sessions_ms,
+            old_users_s,
+            old_sessions_s,
+        ));
+    }
+    println!(
+        "| raw rows | touches rows | full recompute (users / sessions) | steady cycle, 1,000 users (users / sessions step) | baseline: the old cycle's raw scans of the same window (users count + sessions count, each once) |"
+    );
+    println!("|---|---|---|---|---|");
+    for (size_m, raw, touches, full, cycle_s, users_ms, sessions_ms, old_u, old_s) in &results {
+        let full = full.map_or("not run".to_owned(), |(s, u, se)| {
+            format!(
+                "{s:.1} s ({:.1} s / {:.1} s)",
+                u as f64 / 1e3,
+                se as f64 / 1e3
+            )
+        });
+        println!(
+            "| {:.1} M ({size_m} M asked) | {:.1} M | {full} | **{cycle_s:.2} s** ({:.2} s / {:.2} s) | {:.2} s ({old_u:.2} s + {old_s:.2} s) |",
+            *raw as f64 / 1e6,
+            *touches as f64 / 1e6,
+            *users_ms as f64 / 1e3,
+            *sessions_ms as f64 / 1e3,
+            old_u + old_s
+        );
+    }
+    if let (Some(first), Some(last)) = (results.first(), results.last()) {
+        println!(
+            "steady cycle at {} M raw rows / at {} M: {:.2}x (target <= 1.5x)",
+            last.0,
+            first.0,
+            last.4 / first.4
+        );
+    }
+    if std::env::var("SYNCTEL_BENCH_KEEP").is_err() {
+        db.drop_database().await.unwrap();
+    } else {
+        eprintln!("kept database {}", db.name);
+    }
+}
