@@ -21,8 +21,9 @@ INSERT INTO user_state
     profile_deleted, sync_setting, profile_status, effective_status, sync_state,
     no_recent_session, crm_token_active, mail_token_authorized, last_token_error,
     last_session_id, last_session_started_at_ms, last_session_ended_at_ms,
-    last_session_duration_ms, last_session_status, last_outcome, ever_succeeded,
-    last_error_category, last_error_source, last_error_message, consecutive_failures,
+    last_session_duration_ms, last_session_status, last_outcome, last_outcome_session_id,
+    last_outcome_started_at_ms, ever_succeeded, last_error_category, last_error_source,
+    last_error_message, last_error_session_id, last_error_started_at_ms, consecutive_failures,
     first_seen_ms, last_event_at_ms, changes_at_ms, computed_at_ms, version
 )
 SELECT
@@ -30,8 +31,9 @@ SELECT
     profile_deleted, sync_setting, profile_status, effective_status, sync_state,
     no_recent_session, crm_token_active, mail_token_authorized, last_token_error,
     last_session_id, last_session_started_at_ms, last_session_ended_at_ms,
-    last_session_duration_ms, last_session_status, last_outcome, ever_succeeded,
-    last_error_category, last_error_source, last_error_message, consecutive_failures,
+    last_session_duration_ms, last_session_status, last_outcome, last_outcome_session_id,
+    last_outcome_started_at_ms, ever_succeeded, last_error_category, last_error_source,
+    last_error_message, last_error_session_id, last_error_started_at_ms, consecutive_failures,
     first_seen_ms, last_event_at_ms, changes_at_ms, computed_at_ms, version
 FROM
 (
@@ -80,11 +82,15 @@ SELECT
     if(l_ended = 1, l_status, '') AS last_session_status,
     -- S3
     l_outcome AS last_outcome,
+    l_outcome_session_id AS last_outcome_session_id,
+    l_outcome_started_at_ms AS last_outcome_started_at_ms,
     toUInt8(l_ever_succeeded) AS ever_succeeded,
     -- S4
     l_error_category AS last_error_category,
     l_error_source AS last_error_source,
     l_error_message AS last_error_message,
+    l_error_session_id AS last_error_session_id,
+    l_error_started_at_ms AS last_error_started_at_ms,
     -- S5
     l_consecutive_failures AS consecutive_failures,
     u_first_seen_ms AS first_seen_ms,
@@ -159,6 +165,9 @@ FROM
             argMax(s_status, (s_started_at_ms, session_id)) AS l_status,
             argMaxIf(s_status, (s_started_at_ms, session_id), s_ended = 1 AND s_status != 'Skipped')
                 AS l_outcome,
+            argMaxIf(session_id, (s_started_at_ms, session_id), s_ended = 1 AND s_status != 'Skipped')
+                AS l_outcome_session_id,
+            maxIf(s_started_at_ms, s_ended = 1 AND s_status != 'Skipped') AS l_outcome_started_at_ms,
             toUInt8(countIf(s_ended = 1 AND s_status = 'Success') > 0) AS l_ever_succeeded,
             maxIf(s_started_at_ms, s_ended = 1 AND s_status = 'Success') AS l_success_started_at_ms,
             groupArrayIf(s_started_at_ms, s_ended = 1 AND s_status = 'Error') AS l_error_starts,
@@ -168,6 +177,9 @@ FROM
                 AS l_error_source,
             argMaxIf(s_message, (s_started_at_ms, session_id), s_ended = 1 AND s_status = 'Error')
                 AS l_error_message,
+            argMaxIf(session_id, (s_started_at_ms, session_id), s_ended = 1 AND s_status = 'Error')
+                AS l_error_session_id,
+            maxIf(s_started_at_ms, s_ended = 1 AND s_status = 'Error') AS l_error_started_at_ms,
             max(s_last_event_at_ms) AS l_last_event_at_ms
         FROM
         (

@@ -182,6 +182,10 @@ pub struct SessionSummary {
     pub last_status: Option<SessionStatus>,
     /// Status of the latest ended session that was not Skipped.
     pub last_outcome: Option<SessionStatus>,
+    /// That session's id.
+    pub last_outcome_session_id: Option<String>,
+    /// That session's start, ms.
+    pub last_outcome_started_at_ms: Option<i64>,
     /// Some session succeeded.
     pub ever_succeeded: bool,
     /// Category of the latest Error session.
@@ -190,6 +194,10 @@ pub struct SessionSummary {
     pub last_error_source: Option<ErrorSource>,
     /// Message of the latest Error session.
     pub last_error_message: Option<String>,
+    /// The latest Error session's id.
+    pub last_error_session_id: Option<String>,
+    /// Its start, ms (older than the last outcome's when the outcome is not an Error).
+    pub last_error_started_at_ms: Option<i64>,
     /// Error sessions started after the latest Success started (all of them if none).
     pub consecutive_failures: u64,
 }
@@ -242,10 +250,14 @@ pub fn summarize_sessions<'a>(sessions: impl IntoIterator<Item = &'a Session>) -
         last_ended_at_ms: last.and_then(|s| s.end.as_ref()).map(|e| e.ended_at_ms),
         last_status: last.and_then(|s| s.end.as_ref()).map(|e| e.status),
         last_outcome: outcome.and_then(|s| s.end.as_ref()).map(|e| e.status),
+        last_outcome_session_id: outcome.map(|s| s.session_id.clone()),
+        last_outcome_started_at_ms: outcome.map(|s| s.started_at_ms),
         ever_succeeded: success.is_some(),
         last_error_category: error_end.and_then(|e| e.error_category),
         last_error_source: error_end.and_then(|e| e.error_source),
         last_error_message: error_end.and_then(|e| e.message.clone()),
+        last_error_session_id: error.map(|s| s.session_id.clone()),
+        last_error_started_at_ms: error.map(|s| s.started_at_ms),
         consecutive_failures: errors
             .iter()
             .filter(|&&start| success_start.is_none_or(|s| start > s))

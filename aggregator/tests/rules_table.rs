@@ -217,6 +217,27 @@ fn s3_last_outcome_ignores_skipped() {
     let s = summarize_sessions(merge_sessions(&events).values());
     assert_eq!(s.last_outcome, Some(SessionStatus::Error));
     assert_eq!(s.last_status, Some(SessionStatus::Skipped));
+    // The outcome's own session, not the latest one.
+    assert_eq!(s.last_outcome_session_id.as_deref(), Some("s1"));
+    assert_eq!(s.last_outcome_started_at_ms, Some(2_000));
+}
+
+#[test]
+fn s3_s4_a_canceled_outcome_keeps_an_older_error_apart() {
+    let mut events = with(
+        session("s1", 2_000, 3_000, SessionStatus::Error),
+        session("s2", 4_000, 5_000, SessionStatus::Canceled),
+    );
+    events.extend(session("s3", 6_000, 7_000, SessionStatus::Skipped));
+    let s = summarize_sessions(merge_sessions(&events).values());
+    assert_eq!(s.last_outcome, Some(SessionStatus::Canceled));
+    assert_eq!(s.last_outcome_session_id.as_deref(), Some("s2"));
+    assert_eq!(s.last_outcome_started_at_ms, Some(4_000));
+    // The error shown is s1's, and its start says it is older than the outcome.
+    assert_eq!(s.last_error_message.as_deref(), Some("error in s1"));
+    assert_eq!(s.last_error_session_id.as_deref(), Some("s1"));
+    assert_eq!(s.last_error_started_at_ms, Some(2_000));
+    assert_eq!(s.last_started_at_ms, Some(6_000));
 }
 
 #[test]
@@ -230,6 +251,8 @@ fn s4_last_error_comes_from_the_latest_error_session() {
     assert_eq!(s.last_error_category, Some(ErrorCategory::Throttling));
     assert_eq!(s.last_error_source, Some(ErrorSource::Crm));
     assert_eq!(s.last_error_message.as_deref(), Some("error in s2"));
+    assert_eq!(s.last_error_session_id.as_deref(), Some("s2"));
+    assert_eq!(s.last_error_started_at_ms, Some(4_000));
     // Never an error: empty.
     let s =
         summarize_sessions(merge_sessions(&session("s9", 1, 2, SessionStatus::Success)).values());

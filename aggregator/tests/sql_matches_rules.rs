@@ -157,6 +157,12 @@ async fn sql_recompute_equals_the_pure_rules() {
             s.last_duration_ms().unwrap_or(0),
             sym(s.last_status.map(|x| x.symbol())),
             sym(s.last_outcome.map(|x| x.symbol())),
+            (
+                s.last_outcome_session_id.clone().unwrap_or_default(),
+                s.last_outcome_started_at_ms.unwrap_or(0),
+                s.last_error_session_id.clone().unwrap_or_default(),
+                s.last_error_started_at_ms.unwrap_or(0),
+            ),
             s.ever_succeeded,
             (
                 sym(s.last_error_category.map(|x| x.symbol())),
@@ -184,6 +190,12 @@ async fn sql_recompute_equals_the_pure_rules() {
             row.last_session_duration_ms,
             row.last_session_status.clone(),
             row.last_outcome.clone(),
+            (
+                row.last_outcome_session_id.clone(),
+                row.last_outcome_started_at_ms,
+                row.last_error_session_id.clone(),
+                row.last_error_started_at_ms,
+            ),
             row.ever_succeeded == 1,
             (
                 row.last_error_category.clone(),

@@ -142,6 +142,16 @@ test("item 4: the monitor's rows show what put the user on the card", async () =
     if (state === "LastSyncFailed") {
       assert.ok(headers.includes("Last error message") && headers.includes("Last error category"), `${headers}`);
       assert.ok(!headers.includes("Last session status"), "not the latest (maybe Skipped) session's status");
+      // When the failed sync ran, and when the error shown happened: the same session for
+      // an Error, an earlier one (or none) for a Canceled sync.
+      assert.ok(headers.includes("Last outcome started") && headers.includes("Last error started"), `${headers}`);
+      const outcomeAt = await columnOf(title, "Last outcome started");
+      const errorAt = await columnOf(title, "Last error started");
+      outcomes.forEach((o, i) => {
+        assert.ok(outcomeAt[i], `row ${i}: the failed sync's start`);
+        if (o === "Error") assert.equal(errorAt[i], outcomeAt[i], `row ${i}: an Error outcome is its own error`);
+        else assert.notEqual(errorAt[i], outcomeAt[i], `row ${i}: a Canceled sync's error is an earlier one`);
+      });
     }
     if (state === "LastSyncSucceeded") {
       assert.ok(!headers.includes("Last error message"), "no old error messages on the succeeded card");

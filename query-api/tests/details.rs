@@ -68,3 +68,74 @@ async fn user_history_is_the_head_of_the_session_list() {
     }
     f.drop().await;
 }
+
+/// A sync Canceled after an Error: the user's row says which session gave the outcome and
+/// which gave the error shown, with their starts, so a "Last sync failed" row can tell the
+/// failure's own time and an older error apart (the console marks the error as earlier).
+#[tokio::test]
+async fn a_canceled_outcome_names_its_session_and_the_older_error() {
+    let f = Fixture::new("details_outcome").await;
+    let (error_at, canceled_at, running_at) = (f.base - 600_000, f.base - 300_000, f.base - 60_000);
+    let mut events = vec![common::user(TA, "p1", "u7", "Seven", error_at - 1_000)];
+    events.extend(session(
+        TA,
+        "p1",
+        "u7",
+        "e1",
+        error_at,
+        1_000,
+        SessionStatus::Error,
+        "boom",
+    ));
+    events.extend(session(
+        TA,
+        "p1",
+        "u7",
+        "c2",
+        canceled_at,
+        1_000,
+        SessionStatus::Canceled,
+        "stop",
+    ));
+    // A session still running: the latest session, not the outcome.
+    events.push(
+        session(
+            TA,
+            "p1",
+            "u7",
+            "r3",
+            running_at,
+            1_000,
+            SessionStatus::Success,
+            "",
+        )[0]
+        .clone(),
+    );
+    insert(&f.db.client(), &events).await;
+    common::aggregate(&f.state.config.clickhouse).await;
+    let (s, detail) = f.json(&f.admin_a, "/api/v1/users/u7").await;
+    assert_eq!(s, StatusCode::OK, "{detail}");
+    let u = &detail["user"];
+    assert_eq!(u["last_outcome"], "Canceled", "{u}");
+    assert_eq!(u["last_outcome_session_id"], "c2");
+    assert_eq!(u["last_outcome_started_at_ms"], canceled_at);
+    assert_eq!(u["last_error_message"], "boom");
+    assert_eq!(u["last_error_session_id"], "e1");
+    assert_eq!(u["last_error_started_at_ms"], error_at);
+    assert_eq!(u["last_session_id"], "r3");
+    // The same columns on the users list (the card tables' columns).
+    let (s, list) = f
+        .json(
+            &f.admin_a,
+            "/api/v1/users?user_id=u7&columns=user_id,last_outcome_started_at_ms,last_error_started_at_ms",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let row = rows(&list)
+        .into_iter()
+        .find(|r| r["user_id"] == "u7")
+        .expect("u7 listed");
+    assert_eq!(row["last_outcome_started_at_ms"], canceled_at);
+    assert_eq!(row["last_error_started_at_ms"], error_at);
+    f.drop().await;
+}

@@ -81,6 +81,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "ingest_touches",
         sql: include_str!("../../deploy/clickhouse/migrations/0015_ingest_touches.sql"),
     },
+    Migration {
+        version: 16,
+        name: "outcome_sessions",
+        sql: include_str!("../../deploy/clickhouse/migrations/0016_outcome_sessions.sql"),
+    },
 ];
 
 impl Migration {

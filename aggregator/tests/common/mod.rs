@@ -197,8 +197,9 @@ pub const STATE_COLUMNS: &str = "tenant_id, user_id, profile_id, display_name, m
     deleted, profile_deleted, sync_setting, profile_status, effective_status, sync_state, \
     no_recent_session, crm_token_active, mail_token_authorized, last_session_id, \
     last_session_started_at_ms, last_session_ended_at_ms, last_session_duration_ms, \
-    last_session_status, last_outcome, ever_succeeded, last_error_category, \
-    last_error_source, last_error_message, consecutive_failures, first_seen_ms, \
+    last_session_status, last_outcome, last_outcome_session_id, last_outcome_started_at_ms, \
+    ever_succeeded, last_error_category, last_error_source, last_error_message, \
+    last_error_session_id, last_error_started_at_ms, consecutive_failures, first_seen_ms, \
     changes_at_ms, computed_at_ms";
 
 /// A row of `user_state`, as read back.
@@ -224,10 +225,14 @@ pub struct StateRow {
     pub last_session_duration_ms: i64,
     pub last_session_status: String,
     pub last_outcome: String,
+    pub last_outcome_session_id: String,
+    pub last_outcome_started_at_ms: i64,
     pub ever_succeeded: u8,
     pub last_error_category: String,
     pub last_error_source: String,
     pub last_error_message: String,
+    pub last_error_session_id: String,
+    pub last_error_started_at_ms: i64,
     pub consecutive_failures: u64,
     pub first_seen_ms: i64,
     pub changes_at_ms: i64,

@@ -33,16 +33,17 @@ export const CARD_TITLES: Record<string, string> = {
 /** Why a user is on a card, and the columns that show it (the card's rule, docs/status-rules.md). */
 export const CARD_VIEWS: Record<string, { why: string; columns: string[]; tone: string }> = {
   LastSyncFailed: {
-    why: "Their latest finished sync (Skipped ones do not count) ended in Error or was Canceled: the outcome and the error that put them here.",
+    why: "Their latest finished sync (Skipped ones do not count) ended in Error or was Canceled: the outcome, when that sync started, and the latest error with when it happened (earlier than the outcome when the sync was Canceled).",
     columns: [
       "last_outcome",
       "user_id",
       "display_name",
+      "last_outcome_started_at_ms",
       "last_error_category",
       "last_error_source",
       "last_error_message",
+      "last_error_started_at_ms",
       "consecutive_failures",
-      "last_session_started_at_ms",
       "mail_account",
       "crm_token_active",
       "mail_token_authorized",
@@ -72,6 +73,7 @@ export const CARD_VIEWS: Record<string, { why: string; columns: string[]; tone: 
       "consecutive_failures",
       "last_outcome",
       "last_error_message",
+      "last_error_started_at_ms",
       "first_seen_ms",
       "crm_token_active",
       "mail_token_authorized",

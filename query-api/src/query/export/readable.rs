@@ -114,6 +114,8 @@ pub fn header_words(name: &str, kind: Kind) -> String {
         "new_crm_user_name" => Some("New CRM user"),
         "crm_system" => Some("CRM system"),
         "last_outcome" => Some("Last outcome (not counting Skipped)"),
+        "last_outcome_session_id" => Some("Last outcome session ID"),
+        "last_error_session_id" => Some("Last error session ID"),
         "no_recent_session" => Some("No recent session"),
         _ => None,
     };
