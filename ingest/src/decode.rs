@@ -68,7 +68,7 @@ pub fn decode(payload: &[u8], origin: Origin<'_>, now_ms: i64, limits: &Limits) 
         ));
     }
     match schemas::decode_valid_at(payload, now_ms) {
-        Ok(event) => Decoded::Rows(Row::from_event(&event)),
+        Ok(event) => Decoded::Rows(Row::from_owned_event(event)),
         Err(error) => Decoded::Dead(invalid(payload, origin, &error, now_ms, limits)),
     }
 }

@@ -206,37 +206,44 @@ impl Row {
         }
     }
 
-    /// The rows one valid event becomes, `ingested_at` 0 (see [`Row::stamp`]).
+    /// The rows one valid event becomes, `ingested_at` 0 (see [`Row::stamp`]). Clones the
+    /// event; ingest, which owns what it decoded, uses [`Row::from_owned_event`].
     pub fn from_event(event: &Event) -> Row {
+        Row::from_owned_event(event.clone())
+    }
+
+    /// [`Row::from_event`] taking the event: its strings move into the row instead of being
+    /// copied (a log chunk's header strings are still copied once per line).
+    pub fn from_owned_event(event: Event) -> Row {
         match event {
             Event::SessionQueued(e) => Row::Session(SessionEventRow::header_only(
-                &e.header,
-                &e.session_id,
+                e.header,
+                e.session_id,
                 "session_queued",
                 "",
-                0,
+                false,
             )),
             Event::SessionStarted(e) => Row::Session(SessionEventRow::header_only(
-                &e.header,
-                &e.session_id,
+                e.header,
+                e.session_id,
                 "session_started",
                 e.trigger.symbol(),
-                e.header.occurred_at_ms,
+                true,
             )),
             Event::SessionEnded(e) => {
-                let h = &e.header;
+                let h = e.header;
                 let objects = &e.objects;
                 let col = |f: fn(&schemas::ObjectReport) -> i64| objects.iter().map(f).collect();
                 Row::Session(SessionEventRow {
-                    tenant_id: h.tenant_id.clone(),
-                    profile_id: h.profile_id.clone(),
-                    user_id: h.user_id.clone(),
-                    session_id: e.session_id.clone(),
+                    tenant_id: h.tenant_id,
+                    profile_id: h.profile_id,
+                    user_id: h.user_id,
+                    session_id: e.session_id,
                     event_kind: "session_ended",
-                    event_id: h.event_id.clone(),
+                    event_id: h.event_id,
                     occurred_at_ms: h.occurred_at_ms,
-                    engine_id: h.engine_id.clone(),
-                    engine_version: h.engine_version.clone(),
+                    engine_id: h.engine_id,
+                    engine_version: h.engine_version,
                     trigger: "",
                     started_at_ms: e.started_at_ms,
                     ended_at_ms: e.ended_at_ms,
@@ -257,34 +264,34 @@ impl Row {
                     objects_crm_to_mail_deleted: col(|o| o.crm_to_mail.deleted),
                     error_category: opt(e.error_category),
                     error_source: opt(e.error_source),
-                    message: e.message.clone().unwrap_or_default(),
-                    exception: e.exception.clone().unwrap_or_default(),
+                    message: e.message.unwrap_or_default(),
+                    exception: e.exception.unwrap_or_default(),
                     ingested_at: 0,
                 })
             }
             Event::SyncIssue(i) => {
-                let h = &i.header;
+                let h = i.header;
                 Row::Issue(IssueEventRow {
-                    tenant_id: h.tenant_id.clone(),
-                    profile_id: h.profile_id.clone(),
-                    user_id: h.user_id.clone(),
-                    session_id: i.session_id.clone(),
-                    issue_id: i.issue_id.clone(),
-                    event_id: h.event_id.clone(),
+                    tenant_id: h.tenant_id,
+                    profile_id: h.profile_id,
+                    user_id: h.user_id,
+                    session_id: i.session_id,
+                    issue_id: i.issue_id,
+                    event_id: h.event_id,
                     occurred_at_ms: h.occurred_at_ms,
-                    engine_id: h.engine_id.clone(),
-                    engine_version: h.engine_version.clone(),
+                    engine_id: h.engine_id,
+                    engine_version: h.engine_version,
                     object_type: i.object_type.symbol(),
                     direction: i.direction.symbol(),
                     mail_system: i.mail_system.symbol(),
                     crm_system: i.crm_system.symbol(),
-                    object_name: i.object_name.clone(),
+                    object_name: i.object_name,
                     operation: i.operation.symbol(),
                     // Validation guarantees 0..=3.
                     error_code: u8::try_from(i.error_code).unwrap_or(u8::MAX),
-                    description: i.description.clone(),
+                    description: i.description,
                     error_source: i.error_source.symbol(),
-                    target_object_id: i.target_object_id.clone().unwrap_or_default(),
+                    target_object_id: i.target_object_id.unwrap_or_default(),
                     ingested_at: 0,
                 })
             }
@@ -292,7 +299,7 @@ impl Row {
                 let h = &l.header;
                 Row::LogLines(
                     l.lines
-                        .iter()
+                        .into_iter()
                         .enumerate()
                         .map(|(n, line)| LogLineRow {
                             tenant_id: h.tenant_id.clone(),
@@ -305,55 +312,54 @@ impl Row {
                             chunk_at_ms: h.occurred_at_ms,
                             at_ms: line.at_ms,
                             level: line.level.symbol(),
-                            text: line.text.clone(),
+                            text: line.text,
                             ingested_at: 0,
                         })
                         .collect(),
                 )
             }
             Event::UserState(u) => {
-                let h = &u.header;
+                let h = u.header;
+                let searches = u.saved_searches;
                 Row::UserState(UserStateRow {
-                    tenant_id: h.tenant_id.clone(),
-                    profile_id: h.profile_id.clone(),
-                    user_id: h.user_id.clone(),
-                    event_id: h.event_id.clone(),
+                    tenant_id: h.tenant_id,
+                    profile_id: h.profile_id,
+                    user_id: h.user_id,
+                    event_id: h.event_id,
                     occurred_at_ms: h.occurred_at_ms,
-                    engine_id: h.engine_id.clone(),
-                    engine_version: h.engine_version.clone(),
+                    engine_id: h.engine_id,
+                    engine_version: h.engine_version,
                     change: u.change.symbol(),
-                    display_name: u.display_name.clone(),
-                    mail_account: u.mail_account.clone(),
-                    crm_user_name: u.crm_user_name.clone(),
+                    display_name: u.display_name,
+                    mail_account: u.mail_account,
+                    crm_user_name: u.crm_user_name,
                     mail_system: u.mail_system.symbol(),
                     crm_system: u.crm_system.symbol(),
                     sync_setting: u.sync_setting.symbol(),
                     crm_token_active: u8::from(u.crm_token_active),
                     mail_token_authorized: u8::from(u.mail_token_authorized),
-                    last_token_error: u.last_token_error.clone().unwrap_or_default(),
-                    saved_searches_name: u.saved_searches.iter().map(|s| s.name.clone()).collect(),
-                    saved_searches_object_type: u
-                        .saved_searches
+                    last_token_error: u.last_token_error.unwrap_or_default(),
+                    saved_searches_object_type: searches
                         .iter()
                         .map(|s| s.object_type.symbol())
                         .collect(),
-                    saved_searches_conflict_resolution: u
-                        .saved_searches
+                    saved_searches_conflict_resolution: searches
                         .iter()
                         .map(|s| s.conflict_resolution.symbol())
                         .collect(),
+                    saved_searches_name: searches.into_iter().map(|s| s.name).collect(),
                     ingested_at: 0,
                 })
             }
             Event::ProfileState(p) => Row::ProfileState(ProfileStateRow {
-                tenant_id: p.tenant_id.clone(),
-                profile_id: p.profile_id.clone(),
-                event_id: p.event_id.clone(),
+                tenant_id: p.tenant_id,
+                profile_id: p.profile_id,
+                event_id: p.event_id,
                 occurred_at_ms: p.occurred_at_ms,
-                engine_id: p.engine_id.clone(),
-                engine_version: p.engine_version.clone(),
+                engine_id: p.engine_id,
+                engine_version: p.engine_version,
                 change: p.change.symbol(),
-                name: p.name.clone(),
+                name: p.name,
                 sync_enabled: u8::from(p.sync_enabled),
                 ingested_at: 0,
             }),
@@ -362,25 +368,27 @@ impl Row {
 }
 
 impl SessionEventRow {
+    /// A row of an event with no fields beyond its header and session; `is_start` for
+    /// `session_started`, whose start is its own time.
     fn header_only(
-        h: &schemas::Header,
-        session_id: &str,
+        h: schemas::Header,
+        session_id: String,
         event_kind: &'static str,
         trigger: &'static str,
-        started_at_ms: i64,
+        is_start: bool,
     ) -> Self {
         Self {
-            tenant_id: h.tenant_id.clone(),
-            profile_id: h.profile_id.clone(),
-            user_id: h.user_id.clone(),
-            session_id: session_id.to_owned(),
+            started_at_ms: if is_start { h.occurred_at_ms } else { 0 },
+            tenant_id: h.tenant_id,
+            profile_id: h.profile_id,
+            user_id: h.user_id,
+            session_id,
             event_kind,
-            event_id: h.event_id.clone(),
+            event_id: h.event_id,
             occurred_at_ms: h.occurred_at_ms,
-            engine_id: h.engine_id.clone(),
-            engine_version: h.engine_version.clone(),
+            engine_id: h.engine_id,
+            engine_version: h.engine_version,
             trigger,
-            started_at_ms,
             ended_at_ms: 0,
             status: "",
             scope_items: 0,
