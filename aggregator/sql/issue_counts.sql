@@ -3,7 +3,9 @@
 -- GLOBAL IN: on a cluster the (tenant, day)s are gathered from every shard first, so each
 -- shard counts all its issues of those days, not only the days it got new issues of (a
 -- plain IN reads each shard's own touches and the sum would miss the other shards' issues
--- of a day). On one server GLOBAL IN is IN.
+-- of a day).
+-- On one server the aggregator sends IN (cycle::sql::for_topology): 18.16 does not use
+-- the primary key for a GLOBAL IN set, and would read every raw row.
 -- params: version UInt64 = 1, from_s UInt32 = 0, to_s UInt32 = 4000000000
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000
 INSERT INTO issue_counts

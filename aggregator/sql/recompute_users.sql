@@ -7,7 +7,8 @@
 -- the node that received the query, and its result goes to every shard (a plain IN would be
 -- sent to the shards unqualified and looked up in their default database). The touched
 -- users' set holds that subquery, so it is GLOBAL too: computed once, sent to the shards.
--- On one server GLOBAL IN is IN.
+-- On one server the aggregator sends IN (cycle::sql::for_topology): 18.16 does not use
+-- the primary key for a GLOBAL IN set, and would read every raw row.
 -- params: now_ms Int64 = 4102444800000, stall_after_ms Int64 = 3600000
 -- params: now_ms Int64 = 4102444800000, no_session_after_ms Int64 = 86400000
 -- params: stall_after_ms Int64 = 3600000, now_ms Int64 = 4102444800000, stall_after_ms Int64 = 3600000

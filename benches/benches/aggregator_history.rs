@@ -13,12 +13,18 @@
 //!   users and sessions (the scans of the raw tables' `ingested_at` it ran: the touched
 //!   users' count and the sessions' count, each once; the old cycle ran the user set twice
 //!   more inside its recompute and the session set once more);
+//! - the steady cycle twice: as loaded (the load leaves many parts, which background
+//!   merges work through for a while; a touched user is looked up in every one) and after
+//!   `OPTIMIZE TABLE ... FINAL` of the raw tables (one part per month partition: what a store
+//!   whose history came in over months looks like once merges caught up); the parts of
+//!   `session_events` and `user_state_events` are printed beside each;
 //! - the first full recompute (the derived tables emptied, a new aggregator's first cycle)
 //!   at the sizes of `SYNCTEL_BENCH_FULL_AT_M` (default: every size).
 //!
 //! Run: `eval "$(deploy/stack.sh env)"; cargo bench -p benches --bench aggregator_history`
 //! (`SYNCTEL_BENCH_USERS`, `SYNCTEL_BENCH_RAW_ROWS_M`, `SYNCTEL_BENCH_FULL_AT_M`;
-//! `SYNCTEL_BENCH_KEEP=1` keeps the database).
+//! `SYNCTEL_BENCH_KEEP=1` keeps the database, `SYNCTEL_BENCH_DATABASE=<kept name>` runs
+//! on it again: nothing is loaded while it holds the rows asked for).
 
 #![allow(
     clippy::unwrap_used,
@@ -141,6 +147,112 @@ async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, f64) {
     (out, t.elapsed().as_secs_f64())
 }
 
+/// One steady cycle's figures.
+struct Steady {
+    cycle_s: f64,
+    users_ms: u64,
+    sessions_ms: u64,
+    /// The old cycle's two raw scans of the same window, s.
+    old_s: f64,
+}
+
+impl Steady {
+    fn cell(&self) -> String {
+        format!(
+            "**{:.2} s** ({:.2} s / {:.2} s)",
+            self.cycle_s,
+            self.users_ms as f64 / 1e3,
+            self.sessions_ms as f64 / 1e3
+        )
+    }
+}
+
+/// One size's figures.
+struct StepResult {
+    size_m: u64,
+    raw: u64,
+    touches: u64,
+    full: Option<(f64, u64, u64)>,
+    parts_loaded: u64,
+    loaded: Steady,
+    parts_merged: u64,
+    merged: Steady,
+}
+
+/// Active parts of the raw tables a touched user is read from.
+async fn raw_parts(client: &clickhouse::Client) -> u64 {
+    client
+        .query(
+            "SELECT count() FROM system.parts WHERE active AND database = currentDatabase() \
+             AND table IN ('session_events', 'user_state_events')",
+        )
+        .fetch_one()
+        .await
+        .unwrap()
+}
+
+/// Merges every partition of the raw tables into one part.
+async fn optimize_raw(client: &clickhouse::Client) {
+    for t in ["session_events", "user_state_events", "issue_events"] {
+        client
+            .query(&format!("OPTIMIZE TABLE {t} FINAL"))
+            .with_setting("max_execution_time", "3600")
+            .execute()
+            .await
+            .unwrap();
+    }
+}
+
+/// The steady cycle: 1,000 users (picked by `seed`) get a new session and one cycle runs,
+/// everything else behind the watermark; then the old cycle's scans of the same window.
+async fn steady_cycle(
+    ch: &store::ClickHouseConfig,
+    client: &clickhouse::Client,
+    seed: usize,
+) -> Steady {
+    watermarks_to_now(client).await;
+    let mut agg = aggregator(ch).await;
+    let from = server_now(client).await;
+    touch_users(client, seed).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let to = server_now(client).await;
+    let (report, cycle_s) = timed(agg.cycle()).await;
+    let report = report.unwrap();
+    // Users whose stall or no-session time has come are recomputed too.
+    assert!(report.touched >= 1_000, "{report:?}");
+    let (old_users, old_users_s) = timed(
+        client
+            .query(OLD_TOUCHED_USERS)
+            .bind(from)
+            .bind(to)
+            .bind(from)
+            .bind(to)
+            .fetch_one::<u64>(),
+    )
+    .await;
+    let (old_sessions, old_sessions_s) = timed(
+        client
+            .query(OLD_TOUCHED_SESSIONS)
+            .bind(from)
+            .bind(to)
+            .fetch_one::<u64>(),
+    )
+    .await;
+    let (old_users, old_sessions) = (old_users.unwrap(), old_sessions.unwrap());
+    eprintln!(
+        "  steady cycle: {} users ({} ms), ~{} sessions ({} ms); cycle {cycle_s:.2} s; \
+         old scans found {old_users} users in {old_users_s:.2} s, {old_sessions} sessions \
+         in {old_sessions_s:.2} s",
+        report.touched, report.users_ms, report.sessions, report.sessions_ms
+    );
+    Steady {
+        cycle_s,
+        users_ms: report.users_ms,
+        sessions_ms: report.sessions_ms,
+        old_s: old_users_s + old_sessions_s,
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let users = fleet::env_u64("SYNCTEL_BENCH_USERS", 100_000);
@@ -153,10 +265,10 @@ async fn main() {
             .collect::<Vec<_>>()
             .join(","),
     );
-    let (db, ch) = fleet::fresh_database("bench_agg_history").await;
+    let (db, ch) = fleet::kept_or_fresh_database("bench_agg_history").await;
     let client = ch.client();
     let mut history_start_ms = now_ms();
-    let mut results = Vec::new();
+    let mut results: Vec<StepResult> = Vec::new();
     for (step, &size_m) in sizes.iter().enumerate() {
         let raw: u64 = client
             .query(
@@ -226,60 +338,34 @@ async fn main() {
             full = Some((s, report.users_ms, report.sessions_ms));
         }
 
-        // The steady cycle: 1,000 users touched, everything else behind the watermark.
-        watermarks_to_now(&client).await;
-        let mut agg = aggregator(&ch).await;
-        let from = server_now(&client).await;
-        touch_users(&client, step).await;
-        tokio::time::sleep(Duration::from_millis(1_100)).await;
-        let to = server_now(&client).await;
-        let (report, cycle_s) = timed(agg.cycle()).await;
-        let report = report.unwrap();
-        assert_eq!(report.touched, 1_000, "{report:?}");
-        // Baseline: the old cycle's scans of the same window.
-        let (old_users, old_users_s) = timed(
-            client
-                .query(OLD_TOUCHED_USERS)
-                .bind(from)
-                .bind(to)
-                .bind(from)
-                .bind(to)
-                .fetch_one::<u64>(),
-        )
-        .await;
-        let (old_sessions, old_sessions_s) = timed(
-            client
-                .query(OLD_TOUCHED_SESSIONS)
-                .bind(from)
-                .bind(to)
-                .fetch_one::<u64>(),
-        )
-        .await;
-        let (old_users, old_sessions) = (old_users.unwrap(), old_sessions.unwrap());
+        // The steady cycle as loaded (parts not merged yet), then after merging every
+        // partition of the raw tables into one part (what a store that grew over months
+        // looks like: background merges have caught up with its history).
+        let parts_loaded = raw_parts(&client).await;
+        let loaded = steady_cycle(&ch, &client, step * 2).await;
+        let (_, optimize_s) = timed(optimize_raw(&client)).await;
+        let parts_merged = raw_parts(&client).await;
         eprintln!(
-            "  steady cycle: {} users ({} ms), ~{} sessions ({} ms); cycle {cycle_s:.2} s; \
-             old scans found {old_users} users in {old_users_s:.2} s, {old_sessions} sessions \
-             in {old_sessions_s:.2} s",
-            report.touched, report.users_ms, report.sessions, report.sessions_ms
+            "  merged the raw tables in {optimize_s:.0} s: {parts_loaded} -> {parts_merged} parts"
         );
-        results.push((
+        let merged = steady_cycle(&ch, &client, step * 2 + 1).await;
+        results.push(StepResult {
             size_m,
             raw,
             touches,
             full,
-            cycle_s,
-            report.users_ms,
-            report.sessions_ms,
-            old_users_s,
-            old_sessions_s,
-        ));
+            parts_loaded,
+            loaded,
+            parts_merged,
+            merged,
+        });
     }
     println!(
-        "| raw rows | touches rows | full recompute (users / sessions) | steady cycle, 1,000 users (users / sessions step) | baseline: the old cycle's raw scans of the same window (users count + sessions count, each once) |"
+        "| raw rows | touches rows | full recompute (users / sessions) | raw parts | steady cycle, 1,000 users, as loaded (users / sessions step) | raw parts merged | steady cycle after merges (users / sessions step) | baseline: the old cycle's raw scans of the same window, as loaded / merged |"
     );
-    println!("|---|---|---|---|---|");
-    for (size_m, raw, touches, full, cycle_s, users_ms, sessions_ms, old_u, old_s) in &results {
-        let full = full.map_or("not run".to_owned(), |(s, u, se)| {
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in &results {
+        let full = r.full.map_or("not run".to_owned(), |(s, u, se)| {
             format!(
                 "{s:.1} s ({:.1} s / {:.1} s)",
                 u as f64 / 1e3,
@@ -287,25 +373,30 @@ async fn main() {
             )
         });
         println!(
-            "| {:.1} M ({size_m} M asked) | {:.1} M | {full} | **{cycle_s:.2} s** ({:.2} s / {:.2} s) | {:.2} s ({old_u:.2} s + {old_s:.2} s) |",
-            *raw as f64 / 1e6,
-            *touches as f64 / 1e6,
-            *users_ms as f64 / 1e3,
-            *sessions_ms as f64 / 1e3,
-            old_u + old_s
+            "| {:.1} M ({} M asked) | {:.1} M | {full} | {} | {} | {} | {} | {:.2} s / {:.2} s |",
+            r.raw as f64 / 1e6,
+            r.size_m,
+            r.touches as f64 / 1e6,
+            r.parts_loaded,
+            r.loaded.cell(),
+            r.parts_merged,
+            r.merged.cell(),
+            r.loaded.old_s,
+            r.merged.old_s,
         );
     }
     if let (Some(first), Some(last)) = (results.first(), results.last()) {
         println!(
-            "steady cycle at {} M raw rows / at {} M: {:.2}x (target <= 1.5x)",
-            last.0,
-            first.0,
-            last.4 / first.4
+            "steady cycle at {} M raw rows / at {} M: {:.2}x as loaded, {:.2}x after merges (target <= 1.5x)",
+            last.size_m,
+            first.size_m,
+            last.loaded.cycle_s / first.loaded.cycle_s,
+            last.merged.cycle_s / first.merged.cycle_s
         );
     }
     if std::env::var("SYNCTEL_BENCH_KEEP").is_err() {
         db.drop_database().await.unwrap();
     } else {
-        eprintln!("kept database {}", db.name);
+        eprintln!("kept database {}", db.keep());
     }
 }

@@ -147,6 +147,16 @@ impl TestDatabase {
         }
     }
 
+    /// An existing database by name (a bench's kept data, `SYNCTEL_BENCH_DATABASE`),
+    /// dropped at the end like a fresh one unless [`TestDatabase::keep`] is called.
+    pub fn existing(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            url: clickhouse_url(),
+            dropped: false,
+        }
+    }
+
     /// A client with this database selected (validation off, as ClickHouse 18.16 needs).
     pub fn client(&self) -> clickhouse::Client {
         clickhouse::Client::default()

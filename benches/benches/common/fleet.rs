@@ -43,7 +43,19 @@ pub fn history(seed: u64, users: u64, per_user: u64) -> (SimConfig, i64) {
 
 /// A fresh, migrated database.
 pub async fn fresh_database(name: &str) -> (TestDatabase, ClickHouseConfig) {
-    let db = TestDatabase::new(name);
+    open_database(TestDatabase::new(name)).await
+}
+
+/// The database named by `SYNCTEL_BENCH_DATABASE` (kept by an earlier run with
+/// `SYNCTEL_BENCH_KEEP=1`, migrated again), or a fresh one.
+pub async fn kept_or_fresh_database(name: &str) -> (TestDatabase, ClickHouseConfig) {
+    match std::env::var("SYNCTEL_BENCH_DATABASE") {
+        Ok(kept) => open_database(TestDatabase::existing(&kept)).await,
+        Err(_) => fresh_database(name).await,
+    }
+}
+
+async fn open_database(db: TestDatabase) -> (TestDatabase, ClickHouseConfig) {
     let ch = ClickHouseConfig {
         url: db.url.clone(),
         database: db.name.clone(),
