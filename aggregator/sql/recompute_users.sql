@@ -3,12 +3,11 @@
 -- cityHash64(tenant_id, user_id) % shards = shard, from all their events, and writes one
 -- new row each into user_state. Mirrors aggregator/src/rules.rs rule by rule (rule ids of
 -- docs/status-rules.md in the comments); tests/sql_matches_rules.rs checks they agree.
--- GLOBAL IN: profile_state_events is not sharded; on a cluster the subquery runs once, on
--- the node that received the query, and its result goes to every shard (a plain IN would be
--- sent to the shards unqualified and looked up in their default database). The touched
--- users' set holds that subquery, so it is GLOBAL too: computed once, sent to the shards.
--- On one server the aggregator sends IN (cycle::sql::for_topology): 18.16 does not use
--- the primary key for a GLOBAL IN set, and would read every raw row.
+-- The touched users' sets are written GLOBAL IN so that the file runs as it is anywhere
+-- (the portability check, analysts); the aggregator sends IN (cycle::sql::recompute_users):
+-- 18.16 does not use the primary key for a GLOBAL IN set and read every raw row. On a
+-- cluster each shard then builds its own users' set from its local tables
+-- (distributed_product_mode = 'local'), with profile_state_events named with its database.
 -- params: now_ms Int64 = 4102444800000, stall_after_ms Int64 = 3600000
 -- params: now_ms Int64 = 4102444800000, no_session_after_ms Int64 = 86400000
 -- params: stall_after_ms Int64 = 3600000, now_ms Int64 = 4102444800000, stall_after_ms Int64 = 3600000
