@@ -44,18 +44,8 @@ const NEVER_SECS: &str = "3153600000";
 const VICTIM: usize = 4;
 const CONVERGE_WITHIN: Duration = Duration::from_secs(300);
 
-/// The cluster's nodes, HTTP (`SYNCTEL_CLICKHOUSE_NODE_URLS`, as `stack.sh cluster env`
-/// prints them; default the local cluster's ports).
 fn node_urls() -> Vec<String> {
-    std::env::var("SYNCTEL_CLICKHOUSE_NODE_URLS")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(|v| v.split(',').map(str::to_owned).collect())
-        .unwrap_or_else(|| {
-            (1..=4)
-                .map(|n| format!("http://127.0.0.1:813{n}"))
-                .collect()
-        })
+    testkit::cluster_node_urls()
 }
 
 fn stack(args: &[&str]) {

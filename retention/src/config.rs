@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 pub use service_kit::config::ConfigError;
 use service_kit::config::Env;
-use store::ClickHouseConfig;
+use store::{ClickHouseConfig, ClusterConfig};
 
 use crate::tables::Kind;
 
@@ -24,8 +24,11 @@ pub struct RetentionConfig {
     pub clickhouse: ClickHouseConfig,
     /// How long each kind of data is kept.
     pub keep_days: KeepDays,
-    /// Cluster name for `ALTER TABLE ... ON CLUSTER <name> DROP PARTITION` (the tables
-    /// named are then each node's local replicated tables). Default empty: one server.
+    /// The cluster's name, when the services' `[clickhouse.cluster]` section is not given
+    /// (its defaults then apply). With either, the user-keyed tables are trimmed in their
+    /// local replicated tables on every shard (`ALTER TABLE <t>_local ON CLUSTER <name>
+    /// DROP PARTITION`), the others (replicated on every node) on one replica.
+    /// Default empty: one server.
     pub cluster: String,
 }
 
@@ -114,6 +117,16 @@ impl RetentionConfig {
         vars.parse("SYNCTEL_RETENTION_TOUCHES_DAYS", &mut k.touches)
     }
 
+    /// The cluster the tables live on: `[clickhouse.cluster]`, else the one named by
+    /// `cluster`; `None` on one server.
+    pub fn cluster_config(&self) -> Option<ClusterConfig> {
+        match (&self.clickhouse.cluster, self.cluster.is_empty()) {
+            (Some(c), _) => Some(c.clone()),
+            (None, false) => Some(ClusterConfig::new(&self.cluster)),
+            (None, true) => None,
+        }
+    }
+
     /// Checks every value; the first problem is returned, naming its field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.clickhouse
@@ -142,6 +155,17 @@ impl RetentionConfig {
                     self.cluster
                 ),
             ));
+        }
+        if let Some(c) = &self.clickhouse.cluster {
+            if !self.cluster.is_empty() && self.cluster != c.name {
+                return Err(ConfigError::invalid(
+                    "cluster",
+                    format!(
+                        "names {:?} but clickhouse.cluster names {:?}: give one",
+                        self.cluster, c.name
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -189,6 +213,40 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("keep_days.audit:"));
+    }
+
+    #[test]
+    fn the_cluster_comes_from_the_services_section_or_its_name() {
+        let none = RetentionConfig::load(None, &env(&[])).unwrap();
+        assert_eq!(none.cluster_config(), None);
+        let named = RetentionConfig::load(None, &env(&[("SYNCTEL_RETENTION_CLUSTER", "main")]))
+            .unwrap()
+            .cluster_config()
+            .unwrap();
+        assert_eq!(
+            (named.name.as_str(), named.nodes().as_str()),
+            ("main", "main_nodes")
+        );
+        let services = RetentionConfig::load(
+            None,
+            &env(&[
+                ("SYNCTEL_CLICKHOUSE_CLUSTER", "synctel"),
+                ("SYNCTEL_CLICKHOUSE_CLUSTER_NODES", "every_node"),
+            ]),
+        )
+        .unwrap()
+        .cluster_config()
+        .unwrap();
+        assert_eq!(services.nodes(), "every_node");
+        let err = RetentionConfig::load(
+            None,
+            &env(&[
+                ("SYNCTEL_CLICKHOUSE_CLUSTER", "synctel"),
+                ("SYNCTEL_RETENTION_CLUSTER", "other"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("cluster:"), "{err}");
     }
 
     #[test]

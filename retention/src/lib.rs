@@ -20,6 +20,7 @@ pub mod tables;
 use chrono::NaiveDate;
 use clickhouse::sql::Identifier;
 use clickhouse::Client;
+use store::ClusterConfig;
 use tracing::info;
 
 pub use config::RetentionConfig;
@@ -36,6 +37,8 @@ mod sql {
     pub const DROP_PARTITION: &str = include_str!("../sql/drop_partition.sql");
     pub const DROP_PARTITION_ON_CLUSTER: &str =
         include_str!("../sql-cluster/drop_partition_on_cluster.sql");
+    pub const PARTITIONS_ON_CLUSTER: &str =
+        include_str!("../sql-cluster/partitions_on_cluster.sql");
     pub const USERS_LAST_SESSION_BEFORE: &str =
         include_str!("../sql/users_last_session_before.sql");
 }
@@ -103,7 +106,21 @@ async fn server_today(client: &Client) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| RetentionError::ServerDate(text))
 }
 
-/// Checks that every managed table is in the database.
+/// Where a managed table's partitions live: on one server the table itself; on a cluster
+/// a user-keyed table's local replicated table (`<t>_local`, one per shard, under the
+/// `Distributed` table), and the table itself for the others (replicated on every node).
+fn stored_in(table: &tables::Table, cluster: Option<&ClusterConfig>) -> (String, bool) {
+    match cluster {
+        Some(_) if store::cluster::SHARDED.contains(&table.name) => (
+            format!("{}{}", table.name, store::cluster::LOCAL_SUFFIX),
+            true,
+        ),
+        _ => (table.name.to_owned(), false),
+    }
+}
+
+/// Checks that every managed table is in the database (on a cluster, the local tables of
+/// the user-keyed ones on the node connected to).
 pub async fn check_tables(config: &RetentionConfig) -> Result<()> {
     let client = config.clickhouse.client();
     let names = client
@@ -112,8 +129,10 @@ pub async fn check_tables(config: &RetentionConfig) -> Result<()> {
         .fetch_all::<String>()
         .await
         .map_err(at("tables"))?;
+    let cluster = config.cluster_config();
     for table in TABLES {
-        if !names.iter().any(|n| n == table.name) {
+        let (name, _) = stored_in(table, cluster.as_ref());
+        if !names.contains(&name) {
             return Err(RetentionError::MissingTable {
                 table: table.name,
                 database: config.clickhouse.database.clone(),
@@ -123,10 +142,12 @@ pub async fn check_tables(config: &RetentionConfig) -> Result<()> {
     Ok(())
 }
 
-/// Lists what a run would drop now, from `system.parts`; changes nothing.
+/// Lists what a run would drop now, from `system.parts` (on a cluster, a user-keyed
+/// table's from one replica of every shard); changes nothing.
 pub async fn plan_drops(config: &RetentionConfig) -> Result<Plan> {
     check_tables(config).await?;
     let client = config.clickhouse.client();
+    let cluster = config.cluster_config();
     let today = server_today(&client).await?;
     let mut candidates = Vec::new();
     for &table in TABLES {
@@ -134,10 +155,14 @@ pub async fn plan_drops(config: &RetentionConfig) -> Result<Plan> {
         if keep_days == 0 {
             continue;
         }
-        let partitions = client
-            .query(sql::PARTITIONS)
+        let (name, sharded) = stored_in(&table, cluster.as_ref());
+        let query = match &cluster {
+            Some(c) if sharded => client.query(sql::PARTITIONS_ON_CLUSTER).bind(&c.name),
+            _ => client.query(sql::PARTITIONS),
+        };
+        let partitions = query
             .bind(&config.clickhouse.database)
-            .bind(table.name)
+            .bind(&name)
             .fetch_all::<(String, u64, u64, u64)>()
             .await
             .map_err(at("partitions"))?
@@ -188,6 +213,7 @@ pub async fn run(config: &RetentionConfig, dry_run: bool) -> Result<Plan> {
         return Ok(plan);
     }
     let client = config.clickhouse.client();
+    let cluster = config.cluster_config();
     let current = Month::of(plan.today);
     for c in &plan.candidates {
         // plan::candidates never yields the current month; checked again before the
@@ -196,17 +222,19 @@ pub async fn run(config: &RetentionConfig, dry_run: bool) -> Result<Plan> {
             continue;
         }
         let partition_id = c.month.to_string();
-        let query = if config.cluster.is_empty() {
-            client
-                .query(sql::DROP_PARTITION)
-                .bind(Identifier(c.table.name))
-                .bind(partition_id.as_str())
-        } else {
-            client
+        let (name, sharded) = stored_in(&c.table, cluster.as_ref());
+        let query = match &cluster {
+            Some(cl) if sharded => client
                 .query(sql::DROP_PARTITION_ON_CLUSTER)
-                .bind(Identifier(c.table.name))
-                .bind(Identifier(&config.cluster))
-                .bind(partition_id.as_str())
+                .bind(Identifier(&config.clickhouse.database))
+                .bind(Identifier(&name))
+                .bind(Identifier(&cl.name))
+                .bind(partition_id.as_str()),
+            // One server, or a table replicated on every node: its replicas follow.
+            _ => client
+                .query(sql::DROP_PARTITION)
+                .bind(Identifier(&name))
+                .bind(partition_id.as_str()),
         };
         query.execute().await.map_err(at("drop_partition"))?;
         info!(

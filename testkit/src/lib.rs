@@ -126,6 +126,20 @@ impl Drop for TestTopics {
     }
 }
 
+/// The local cluster's nodes, HTTP (`SYNCTEL_CLICKHOUSE_NODE_URLS`, as `deploy/stack.sh
+/// cluster env` prints them; default the local cluster's ports 8131..8134).
+pub fn cluster_node_urls() -> Vec<String> {
+    std::env::var("SYNCTEL_CLICKHOUSE_NODE_URLS")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.split(',').map(str::to_owned).collect())
+        .unwrap_or_else(|| {
+            (1..=4)
+                .map(|n| format!("http://127.0.0.1:813{n}"))
+                .collect()
+        })
+}
+
 /// A ClickHouse database of one test: `test_<name>_<random>`, dropped by
 /// [`TestDatabase::drop_database`], or when the value is dropped without it (a test that
 /// panicked), so failed tests leave nothing behind either.
