@@ -84,15 +84,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 fn node_urls() -> Vec<String> {
-    std::env::var("SYNCTEL_CLICKHOUSE_NODE_URLS")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(|v| v.split(',').map(str::to_owned).collect())
-        .unwrap_or_else(|| {
-            (1..=4)
-                .map(|n| format!("http://127.0.0.1:813{n}"))
-                .collect()
-        })
+    testkit::cluster_node_urls()
 }
 
 /// The databases made by this run, dropped (with their `_secrets` databases, `ON CLUSTER`

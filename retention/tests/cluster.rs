@@ -9,36 +9,10 @@ use chrono::{Datelike, Months, NaiveDate};
 use retention::RetentionConfig;
 use store::cluster::ClusterConfig;
 use store::ClickHouseConfig;
-use testkit::{cluster_node_urls, unique_name};
+use testkit::{cluster_node_urls, TestDatabase};
 
 const CLUSTER: &str = "synctel";
 const USERS: u64 = 200;
-
-/// Drops the test's databases on every node when dropped, passed or failed.
-struct Dropper(ClickHouseConfig);
-
-impl Drop for Dropper {
-    fn drop(&mut self) {
-        let ch = self.0.clone();
-        let nodes = ch.cluster.as_ref().map(ClusterConfig::nodes).unwrap();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                for db in [ch.database.clone(), store::secrets_database(&ch.database)] {
-                    let _ = ch
-                        .server_client()
-                        .query(&format!("DROP DATABASE IF EXISTS {db} ON CLUSTER {nodes}"))
-                        .execute()
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 /// Noon of the 15th, `n` months before the server's current month, s.
 fn months_ago_s(today: NaiveDate, n: u32) -> i64 {
@@ -96,13 +70,13 @@ async fn old_months_go_from_every_shard_and_replica() {
     let urls = cluster_node_urls();
     let mut cluster = ClusterConfig::new(CLUSTER);
     cluster.insert_quorum = 2;
+    let db = TestDatabase::on_cluster("retention_cluster", &urls[0], &cluster.nodes());
     let ch = ClickHouseConfig {
         url: urls[0].clone(),
-        database: unique_name("test_retention_cluster"),
+        database: db.name.clone(),
         cluster: Some(cluster),
         ..ClickHouseConfig::default()
     };
-    let _dropper = Dropper(ch.clone());
     store::migrate::migrate(&ch)
         .await
         .expect("migrate on the cluster");
@@ -207,4 +181,5 @@ async fn old_months_go_from_every_shard_and_replica() {
     assert_eq!(kept_total, USERS, "the current month is whole");
     let again = retention::plan_drops(&config).await.unwrap();
     assert!(again.candidates.is_empty(), "{:?}", again.candidates);
+    db.drop_database().await.unwrap();
 }

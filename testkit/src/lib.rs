@@ -148,6 +148,8 @@ pub struct TestDatabase {
     pub name: String,
     /// ClickHouse HTTP URL.
     pub url: String,
+    /// ` ON CLUSTER <nodes>` for a database on a cluster, else empty.
+    on_cluster: String,
     dropped: bool,
 }
 
@@ -157,6 +159,18 @@ impl TestDatabase {
         Self {
             name: unique_name(&format!("test_{test}")),
             url: clickhouse_url(),
+            on_cluster: String::new(),
+            dropped: false,
+        }
+    }
+
+    /// A fresh name for a database on a cluster, reached at `url` and dropped on every node
+    /// (`ON CLUSTER nodes_cluster`, the cluster naming every node as a shard).
+    pub fn on_cluster(test: &str, url: &str, nodes_cluster: &str) -> Self {
+        Self {
+            name: unique_name(&format!("test_{test}")),
+            url: url.to_owned(),
+            on_cluster: format!(" ON CLUSTER {nodes_cluster}"),
             dropped: false,
         }
     }
@@ -167,6 +181,7 @@ impl TestDatabase {
         Self {
             name: name.to_string(),
             url: clickhouse_url(),
+            on_cluster: String::new(),
             dropped: false,
         }
     }
@@ -185,7 +200,10 @@ impl TestDatabase {
             clickhouse::Client::default()
                 .with_url(&self.url)
                 .with_validation(false)
-                .query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .query(&format!(
+                    "DROP DATABASE IF EXISTS {name}{}",
+                    self.on_cluster
+                ))
                 .execute()
                 .await
                 .context("dropping the test database")?;
@@ -215,7 +233,7 @@ impl Drop for TestDatabase {
             return;
         }
         for name in [self.name.clone(), secrets_database(&self.name)] {
-            let sql = format!("DROP DATABASE IF EXISTS {name}");
+            let sql = format!("DROP DATABASE IF EXISTS {name}{}", self.on_cluster);
             let done = std::process::Command::new("curl")
                 .args(["-sS", "-m", "10", "--data-binary", &sql, &self.url])
                 .stdout(std::process::Stdio::null())
