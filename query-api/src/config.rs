@@ -25,7 +25,43 @@ pub struct ApiConfig {
     pub limits: LimitsConfig,
     /// The web console.
     pub console: ConsoleConfig,
+    /// Token checks (the token cache).
+    pub auth: AuthConfig,
 }
+
+/// Token checks: the process's cache of token lookups ([`crate::auth::TokenCache`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// How long a token lookup (a principal, or "unknown or revoked") is reused, ms.
+    /// Default 5000; 0 turns the cache off (every request looks its token up); at most
+    /// 300000. It is also how long a revocation made elsewhere (`query-api token revoke`,
+    /// another instance) may take to reach this process; a revocation through this
+    /// process's [`crate::AppState::revoke_token`] applies at once.
+    pub token_cache_ttl_ms: u64,
+    /// Most lookups held; beyond it the least useful are evicted. Default 10000 (a few MB
+    /// at most). At least 1.
+    pub token_cache_max_entries: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            token_cache_ttl_ms: 5_000,
+            token_cache_max_entries: 10_000,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// `token_cache_ttl_ms` as a duration (zero: no cache).
+    pub fn token_cache_ttl(&self) -> Duration {
+        Duration::from_millis(self.token_cache_ttl_ms)
+    }
+}
+
+/// Longest `auth.token_cache_ttl_ms`: a revocation elsewhere must not take longer to apply.
+pub const MAX_TOKEN_CACHE_TTL_MS: u64 = 300_000;
 
 /// The web console: static files built by `deploy/console.sh build`, served at `/`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -152,6 +188,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("kafka", &self.kafka)
             .field("limits", &self.limits)
             .field("console", &self.console)
+            .field("auth", &self.auth)
             .finish()
     }
 }
@@ -319,6 +356,15 @@ impl ApiConfig {
         if self.console.session_max_age_secs < 60 {
             return invalid("console.session_max_age_secs", "must be at least 60");
         }
+        if self.auth.token_cache_ttl_ms > MAX_TOKEN_CACHE_TTL_MS {
+            return invalid(
+                "auth.token_cache_ttl_ms",
+                "must be at most 300000 (a revocation elsewhere takes up to this long to apply)",
+            );
+        }
+        if self.auth.token_cache_max_entries == 0 {
+            return invalid("auth.token_cache_max_entries", "must be at least 1");
+        }
         Ok(())
     }
 }
@@ -395,5 +441,20 @@ mod tests {
         let mut c = ApiConfig::default();
         c.http.header_read_timeout_ms = 0;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn the_token_cache_settings_are_checked() {
+        let c = ApiConfig::parse("[auth]\ntoken_cache_ttl_ms = 0\n").unwrap();
+        assert_eq!(c.auth.token_cache_ttl(), Duration::ZERO);
+        c.validate().unwrap();
+        assert_eq!(ApiConfig::default().auth.token_cache_ttl_ms, 5_000);
+        let c = ApiConfig::parse("[auth]\ntoken_cache_ttl_ms = 300001\n").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("auth.token_cache_ttl_ms"), "{e}");
+        let c = ApiConfig::parse("[auth]\ntoken_cache_max_entries = 0\n").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("auth.token_cache_max_entries"), "{e}");
+        assert!(ApiConfig::parse("[auth]\nttl_ms = 5\n").is_err());
     }
 }

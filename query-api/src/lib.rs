@@ -2,7 +2,9 @@
 //! one way (a test, `tests/layers.rs`, checks there is no import cycle between modules):
 //!
 //! 1. [`config`], [`error`], [`metrics`], [`commands`] (the Kafka producer of admin
-//!    commands), [`state`] (what every handler shares): no HTTP routing, no SQL of requests.
+//!    commands), [`principal`] (who is asking), [`token_cache`] (the process's bounded
+//!    cache of token lookups), [`state`] (what every handler shares): no HTTP routing, no
+//!    SQL of requests.
 //! 2. [`query`]: every query of a request, without axum: the `.sql` files and their binds
 //!    (one struct per file, tested against its `-- params:` header), list parsing, running
 //!    SQL (typed rows for fixed shapes), visibility checks, CSV and log exports.
@@ -23,9 +25,11 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod principal;
 pub mod query;
 pub mod server;
 pub mod state;
+pub mod token_cache;
 
 use thiserror::Error;
 use tokio::net::TcpListener;

@@ -54,7 +54,8 @@ enum TokenCommand {
     },
     /// List tokens (never the secrets).
     List,
-    /// Revoke a token by id.
+    /// Revoke a token by id. Running instances refuse it once their cached lookup expires
+    /// (`auth.token_cache_ttl_ms`, default 5 s).
     Revoke {
         /// The token id (`tok_...`).
         token_id: String,
@@ -101,6 +102,10 @@ async fn main() -> Result<()> {
                 TokenCommand::Revoke { token_id } => {
                     auth::revoke_token(&client, &token_id).await?;
                     println!("revoked {token_id}");
+                    eprintln!(
+                        "running instances refuse it within auth.token_cache_ttl_ms ({} ms here)",
+                        config.auth.token_cache_ttl_ms
+                    );
                 }
             }
         }

@@ -62,6 +62,11 @@ pub struct Metrics {
     pub connections_open: Gauge,
     /// Connections refused because `http.max_connections` were open.
     pub connections_refused: Counter,
+    /// Token lookups answered by the token cache.
+    pub token_cache_hits: Counter,
+    /// Token lookups the token cache did not hold (each one a ClickHouse round trip; none
+    /// counted when the cache is off).
+    pub token_cache_misses: Counter,
 }
 
 impl Metrics {
@@ -75,6 +80,8 @@ impl Metrics {
             admin_commands: Family::default(),
             connections_open: Gauge::default(),
             connections_refused: Counter::default(),
+            token_cache_hits: Counter::default(),
+            token_cache_misses: Counter::default(),
         };
         let r = registry.sub_registry_with_prefix("query_api");
         r.register(
@@ -111,6 +118,16 @@ impl Metrics {
             "connections_refused",
             "Connections refused with 503 because http.max_connections were open",
             metrics.connections_refused.clone(),
+        );
+        r.register(
+            "token_cache_hits",
+            "Requests whose token the token cache answered (no ClickHouse lookup)",
+            metrics.token_cache_hits.clone(),
+        );
+        r.register(
+            "token_cache_misses",
+            "Requests whose token was looked up in ClickHouse because the token cache did not hold it",
+            metrics.token_cache_misses.clone(),
         );
         metrics
     }

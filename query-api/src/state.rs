@@ -1,6 +1,6 @@
 //! What every handler shares ([`AppState`]): the config, the ClickHouse client, the metrics,
-//! the producer of admin commands, and the per-process bookkeeping (export slots per
-//! tenant, admin requests in flight).
+//! the producer of admin commands, the token cache, and the per-process bookkeeping
+//! (export slots per tenant, admin requests in flight).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -10,6 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::ApiConfig;
 use crate::error::ApiError;
+use crate::token_cache::TokenCache;
 use crate::{commands, metrics};
 
 /// What every handler shares.
@@ -29,6 +30,8 @@ pub struct AppState {
     pub producer: Option<rdkafka::producer::FutureProducer>,
     /// (tenant, request id) of admin requests being processed.
     actions_in_flight: Arc<Mutex<HashSet<(String, String)>>>,
+    /// Token lookups, reused for `auth.token_cache_ttl_ms`.
+    pub tokens: Arc<TokenCache>,
 }
 
 impl AppState {
@@ -39,7 +42,14 @@ impl AppState {
         let producer = commands::producer(&config.kafka)
             .inspect_err(|e| tracing::error!(error = %e, "creating the Kafka producer"))
             .ok();
+        let tokens = Arc::new(TokenCache::new(
+            config.auth.token_cache_ttl(),
+            config.auth.token_cache_max_entries,
+            metrics.token_cache_hits.clone(),
+            metrics.token_cache_misses.clone(),
+        ));
         Self {
+            tokens,
             producer,
             actions_in_flight: Arc::new(Mutex::new(HashSet::new())),
             client: config.clickhouse.client(),

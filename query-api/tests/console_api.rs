@@ -104,14 +104,13 @@ async fn sign_in_sets_a_cookie_that_authenticates_until_sign_out() {
         "{cleared}"
     );
 
-    // A cookie of a revoked token is refused like the token.
+    // A cookie of a revoked token is refused like the token (revoked through this process,
+    // so at once; from elsewhere within `auth.token_cache_ttl_ms`: tests/token_cache.rs).
     let id = json(&send(&f, get("/api/v1/me")).await.2)["token_id"]
         .as_str()
         .unwrap()
         .to_owned();
-    query_api::auth::revoke_token(&f.db.client(), &id)
-        .await
-        .unwrap();
+    f.state.revoke_token(&id).await.unwrap();
     let (status, _, _) = send(&f, get("/api/v1/me")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     f.drop().await;

@@ -41,7 +41,8 @@ impl FromRequestParts<AppState> for Principal {
                 token
             }
         };
-        let principal = super::tokens::lookup(&state.client, &token)
+        let principal = state
+            .principal(&token)
             .await?
             .ok_or(ApiError::Unauthorized)?;
         tracing::Span::current().record("token_id", principal.token_id.as_str());

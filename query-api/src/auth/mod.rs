@@ -1,6 +1,8 @@
 //! Bearer tokens and the principal behind them: [`tokens`] (stored hashed; create, list,
-//! revoke, look up), [`cookie`] (the console's sign-in cookie), and the extractor that
-//! turns a request into a [`Principal`] (`extract`).
+//! revoke, look up), the cached lookup of a request's token and revocation through the
+//! process (`cached`: [`crate::AppState::principal`], [`crate::AppState::revoke_token`],
+//! over the [`TokenCache`]), [`cookie`] (the console's sign-in cookie), and the extractor
+//! that turns a request into a [`Principal`] (`extract`).
 //!
 //! A token is `sqa_` + 64 hex characters (256 random bits); only its SHA-256 is stored, in
 //! `api_tokens` of the secrets database `<database>_secrets` (migrations 0010, 0013), which
@@ -9,77 +11,20 @@
 //! dictionary to guess from), and it lets a request find its row with one indexed lookup.
 //! Tokens are managed with `query-api token create|list|revoke`.
 
+mod cached;
 pub mod cookie;
 mod extract;
 pub mod tokens;
 
-use serde::Serialize;
-
 use crate::query::params::Scope;
 
+pub use crate::token_cache::TokenCache;
 pub use tokens::{create_token, hash_token, list_tokens, lookup, revoke_token, TokenInfo};
 
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads and exports.
-    Viewer,
-    /// Reads, exports and admin actions.
-    Admin,
-}
+pub use crate::principal::{Principal, Role};
 
-impl Role {
-    /// Parses `viewer` or `admin`.
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "viewer" => Some(Role::Viewer),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-/// Who is asking: one tenant, all of its profiles or a list, a role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Principal {
-    /// The token's id (not secret; names the principal in logs and the audit trail).
-    pub token_id: String,
-    /// The only tenant it sees.
-    pub tenant_id: String,
-    /// The role.
-    pub role: Role,
-    /// `None`: every profile of the tenant; `Some`: only these.
-    pub profiles: Option<Vec<String>>,
-}
-
+/// Here rather than in `crate::principal`, which is below `query`.
 impl Principal {
-    /// Whether the principal may see `profile_id`.
-    pub fn sees_profile(&self, profile_id: &str) -> bool {
-        self.profiles
-            .as_ref()
-            .is_none_or(|list| list.iter().any(|p| p == profile_id))
-    }
-
-    /// The scope as the SQL files bind it: `all_profiles UInt8, profiles Array(String)`.
-    /// The array is never empty (`[]` is `Array(Nothing)` on 18.16, which `has` refuses):
-    /// `['']` stands for "none" (profile ids are never empty).
-    pub fn scope_binds(&self) -> (u8, Vec<String>) {
-        match &self.profiles {
-            None => (1, vec![String::new()]),
-            Some(list) if list.is_empty() => (0, vec![String::new()]),
-            Some(list) => (0, list.clone()),
-        }
-    }
-
     /// What the principal sees, as the query files bind it.
     pub fn scope(&self) -> Scope {
         let (all_profiles, profiles) = self.scope_binds();

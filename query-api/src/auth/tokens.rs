@@ -1,6 +1,7 @@
 //! The tokens: `sqa_` + 64 hex characters (256 random bits); only their SHA-256 is stored,
 //! in `api_tokens` of the secrets database `<database>_secrets`. Managed with `query-api
-//! token create|list|revoke`; a request's token is looked up by its hash ([`lookup`]).
+//! token create|list|revoke`; a request's token is looked up by its hash ([`lookup`],
+//! behind the process's [`crate::token_cache::TokenCache`]).
 
 use clickhouse::Client;
 use rand::RngCore;
@@ -12,6 +13,7 @@ use crate::error::ApiError;
 use crate::query::params::{TokenLookup, TokenRevoke};
 use crate::query::run::bind_all;
 use crate::query::sql;
+use crate::token_cache::{token_digest, well_formed};
 
 /// The token SQL with `$SECRETS_DATABASE` replaced by the secrets database of `client`'s
 /// database (a name of letters, digits and `_`, checked by the config).
@@ -25,7 +27,7 @@ fn secrets_of(client: &Client) -> String {
 
 /// Hex SHA-256 of a token.
 pub fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex::encode(token_digest(token))
 }
 
 #[derive(Debug, Deserialize, clickhouse::Row)]
@@ -37,13 +39,19 @@ struct LookupRow {
     profiles: Vec<String>,
 }
 
-/// The principal of a token, or `None` for an unknown or revoked one.
+/// The principal of a token, or `None` for an unknown or revoked one: one ClickHouse round
+/// trip, uncached (requests go through [`crate::token_cache::TokenCache`]).
 pub async fn lookup(client: &Client, token: &str) -> Result<Option<Principal>, ApiError> {
-    if !token.starts_with("sqa_") || token.len() != 68 {
+    if !well_formed(token) {
         return Ok(None);
     }
-    let hash = hash_token(token);
-    let binds = TokenLookup { token_hash: &hash }.binds();
+    lookup_hash(client, &hash_token(token)).await
+}
+
+/// The principal of the token whose hex SHA-256 is `hash`, or `None` for an unknown or
+/// revoked one (one ClickHouse round trip).
+pub async fn lookup_hash(client: &Client, hash: &str) -> Result<Option<Principal>, ApiError> {
+    let binds = TokenLookup { token_hash: hash }.binds();
     let row: Option<LookupRow> =
         bind_all(client.query(&token_sql(client, sql::TOKEN_LOOKUP)), &binds)
             .fetch_optional()
@@ -138,7 +146,10 @@ pub async fn list_tokens(client: &Client) -> Result<Vec<TokenInfo>, clickhouse::
         .await
 }
 
-/// Revokes a token (effective for the next request).
+/// Revokes a token in ClickHouse. A query-api process that cached the token's lookup keeps
+/// accepting it until its entry expires (`auth.token_cache_ttl_ms`, default 5 s); a
+/// process revoking through [`crate::AppState::revoke_token`] also drops its own entry at
+/// once.
 pub async fn revoke_token(client: &Client, token_id: &str) -> Result<(), clickhouse::error::Error> {
     let version = u64::try_from(now_ms()).unwrap_or(0) + 1;
     let binds = TokenRevoke { version, token_id }.binds();

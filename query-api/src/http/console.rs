@@ -18,7 +18,7 @@ use tower_http::services::ServeDir;
 
 use super::route::{common_responses, op, Route};
 use crate::auth::cookie::{sign_in_cookie, sign_out_cookie};
-use crate::auth::{self, Principal};
+use crate::auth::Principal;
 use crate::error::{ApiError, Result};
 use crate::query::list::ListSpec;
 use crate::query::specs::LISTS;
@@ -113,9 +113,7 @@ async fn sign_in(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
         ApiError::bad_value("body", format!("expected {{\"token\": \"sqa_...\"}}: {e}"))
     })?;
     let token = token.trim();
-    let principal = auth::lookup(&s.client, token)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+    let principal = s.principal(token).await?.ok_or(ApiError::Unauthorized)?;
     let console = &s.config.console;
     let cookie = sign_in_cookie(token, console.secure_cookie, console.session_max_age_secs);
     Ok(set_cookie(Json(principal), &cookie))
