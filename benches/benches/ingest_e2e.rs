@@ -880,35 +880,37 @@ async fn insert_all(client: &clickhouse::Client, rows: &[Row]) {
     use store::rows::*;
     let mut sessions: Vec<&SessionEventRow> = Vec::new();
     let mut issues: Vec<&IssueEventRow> = Vec::new();
-    let mut lines: Vec<&LogLineRow> = Vec::new();
+    let mut lines: Vec<LogLineRef<'_>> = Vec::new();
     let mut users: Vec<&UserStateRow> = Vec::new();
     let mut profiles: Vec<&ProfileStateRow> = Vec::new();
     for row in rows {
         match row {
             Row::Session(r) => sessions.push(r),
             Row::Issue(r) => issues.push(r),
-            Row::LogLines(l) => lines.extend(l.iter()),
+            Row::LogLines(l) => lines.extend(l.rows()),
             Row::UserState(r) => users.push(r),
             Row::ProfileState(r) => profiles.push(r),
         }
     }
     // Batches of 50k rows per table, like ingest's default.
-    insert_rows(client, "session_events", &sessions).await;
-    insert_rows(client, "issue_events", &issues).await;
-    insert_rows(client, "log_lines", &lines).await;
-    insert_rows(client, "user_state_events", &users).await;
-    insert_rows(client, "profile_state_events", &profiles).await;
+    insert_rows::<SessionEventRow, _>(client, "session_events", &sessions).await;
+    insert_rows::<IssueEventRow, _>(client, "issue_events", &issues).await;
+    insert_rows::<LogLineRef<'static>, _>(client, "log_lines", &lines).await;
+    insert_rows::<UserStateRow, _>(client, "user_state_events", &users).await;
+    insert_rows::<ProfileStateRow, _>(client, "profile_state_events", &profiles).await;
 }
 
-async fn insert_rows<T: clickhouse::RowOwned + clickhouse::RowWrite>(
-    client: &clickhouse::Client,
-    table: &str,
-    rows: &[&T],
-) {
+/// Rows by reference (`&T`), or a borrowing row type's rows (`LogLineRef`).
+async fn insert_rows<'a, T, R>(client: &clickhouse::Client, table: &str, rows: &[R])
+where
+    T: clickhouse::RowWrite,
+    T::Value<'a>: 'a,
+    R: std::borrow::Borrow<T::Value<'a>>,
+{
     for chunk in rows.chunks(50_000) {
         let mut insert = client.insert::<T>(table).await.unwrap();
         for row in chunk {
-            insert.write(row).await.unwrap();
+            insert.write(row.borrow()).await.unwrap();
         }
         insert.end().await.unwrap();
     }

@@ -1,11 +1,16 @@
 //! A batch: rows per table, dead letters, and the offsets it covers. Cut by messages,
 //! bytes or age, whichever comes first. Pure data; no I/O.
+//!
+//! Rows are encoded to RowBinary as they are added ([`EncodedRows`]): a batch of 50,000
+//! messages holds one buffer per table, not a struct and its strings per row, and
+//! storing it sends those bytes.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use store::rowbinary::{EncodeError, EncodedRows};
 use store::rows::{
-    DeadLetterRow, IssueEventRow, LogLineRow, ProfileStateRow, Row, SessionEventRow, UserStateRow,
+    DeadLetterRow, IssueEventRow, LogLineRef, ProfileStateRow, Row, SessionEventRow, UserStateRow,
 };
 
 use crate::config::BatchConfig;
@@ -27,15 +32,15 @@ pub struct Covered {
 #[derive(Debug, Default)]
 pub struct Batch {
     /// For `session_events`.
-    pub sessions: Vec<SessionEventRow>,
+    pub sessions: EncodedRows<SessionEventRow>,
     /// For `issue_events`.
-    pub issues: Vec<IssueEventRow>,
+    pub issues: EncodedRows<IssueEventRow>,
     /// For `log_lines`.
-    pub log_lines: Vec<LogLineRow>,
+    pub log_lines: EncodedRows<LogLineRef<'static>>,
     /// For `user_state_events`.
-    pub user_states: Vec<UserStateRow>,
+    pub user_states: EncodedRows<UserStateRow>,
     /// For `profile_state_events`.
-    pub profile_states: Vec<ProfileStateRow>,
+    pub profile_states: EncodedRows<ProfileStateRow>,
     /// For the dead-letter topic and the `dead_letters` table.
     pub dead_letters: Vec<DeadLetterRow>,
     /// Per partition: what this batch covers.
@@ -51,14 +56,21 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Adds one decoded message.
-    pub fn push(&mut self, decoded: Decoded, origin: Origin<'_>, payload_len: usize) {
+    /// Adds one decoded message. An error (a row RowBinary cannot encode: a bug in a row
+    /// type, which the unit tests of every row type rule out) adds nothing of it; the
+    /// caller dead-letters the message instead.
+    pub fn push(
+        &mut self,
+        decoded: Decoded,
+        origin: Origin<'_>,
+        payload_len: usize,
+    ) -> Result<(), EncodeError> {
         match decoded {
-            Decoded::Rows(Row::Session(r)) => self.sessions.push(r),
-            Decoded::Rows(Row::Issue(r)) => self.issues.push(r),
-            Decoded::Rows(Row::LogLines(lines)) => self.log_lines.extend(lines),
-            Decoded::Rows(Row::UserState(r)) => self.user_states.push(r),
-            Decoded::Rows(Row::ProfileState(r)) => self.profile_states.push(r),
+            Decoded::Rows(Row::Session(r)) => self.sessions.push(&r)?,
+            Decoded::Rows(Row::Issue(r)) => self.issues.push(&r)?,
+            Decoded::Rows(Row::LogLines(chunk)) => self.log_lines.push_all(chunk.rows())?,
+            Decoded::Rows(Row::UserState(r)) => self.user_states.push(&r)?,
+            Decoded::Rows(Row::ProfileState(r)) => self.profile_states.push(&r)?,
             Decoded::Dead(d) => self.dead_letters.push(d),
         }
         let here = Covered {
@@ -86,26 +98,17 @@ impl Batch {
         self.messages += 1;
         self.bytes += payload_len;
         self.opened.get_or_insert_with(Instant::now);
+        Ok(())
     }
 
     /// Sets `ingested_at` of every row, once, before the first attempt to store the batch:
     /// every retry then sends the same bytes, which replicated tables deduplicate.
     pub fn stamp(&mut self, ingested_at: u32) {
-        self.sessions
-            .iter_mut()
-            .for_each(|r| r.ingested_at = ingested_at);
-        self.issues
-            .iter_mut()
-            .for_each(|r| r.ingested_at = ingested_at);
-        self.log_lines
-            .iter_mut()
-            .for_each(|r| r.ingested_at = ingested_at);
-        self.user_states
-            .iter_mut()
-            .for_each(|r| r.ingested_at = ingested_at);
-        self.profile_states
-            .iter_mut()
-            .for_each(|r| r.ingested_at = ingested_at);
+        self.sessions.stamp(ingested_at);
+        self.issues.stamp(ingested_at);
+        self.log_lines.stamp(ingested_at);
+        self.user_states.stamp(ingested_at);
+        self.profile_states.stamp(ingested_at);
     }
 
     /// No message yet.
@@ -170,7 +173,7 @@ mod tests {
     fn tracks_the_highest_offset_per_partition() {
         let mut batch = Batch::default();
         for offset in [5, 7, 6] {
-            batch.push(dead(), origin(offset), 10);
+            batch.push(dead(), origin(offset), 10).unwrap();
         }
         assert_eq!(
             batch.offsets[&("events".to_owned(), 1)],
@@ -194,14 +197,14 @@ mod tests {
         let mut batch = Batch::default();
         let now = Instant::now();
         assert!(!batch.is_due(&cfg, now + Duration::from_secs(60)));
-        batch.push(dead(), origin(1), 10);
+        batch.push(dead(), origin(1), 10).unwrap();
         assert!(!batch.is_due(&cfg, now));
         assert!(batch.is_due(&cfg, now + Duration::from_millis(1_001)));
-        batch.push(dead(), origin(2), 95);
+        batch.push(dead(), origin(2), 95).unwrap();
         assert!(batch.is_full(&cfg), "bytes");
         let mut batch = Batch::default();
         for o in 0..3 {
-            batch.push(dead(), origin(o), 1);
+            batch.push(dead(), origin(o), 1).unwrap();
         }
         assert!(batch.is_full(&cfg), "messages");
     }

@@ -40,6 +40,10 @@ impl Default for Limits {
 /// The reason label of a message larger than [`Limits::max_message_bytes`].
 pub const OVERSIZED: &str = "oversized";
 
+/// The reason label of a valid event whose rows cannot be encoded as RowBinary (a bug in a
+/// row type; never seen, since every row type's encoding is tested).
+pub const UNENCODABLE: &str = "unencodable";
+
 /// A dead letter keeps at most this many bytes of the message key and of the error text,
 /// so that the dead-letter record stays within a broker's message size.
 pub const MAX_TEXT_BYTES: usize = 4096;

@@ -29,6 +29,9 @@ pub enum IngestError {
         /// Messages in the window.
         total: usize,
     },
+    /// A row could not be encoded, not even a dead letter's (a bug in a row type).
+    #[error("encoding a row for ClickHouse: {0}")]
+    Encode(#[from] store::rowbinary::EncodeError),
     /// The metrics endpoint could not be opened.
     #[error("metrics endpoint: {0}")]
     Http(#[source] std::io::Error),

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::batch::{Batch, Covered, Partition};
 use crate::config::IngestConfig;
-use crate::decode::{decode, Decoded, Limits, Origin};
+use crate::decode::{dead_letter, decode, Decoded, Limits, Origin, UNENCODABLE};
 use crate::error::IngestError;
 use crate::group::GroupWatch;
 use crate::guard::DeadLetterGuard;
@@ -204,7 +204,19 @@ impl Loop {
                 total: t.total,
             });
         }
-        self.batch.push(decoded, origin, payload.len());
+        if let Err(e) = self.batch.push(decoded, origin, payload.len()) {
+            let message = format!("the event's rows cannot be encoded for ClickHouse: {e}");
+            let dead = dead_letter(
+                payload,
+                origin,
+                UNENCODABLE,
+                &message,
+                now_ms(),
+                &self.limits,
+            );
+            self.batch
+                .push(Decoded::Dead(dead), origin, payload.len())?;
+        }
         if self.paused {
             // A message fetched before the pause, or from a partition assigned since:
             // pause its partition too.

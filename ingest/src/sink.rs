@@ -8,6 +8,7 @@ use clickhouse::Client;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use store::rowbinary::EncodedRows;
 use store::rows::DeadLetterRow;
 use thiserror::Error;
 
@@ -269,11 +270,11 @@ impl Sink {
                 continue;
             }
             let rows = match i {
-                0 => self.insert(table, &batch.sessions).await?,
-                1 => self.insert(table, &batch.issues).await?,
-                2 => self.insert(table, &batch.log_lines).await?,
-                3 => self.insert(table, &batch.user_states).await?,
-                4 => self.insert(table, &batch.profile_states).await?,
+                0 => self.insert_encoded(table, &batch.sessions).await?,
+                1 => self.insert_encoded(table, &batch.issues).await?,
+                2 => self.insert_encoded(table, &batch.log_lines).await?,
+                3 => self.insert_encoded(table, &batch.user_states).await?,
+                4 => self.insert_encoded(table, &batch.profile_states).await?,
                 _ => self.insert(table, &batch.dead_letters).await?,
             };
             progress.tables_done[i] = true;
@@ -283,6 +284,20 @@ impl Sink {
                 .inc_by(rows);
         }
         Ok(())
+    }
+
+    async fn insert_encoded<T>(
+        &self,
+        table: &'static str,
+        rows: &EncodedRows<T>,
+    ) -> Result<u64, SinkError>
+    where
+        T: clickhouse::RowWrite,
+    {
+        rows.insert(&self.client, table, self.insert_timeout)
+            .await
+            .map_err(|e| classify(table, &e))?;
+        Ok(rows.len() as u64)
     }
 
     async fn insert<T>(&self, table: &'static str, rows: &[T]) -> Result<u64, SinkError>

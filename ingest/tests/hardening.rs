@@ -139,11 +139,13 @@ async fn a_dead_letter_the_topic_refuses_does_not_block_the_batch() {
             key: b"k",
             timestamp_ms: 1,
         };
-        batch.push(
-            decode(&payload, origin, ingest::sink::now_ms(), &limits),
-            origin,
-            size,
-        );
+        batch
+            .push(
+                decode(&payload, origin, ingest::sink::now_ms(), &limits),
+                origin,
+                size,
+            )
+            .expect("a dead letter is always added");
     }
     // A producer whose records may hold 50 KB: the first fits, the second goes without
     // its payload.
@@ -196,11 +198,13 @@ async fn a_dead_letter_the_topic_refuses_does_not_block_the_batch() {
         key: &[b'k'; 2000],
         timestamp_ms: 1,
     };
-    long_reason.push(
-        decode(b"", origin, ingest::sink::now_ms(), &limits),
-        origin,
-        0,
-    );
+    long_reason
+        .push(
+            decode(b"", origin, ingest::sink::now_ms(), &limits),
+            origin,
+            0,
+        )
+        .expect("a dead letter is always added");
     let sink = Sink::new(h.db.client(), producer, dlq_topic);
     let mut progress = WriteProgress::default();
     sink.write(&long_reason, &mut progress, &metrics)

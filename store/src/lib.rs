@@ -4,6 +4,7 @@
 //!   embedded in the binary, and the migrator that applies them once, records their
 //!   checksums, and refuses to run on drift.
 //! - [`rows`]: one row type per raw table, as `ingest` inserts them.
+//! - [`rowbinary`]: rows kept as the RowBinary bytes an `INSERT` sends.
 //! - [`ClickHouseConfig`]: where the server is and how to connect.
 //! - [`cluster`]: the same migrations rendered for a ClickHouse cluster (replicated,
 //!   sharded tables under their usual names), when the config names one.
@@ -16,6 +17,7 @@ pub mod cluster;
 pub mod error;
 pub mod migrate;
 pub mod migrate_cluster;
+pub mod rowbinary;
 pub mod rows;
 
 pub use client::{secrets_database, ClickHouseConfig};

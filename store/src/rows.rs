@@ -95,6 +95,105 @@ pub struct LogLineRow {
     pub ingested_at: u32,
 }
 
+/// Table `log_lines`, borrowed from a [`LogChunk`]: one line with its chunk's ids, which
+/// ingest encodes without copying them into every line. Same columns as [`LogLineRow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clickhouse::Row)]
+#[allow(missing_docs)]
+pub struct LogLineRef<'a> {
+    pub tenant_id: &'a str,
+    pub profile_id: &'a str,
+    pub user_id: &'a str,
+    pub session_id: &'a str,
+    pub sequence: i32,
+    pub line_no: u32,
+    pub event_id: &'a str,
+    pub chunk_at_ms: i64,
+    pub at_ms: i64,
+    pub level: &'static str,
+    pub text: &'a str,
+    /// As [`LogLineRow::ingested_at`].
+    pub ingested_at: u32,
+}
+
+impl LogLineRef<'_> {
+    /// The owned row.
+    pub fn to_row(&self) -> LogLineRow {
+        LogLineRow {
+            tenant_id: self.tenant_id.to_owned(),
+            profile_id: self.profile_id.to_owned(),
+            user_id: self.user_id.to_owned(),
+            session_id: self.session_id.to_owned(),
+            sequence: self.sequence,
+            line_no: self.line_no,
+            event_id: self.event_id.to_owned(),
+            chunk_at_ms: self.chunk_at_ms,
+            at_ms: self.at_ms,
+            level: self.level,
+            text: self.text.to_owned(),
+            ingested_at: self.ingested_at,
+        }
+    }
+}
+
+/// One `session_log` event: the chunk's ids once and its lines, which become one row of
+/// `log_lines` per line ([`LogChunk::rows`] borrowed, or owned by iterating the chunk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogChunk {
+    header: schemas::Header,
+    session_id: String,
+    sequence: i32,
+    lines: Vec<schemas::LogLine>,
+    ingested_at: u32,
+}
+
+impl LogChunk {
+    /// Lines in the chunk.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// No line.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Its rows, borrowed.
+    pub fn rows(&self) -> impl Iterator<Item = LogLineRef<'_>> {
+        let h = &self.header;
+        self.lines
+            .iter()
+            .enumerate()
+            .map(move |(n, line)| LogLineRef {
+                tenant_id: &h.tenant_id,
+                profile_id: &h.profile_id,
+                user_id: &h.user_id,
+                session_id: &self.session_id,
+                sequence: self.sequence,
+                line_no: u32::try_from(n).unwrap_or(u32::MAX),
+                event_id: &h.event_id,
+                chunk_at_ms: h.occurred_at_ms,
+                at_ms: line.at_ms,
+                level: line.level.symbol(),
+                text: &line.text,
+                ingested_at: self.ingested_at,
+            })
+    }
+
+    /// Its rows, owned.
+    pub fn to_rows(&self) -> Vec<LogLineRow> {
+        self.rows().map(|r| r.to_row()).collect()
+    }
+}
+
+impl IntoIterator for LogChunk {
+    type Item = LogLineRow;
+    type IntoIter = std::vec::IntoIter<LogLineRow>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.to_rows().into_iter()
+    }
+}
+
 /// Table `user_state_events`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, clickhouse::Row)]
 #[allow(missing_docs)]
@@ -173,8 +272,8 @@ pub enum Row {
     Session(SessionEventRow),
     /// For `issue_events`.
     Issue(IssueEventRow),
-    /// For `log_lines` (one per line of the chunk).
-    LogLines(Vec<LogLineRow>),
+    /// For `log_lines` (one row per line of the chunk).
+    LogLines(LogChunk),
     /// For `user_state_events`.
     UserState(UserStateRow),
     /// For `profile_state_events`.
@@ -200,7 +299,7 @@ impl Row {
         match self {
             Row::Session(r) => r.ingested_at = ingested_at,
             Row::Issue(r) => r.ingested_at = ingested_at,
-            Row::LogLines(rows) => rows.iter_mut().for_each(|r| r.ingested_at = ingested_at),
+            Row::LogLines(chunk) => chunk.ingested_at = ingested_at,
             Row::UserState(r) => r.ingested_at = ingested_at,
             Row::ProfileState(r) => r.ingested_at = ingested_at,
         }
@@ -213,7 +312,7 @@ impl Row {
     }
 
     /// [`Row::from_event`] taking the event: its strings move into the row instead of being
-    /// copied (a log chunk's header strings are still copied once per line).
+    /// copied.
     pub fn from_owned_event(event: Event) -> Row {
         match event {
             Event::SessionQueued(e) => Row::Session(SessionEventRow::header_only(
@@ -295,29 +394,13 @@ impl Row {
                     ingested_at: 0,
                 })
             }
-            Event::SessionLog(l) => {
-                let h = &l.header;
-                Row::LogLines(
-                    l.lines
-                        .into_iter()
-                        .enumerate()
-                        .map(|(n, line)| LogLineRow {
-                            tenant_id: h.tenant_id.clone(),
-                            profile_id: h.profile_id.clone(),
-                            user_id: h.user_id.clone(),
-                            session_id: l.session_id.clone(),
-                            sequence: l.sequence,
-                            line_no: u32::try_from(n).unwrap_or(u32::MAX),
-                            event_id: h.event_id.clone(),
-                            chunk_at_ms: h.occurred_at_ms,
-                            at_ms: line.at_ms,
-                            level: line.level.symbol(),
-                            text: line.text,
-                            ingested_at: 0,
-                        })
-                        .collect(),
-                )
-            }
+            Event::SessionLog(l) => Row::LogLines(LogChunk {
+                header: l.header,
+                session_id: l.session_id,
+                sequence: l.sequence,
+                lines: l.lines,
+                ingested_at: 0,
+            }),
             Event::UserState(u) => {
                 let h = u.header;
                 let searches = u.saved_searches;
@@ -421,4 +504,47 @@ pub fn now_s() -> u32 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     u32::try_from(secs).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clickhouse::Row as _;
+
+    /// A log chunk's borrowed rows are its owned rows: same columns, same values, and the
+    /// same RowBinary bytes.
+    #[test]
+    fn a_chunks_borrowed_rows_are_its_owned_rows() {
+        assert_eq!(LogLineRef::COLUMN_NAMES, LogLineRow::COLUMN_NAMES);
+        let Row::LogLines(chunk) = Row::from_event_at(&schemas::examples::session_log(), 7) else {
+            panic!("a session log becomes log lines");
+        };
+        assert!(chunk.len() > 1);
+        let owned = chunk.to_rows();
+        assert_eq!(owned.len(), chunk.len());
+        for ((n, borrowed), row) in chunk.rows().enumerate().zip(&owned) {
+            assert_eq!(&borrowed.to_row(), row);
+            assert_eq!((row.line_no as usize, row.ingested_at), (n, 7));
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            crate::rowbinary::encode(&borrowed, &mut a).unwrap();
+            crate::rowbinary::encode(row, &mut b).unwrap();
+            assert_eq!(a, b);
+        }
+        assert_eq!(chunk.into_iter().collect::<Vec<_>>(), owned);
+    }
+
+    /// Every raw-table row type ends with the column a batch stamps.
+    #[test]
+    fn every_raw_row_ends_with_ingested_at() {
+        for columns in [
+            SessionEventRow::COLUMN_NAMES,
+            IssueEventRow::COLUMN_NAMES,
+            LogLineRow::COLUMN_NAMES,
+            LogLineRef::COLUMN_NAMES,
+            UserStateRow::COLUMN_NAMES,
+            ProfileStateRow::COLUMN_NAMES,
+        ] {
+            assert_eq!(columns.last(), Some(&crate::rowbinary::STAMPED_COLUMN));
+        }
+    }
 }

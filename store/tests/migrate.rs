@@ -111,7 +111,8 @@ async fn example_rows_insert_and_read_back_through_the_views() {
                 insert.end().await.unwrap();
                 *counts.entry("issues").or_insert(0u64) += 1;
             }
-            Row::LogLines(lines) => {
+            Row::LogLines(chunk) => {
+                let lines = chunk.to_rows();
                 let mut insert = client
                     .insert::<store::rows::LogLineRow>("log_lines")
                     .await
