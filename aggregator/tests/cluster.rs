@@ -36,7 +36,7 @@ use simulator::publish::{publish, Pace, PublishConfig};
 use simulator::{Manifest, Record, SimConfig};
 use store::cluster::ClusterConfig;
 use store::ClickHouseConfig;
-use testkit::{kafka_brokers, unique_name, TestTopics};
+use testkit::{kafka_brokers, unique_name, TestDatabase, TestTopics};
 
 const CLUSTER: &str = "synctel";
 const NEVER_SECS: &str = "3153600000";
@@ -145,8 +145,9 @@ async fn http_get(port: u16, path: &str, token: &str) -> std::io::Result<String>
 /// One database: where it is and how to reach it.
 struct Target {
     ch: ClickHouseConfig,
-    /// Drops the databases when dropped (the first handle; not the ones of [`Target::at`]).
-    owner: bool,
+    /// Drops the database and its secrets database (`ON CLUSTER` on the cluster) when the
+    /// test ends or panics; `None` for the handles of [`Target::at`].
+    _db: Option<TestDatabase>,
 }
 
 impl Target {
@@ -171,7 +172,7 @@ impl Target {
     fn at(&self, url: &str) -> Self {
         let mut ch = self.ch.clone();
         ch.url = url.to_owned();
-        Self { ch, owner: false }
+        Self { ch, _db: None }
     }
 
     async fn users(&self) -> BTreeMap<String, StateRow> {
@@ -200,49 +201,6 @@ impl Target {
     /// Rows of a query as sorted JSON lines.
     async fn lines(&self, sql: &str) -> Vec<String> {
         lines(&self.client(), sql).await
-    }
-
-    async fn drop_statements(&self) {
-        let on_cluster = self
-            .ch
-            .cluster
-            .as_ref()
-            .map(|c| format!(" ON CLUSTER {}", c.nodes()))
-            .unwrap_or_default();
-        for db in [
-            self.ch.database.clone(),
-            store::secrets_database(&self.ch.database),
-        ] {
-            let _ = self
-                .ch
-                .server_client()
-                .query(&format!("DROP DATABASE IF EXISTS {db}{on_cluster}"))
-                .execute()
-                .await;
-        }
-    }
-}
-
-/// A failed test drops its databases too (on a thread of its own: drop may run inside the
-/// runtime).
-impl Drop for Target {
-    fn drop(&mut self) {
-        if !self.owner {
-            return;
-        }
-        let target = Target {
-            ch: self.ch.clone(),
-            owner: false,
-        };
-        let dropping = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                rt.block_on(target.drop_statements());
-            }
-        });
-        let _ = dropping.join();
     }
 }
 
@@ -334,22 +292,24 @@ async fn the_cluster_with_faults_answers_as_one_server_does() {
     let name = unique_name("cluster");
     let mut cluster_cfg = ClusterConfig::new(CLUSTER);
     cluster_cfg.insert_quorum = 2;
+    let cluster_db = TestDatabase::on_cluster("cluster", &nodes[0], &cluster_cfg.nodes());
     let cluster = Target {
         ch: ClickHouseConfig {
             url: nodes[0].clone(),
-            database: format!("test_{name}"),
+            database: cluster_db.name.clone(),
             cluster: Some(cluster_cfg),
             ..ClickHouseConfig::default()
         },
-        owner: true,
+        _db: Some(cluster_db),
     };
+    let single_db = TestDatabase::new("cluster_single");
     let single = Target {
         ch: ClickHouseConfig {
             url: testkit::clickhouse_url(),
-            database: format!("test_{name}_single"),
+            database: single_db.name.clone(),
             ..ClickHouseConfig::default()
         },
-        owner: true,
+        _db: Some(single_db),
     };
     migrate_with_a_node_down(&cluster).await;
     store::migrate::migrate(&single.ch).await.unwrap();
