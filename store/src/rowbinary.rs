@@ -307,53 +307,32 @@ impl ser::Serializer for &mut Encoder<'_> {
     }
 }
 
-impl ser::SerializeSeq for &mut Encoder<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        Ok(())
-    }
+/// The compound parts (sequences, tuples, structs) write their elements back to back.
+macro_rules! elements {
+    ($($trait:ident :: $method:ident ($($name:ty)?)),* $(,)?) => {
+        $(impl ser::$trait for &mut Encoder<'_> {
+            type Ok = ();
+            type Error = EncodeError;
+            fn $method<T: Serialize + ?Sized>(
+                &mut self,
+                $(_: $name,)?
+                value: &T,
+            ) -> Result<(), EncodeError> {
+                value.serialize(&mut **self)
+            }
+            fn end(self) -> Result<(), EncodeError> {
+                Ok(())
+            }
+        })*
+    };
 }
 
-impl ser::SerializeTuple for &mut Encoder<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for &mut Encoder<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStruct for &mut Encoder<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), EncodeError> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        Ok(())
-    }
-}
+elements!(
+    SerializeSeq::serialize_element(),
+    SerializeTuple::serialize_element(),
+    SerializeTupleStruct::serialize_field(),
+    SerializeStruct::serialize_field(&'static str),
+);
 
 #[cfg(test)]
 mod tests {
