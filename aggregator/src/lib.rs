@@ -36,9 +36,16 @@ pub use error::{AggregatorError, Result};
 use crate::lease::Lease;
 use crate::metrics::Metrics;
 
-/// Applies pending migrations, waiting for ClickHouse to come up (up to `wait`).
-pub async fn migrate(config: &AggregatorConfig, wait: Duration) -> Result<()> {
-    store::migrate::migrate_waiting(&config.clickhouse, wait).await?;
+/// Applies pending migrations, waiting for ClickHouse to come up (up to `wait`). With
+/// `rewrite`, rewrite migrations run whatever their table holds (`migrate --rewrite`);
+/// without, they wait for that when the table has rows (`store::rewrite`).
+pub async fn migrate(config: &AggregatorConfig, wait: Duration, rewrite: bool) -> Result<()> {
+    let mode = if rewrite {
+        store::migrate::Mode::Always
+    } else {
+        store::migrate::Mode::IfEmpty
+    };
+    store::migrate::migrate_waiting(&config.clickhouse, wait, mode).await?;
     Ok(())
 }
 

@@ -31,7 +31,12 @@ enum Command {
     /// Validate the config and print it; change nothing.
     Check,
     /// Apply pending ClickHouse migrations and exit.
-    Migrate,
+    Migrate {
+        /// Also run rewrite migrations on tables that have rows (they copy the table: see
+        /// the README, "Rewrite migrations").
+        #[arg(long)]
+        rewrite: bool,
+    },
     /// Run one cycle and exit.
     Once,
 }
@@ -48,9 +53,11 @@ async fn main() -> Result<()> {
             println!("{config:#?}");
             println!("config ok");
         }
-        Command::Migrate => aggregator::migrate(&config, Duration::from_secs(60)).await?,
+        Command::Migrate { rewrite } => {
+            aggregator::migrate(&config, Duration::from_secs(60), rewrite).await?
+        }
         Command::Once => {
-            aggregator::migrate(&config, Duration::from_secs(60)).await?;
+            aggregator::migrate(&config, Duration::from_secs(60), false).await?;
             let registry = &mut prometheus_client::registry::Registry::default();
             let metrics = std::sync::Arc::new(aggregator::metrics::Metrics::new(registry));
             let mut agg = aggregator::Aggregator::new(config, metrics).await?;
@@ -58,7 +65,7 @@ async fn main() -> Result<()> {
             println!("{report:?}");
         }
         Command::Run => {
-            aggregator::migrate(&config, Duration::from_secs(60)).await?;
+            aggregator::migrate(&config, Duration::from_secs(60), false).await?;
             let shutdown = CancellationToken::new();
             let running = aggregator::start(config, shutdown.clone()).await?;
             service_kit::cancel_on_signal(shutdown);

@@ -44,10 +44,21 @@ pub use error::IngestError;
 
 use crate::metrics::Metrics;
 
-/// Applies pending migrations, waiting for ClickHouse to come up (up to `wait`). Refuses
+/// Applies pending migrations, waiting for ClickHouse to come up (up to `wait`). With
+/// `rewrite`, rewrite migrations run whatever their table holds (`migrate --rewrite`);
+/// without, they wait for that when the table has rows (`store::rewrite`). Refuses
 /// on drift.
-pub async fn migrate(config: &IngestConfig, wait: Duration) -> Result<(), IngestError> {
-    store::migrate::migrate_waiting(&config.clickhouse, wait).await?;
+pub async fn migrate(
+    config: &IngestConfig,
+    wait: Duration,
+    rewrite: bool,
+) -> Result<(), IngestError> {
+    let mode = if rewrite {
+        store::migrate::Mode::Always
+    } else {
+        store::migrate::Mode::IfEmpty
+    };
+    store::migrate::migrate_waiting(&config.clickhouse, wait, mode).await?;
     Ok(())
 }
 

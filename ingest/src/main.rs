@@ -32,7 +32,12 @@ enum Command {
     /// Validate the config and print it; change nothing.
     Check,
     /// Apply pending ClickHouse migrations and exit.
-    Migrate,
+    Migrate {
+        /// Also run rewrite migrations on tables that have rows (they copy the table: see
+        /// the README, "Rewrite migrations").
+        #[arg(long)]
+        rewrite: bool,
+    },
     /// Re-publish dead letters to their original topics.
     ReplayDeadLetters {
         /// Received at or after (ms since the Unix epoch).
@@ -62,7 +67,9 @@ async fn main() -> Result<()> {
             println!("{config:#?}");
             println!("config ok");
         }
-        Command::Migrate => ingest::migrate(&config, Duration::from_secs(60)).await?,
+        Command::Migrate { rewrite } => {
+            ingest::migrate(&config, Duration::from_secs(60), rewrite).await?
+        }
         Command::ReplayDeadLetters {
             from_ms,
             to_ms,
@@ -85,7 +92,7 @@ async fn main() -> Result<()> {
             );
         }
         Command::Run => {
-            ingest::migrate(&config, Duration::from_secs(60)).await?;
+            ingest::migrate(&config, Duration::from_secs(60), false).await?;
             let shutdown = CancellationToken::new();
             let running = ingest::start(config, shutdown.clone()).await?;
             service_kit::cancel_on_signal(shutdown);

@@ -3,6 +3,7 @@
 //! - [`migrate`]: the numbered `.sql` migrations under `deploy/clickhouse/migrations/`,
 //!   embedded in the binary, and the migrator that applies them once, records their
 //!   checksums, and refuses to run on drift.
+//! - [`rewrite`]: migrations that rewrite a table (a layout ClickHouse cannot alter).
 //! - [`rows`]: one row type per raw table, as `ingest` inserts them.
 //! - [`rowbinary`]: rows kept as the RowBinary bytes an `INSERT` sends.
 //! - [`ClickHouseConfig`]: where the server is and how to connect.
@@ -17,6 +18,7 @@ pub mod cluster;
 pub mod error;
 pub mod migrate;
 pub mod migrate_cluster;
+pub mod rewrite;
 pub mod rowbinary;
 pub mod rows;
 

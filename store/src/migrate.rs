@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::client::ClickHouseConfig;
 use crate::error::{Result, StoreError};
+pub use crate::rewrite::Mode;
+use crate::rewrite::{self, Outcome, Plan};
 
 /// One migration file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,9 @@ pub struct Migration {
     pub name: &'static str,
     /// The SQL text, statements separated by `;` at the end of a line.
     pub sql: &'static str,
+    /// A rewrite ([`crate::rewrite`]): the statements are a procedure's inputs, not run as
+    /// written.
+    pub rewrite: bool,
 }
 
 /// Written in a migration where the name of the secrets database goes
@@ -35,56 +40,73 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "event_tables",
         sql: include_str!("../../deploy/clickhouse/migrations/0001_event_tables.sql"),
+        rewrite: false,
     },
     Migration {
         version: 2,
         name: "views",
         sql: include_str!("../../deploy/clickhouse/migrations/0002_views.sql"),
+        rewrite: false,
     },
     Migration {
         version: 3,
         name: "aggregator",
         sql: include_str!("../../deploy/clickhouse/migrations/0003_aggregator.sql"),
+        rewrite: false,
     },
     Migration {
         version: 4,
         name: "profile_status",
         sql: include_str!("../../deploy/clickhouse/migrations/0004_profile_status.sql"),
+        rewrite: false,
     },
     Migration {
         version: 10,
         name: "api_tokens",
         sql: include_str!("../../deploy/clickhouse/migrations/0010_api_tokens.sql"),
+        rewrite: false,
     },
     Migration {
         version: 11,
         name: "session_state",
         sql: include_str!("../../deploy/clickhouse/migrations/0011_session_state.sql"),
+        rewrite: false,
     },
     Migration {
         version: 12,
         name: "session_end_order",
         sql: include_str!("../../deploy/clickhouse/migrations/0012_session_end_order.sql"),
+        rewrite: false,
     },
     Migration {
         version: 13,
         name: "api_tokens_secrets",
         sql: include_str!("../../deploy/clickhouse/migrations/0013_api_tokens_secrets.sql"),
+        rewrite: false,
     },
     Migration {
         version: 14,
         name: "dead_letter_digest",
         sql: include_str!("../../deploy/clickhouse/migrations/0014_dead_letter_digest.sql"),
+        rewrite: false,
     },
     Migration {
         version: 15,
         name: "ingest_touches",
         sql: include_str!("../../deploy/clickhouse/migrations/0015_ingest_touches.sql"),
+        rewrite: false,
     },
     Migration {
         version: 16,
         name: "outcome_sessions",
         sql: include_str!("../../deploy/clickhouse/migrations/0016_outcome_sessions.sql"),
+        rewrite: false,
+    },
+    Migration {
+        version: 17,
+        name: "session_events_granularity",
+        sql: include_str!("../../deploy/clickhouse/migrations/0017_session_events_granularity.sql"),
+        rewrite: true,
     },
 ];
 
@@ -157,6 +179,9 @@ pub struct MigrationReport {
     pub applied: Vec<u32>,
     /// Versions that were already there.
     pub already_applied: Vec<u32>,
+    /// A rewrite left pending (its table has rows; see [`crate::rewrite`]), with the rows:
+    /// it and every migration after it wait for `migrate --rewrite`.
+    pub deferred: Option<(u32, u64)>,
 }
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
@@ -178,11 +203,27 @@ pub(crate) const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migratio
      ENGINE = MergeTree() ORDER BY version";
 
 /// Creates the database if needed and applies every pending migration (on a cluster:
-/// rendered by [`crate::cluster`], `ON CLUSTER`).
+/// rendered by [`crate::cluster`], `ON CLUSTER`); a rewrite only when its table is empty
+/// (else it is left pending: [`MigrationReport::deferred`]).
 pub async fn migrate(config: &ClickHouseConfig) -> Result<MigrationReport> {
+    migrate_to(config, u32::MAX, Mode::IfEmpty).await
+}
+
+/// [`migrate`], running rewrites whatever their table holds (`migrate --rewrite`).
+pub async fn migrate_rewriting(config: &ClickHouseConfig) -> Result<MigrationReport> {
+    migrate_to(config, u32::MAX, Mode::Always).await
+}
+
+/// [`migrate`] up to version `last` included, rewrites as `mode` says: a database as an
+/// older release left it (tests of upgrades).
+pub async fn migrate_to(
+    config: &ClickHouseConfig,
+    last: u32,
+    mode: Mode,
+) -> Result<MigrationReport> {
     config.validate()?;
     if let Some(cluster) = &config.cluster {
-        return crate::migrate_cluster::migrate(config, cluster).await;
+        return crate::migrate_cluster::migrate(config, cluster, last, mode).await;
     }
     config
         .server_client()
@@ -194,12 +235,13 @@ pub async fn migrate(config: &ClickHouseConfig) -> Result<MigrationReport> {
         .await?;
     let client = config.client();
     client.query(BOOKKEEPING).execute().await?;
-    let pending = pending(&client, MIGRATIONS).await?;
+    let mut pending = pending(&client, MIGRATIONS).await?;
+    pending.retain(|m| m.version <= last);
     let mut report = MigrationReport {
         already_applied: MIGRATIONS
             .iter()
             .map(|m| m.version)
-            .filter(|v| !pending.iter().any(|p| p.version == *v))
+            .filter(|v| *v <= last && !pending.iter().any(|p| p.version == *v))
             .collect(),
         ..MigrationReport::default()
     };
@@ -209,9 +251,17 @@ pub async fn migrate(config: &ClickHouseConfig) -> Result<MigrationReport> {
             name = migration.name,
             "applying migration"
         );
-        for statement in migration.statements() {
-            let statement = statement.replace(SECRETS_DATABASE, &config.secrets_database());
-            client.query(&statement).execute().await?;
+        if migration.rewrite {
+            let plan = Plan::single(migration.version, &rewrite::parts(&migration)?);
+            if let Outcome::Deferred { rows } = rewrite::run(&client, &plan, mode).await? {
+                defer(&migration, rows, &mut report);
+                break;
+            }
+        } else {
+            for statement in migration.statements() {
+                let statement = statement.replace(SECRETS_DATABASE, &config.secrets_database());
+                client.query(&statement).execute().await?;
+            }
         }
         let mut insert = client.insert::<NewRow<'_>>("schema_migrations").await?;
         insert
@@ -227,17 +277,34 @@ pub async fn migrate(config: &ClickHouseConfig) -> Result<MigrationReport> {
     Ok(report)
 }
 
-/// [`migrate`], waiting up to `wait` for ClickHouse to answer (a service started beside
-/// its database). Errors from ClickHouse itself (drift, bad SQL) are not waited out.
+/// Records a rewrite left pending in `report`, and says how to apply it.
+pub(crate) fn defer(migration: &Migration, rows: u64, report: &mut MigrationReport) {
+    tracing::warn!(
+        version = migration.version,
+        name = migration.name,
+        rows,
+        "migration {:04}_{} rewrites a table of {rows} rows: left pending, the services run \
+         on the layout before it; apply it with `aggregator migrate --rewrite` or `ingest \
+         migrate --rewrite` (README, \"Rewrite migrations\")",
+        migration.version,
+        migration.name
+    );
+    report.deferred = Some((migration.version, rows));
+}
+
+/// [`migrate`] (or with [`Mode::Always`] [`migrate_rewriting`]), waiting up to `wait` for
+/// ClickHouse to answer (a service started beside its database). Errors from ClickHouse
+/// itself (drift, bad SQL) are not waited out.
 pub async fn migrate_waiting(
     config: &ClickHouseConfig,
     wait: std::time::Duration,
+    mode: Mode,
 ) -> Result<MigrationReport> {
     let deadline = std::time::Instant::now() + wait;
     loop {
-        match migrate(config).await {
+        match migrate_to(config, u32::MAX, mode).await {
             Ok(report) => {
-                tracing::info!(applied = ?report.applied, already = ?report.already_applied, "schema up to date");
+                tracing::info!(applied = ?report.applied, already = ?report.already_applied, deferred = ?report.deferred, "schema up to date");
                 return Ok(report);
             }
             Err(e @ StoreError::ClickHouse(_))
@@ -252,10 +319,14 @@ pub async fn migrate_waiting(
 }
 
 /// Checks that the database is fully migrated, without changing anything: the check a
-/// service runs at start.
+/// service runs at start. A pending rewrite (and what follows it) passes: the services
+/// run on the layout before it until an operator applies it.
 pub async fn verify(config: &ClickHouseConfig) -> Result<()> {
     let client = config.client();
-    let pending = pending(&client, MIGRATIONS).await?;
+    let mut pending = pending(&client, MIGRATIONS).await?;
+    if pending.first().is_some_and(|m| m.rewrite) {
+        pending.clear();
+    }
     if let (Some(cluster), true) = (&config.cluster, pending.is_empty()) {
         return crate::migrate_cluster::verify(config, cluster).await;
     }

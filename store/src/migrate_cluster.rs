@@ -10,9 +10,13 @@ use clickhouse::Client;
 use serde::Deserialize;
 
 use crate::client::ClickHouseConfig;
+use crate::cluster::LOCAL_SUFFIX;
 use crate::cluster::{ClusterConfig, Expect, Rendered, Renderer};
 use crate::error::{Result, StoreError};
-use crate::migrate::{pending, MigrationReport, NewRow, BOOKKEEPING, MIGRATIONS, SECRETS_DATABASE};
+use crate::migrate::{
+    defer, pending, Migration, MigrationReport, NewRow, BOOKKEEPING, MIGRATIONS, SECRETS_DATABASE,
+};
+use crate::rewrite::{self, Mode, Outcome, Plan};
 
 /// How long a statement's effect may take to reach every replica (an `ALTER` of a
 /// replicated table travels through ZooKeeper).
@@ -39,6 +43,8 @@ pub fn render_all(
 pub(crate) async fn migrate(
     config: &ClickHouseConfig,
     cluster: &ClusterConfig,
+    last: u32,
+    mode: Mode,
 ) -> Result<MigrationReport> {
     let timeout = cluster.ddl_timeout_secs.to_string();
     let server = config
@@ -65,7 +71,7 @@ pub(crate) async fn migrate(
     }
     let pending = pending(&client, MIGRATIONS).await?;
     let mut report = MigrationReport::default();
-    for (version, statements) in &rendered[1..] {
+    for (version, statements) in rendered[1..].iter().filter(|(v, _)| *v <= last) {
         let Some(migration) = pending.iter().find(|m| m.version == *version) else {
             report.already_applied.push(*version);
             continue;
@@ -76,8 +82,16 @@ pub(crate) async fn migrate(
             statements = statements.len(),
             "applying migration on the cluster"
         );
-        for r in statements {
-            apply(&client, cluster, nodes, r).await?;
+        if migration.rewrite {
+            let plan = rewrite_plan(migration, config, cluster, statements)?;
+            if let Outcome::Deferred { rows } = rewrite::run(&client, &plan, mode).await? {
+                defer(migration, rows, &mut report);
+                break;
+            }
+        } else {
+            for r in statements {
+                apply(&client, cluster, nodes, r).await?;
+            }
         }
         let mut insert = client.insert::<NewRow<'_>>("schema_migrations").await?;
         insert
@@ -92,6 +106,40 @@ pub(crate) async fn migrate(
     }
     verify(config, cluster).await?;
     Ok(report)
+}
+
+/// The rewrite `migration` on the cluster, from its statements as rendered: the table's
+/// local `CREATE` and the views'.
+fn rewrite_plan(
+    migration: &Migration,
+    config: &ClickHouseConfig,
+    cluster: &ClusterConfig,
+    rendered: &[Rendered],
+) -> Result<Plan> {
+    let parts = rewrite::parts(migration)?;
+    let local = format!("{}{LOCAL_SUFFIX}", parts.table);
+    let create_local = rendered
+        .iter()
+        .find(|r| matches!(&r.expect, Expect::Table { table, .. } if *table == local))
+        .ok_or_else(|| {
+            StoreError::Config(format!(
+                "rewrite {:04}_{}: {} is not a sharded table",
+                migration.version, migration.name, parts.table
+            ))
+        })?;
+    let views = rendered
+        .iter()
+        .filter(|r| r.sql.starts_with("CREATE MATERIALIZED VIEW"))
+        .map(|r| r.sql.clone())
+        .collect();
+    Ok(Plan::cluster(
+        migration.version,
+        &parts,
+        &config.database,
+        cluster,
+        &create_local.sql,
+        views,
+    ))
 }
 
 /// Number of nodes of the node-per-shard cluster, as this node's config says.

@@ -30,7 +30,8 @@ async fn migrates_once_then_verifies_and_refuses_drift() {
         first,
         MigrationReport {
             applied: all.clone(),
-            already_applied: vec![]
+            already_applied: vec![],
+            deferred: None,
         }
     );
     let second = migrate(&cfg).await.expect("second run");
@@ -38,9 +39,18 @@ async fn migrates_once_then_verifies_and_refuses_drift() {
         second,
         MigrationReport {
             applied: vec![],
-            already_applied: all
+            already_applied: all,
+            deferred: None,
         }
     );
+    // An empty session_events was rewritten at once (migration 0017).
+    let create: String = db
+        .client()
+        .query("SHOW CREATE TABLE session_events")
+        .fetch_one()
+        .await
+        .unwrap();
+    assert!(create.contains("index_granularity = 1024"), "{create}");
     verify(&cfg).await.expect("fully migrated");
 
     // Someone edited an applied migration: the recorded checksum no longer matches.
