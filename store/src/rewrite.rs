@@ -294,6 +294,39 @@ impl Plan {
     }
 }
 
+#[cfg(test)]
+impl Plan {
+    /// Every statement of a run that goes through without a hitch, in order, with
+    /// `-- params:` comments for the portability check
+    /// (`deploy/clickhouse/portability/rewrite.sql` is this, for migration 0017 on one
+    /// server; a unit test keeps them equal). `since` is the literal the check binds.
+    pub(crate) fn script(&self, since: u32) -> String {
+        let params = |name: &str, value: u32| format!("-- params: {name} UInt32 = {value}\n");
+        let mut out = vec![
+            self.lock_create.clone(),
+            format!(
+                "{}INSERT INTO {LOCK_TABLE} (version, started) VALUES (?, now())",
+                params("version", self.version)
+            ),
+        ];
+        out.extend(self.drop_scratch.iter().cloned());
+        out.extend(self.create_scratch.iter().cloned());
+        out.push(self.copy.clone());
+        out.push(self.rename.clone());
+        out.extend(self.after_rename.iter().cloned());
+        out.extend(self.drop_views.iter().cloned());
+        out.extend(self.create_views.iter().cloned());
+        out.push(format!("{}{}", params("since_s", since), self.catch_up));
+        out.push(format!("{}{}", params("since_s", since), self.touches));
+        out.extend(self.drop_old.iter().cloned());
+        out.push(self.lock_drop.clone());
+        out.into_iter()
+            .map(|s| format!("{s};\n"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
 /// Where a rewrite stands, read off the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -496,6 +529,32 @@ mod tests {
         );
         assert_eq!(plan.data, "session_events_local");
         assert_eq!(plan.old_data, "session_events_before17_local");
+    }
+
+    /// The portability check runs the rewrite's statements on 18.16 and current ClickHouse
+    /// from this file: it must be what the plan runs.
+    #[test]
+    fn the_portability_file_is_the_plan() {
+        let (m, p) = session_events();
+        let header = "-- Migration 0017's rewrite on one server, statement by statement, as \
+                      store::rewrite runs it\n-- when nothing goes wrong (generated: a unit test \
+                      of store/src/rewrite.rs keeps this file equal\n-- to the plan). The check \
+                      binds a `since` in the future, so the catch-up copies nothing.\n\n";
+        let want = format!(
+            "{header}{}",
+            Plan::single(m.version, &p).script(4_000_000_000)
+        );
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/clickhouse/portability/rewrite.sql"
+        );
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        if have != want {
+            if std::env::var_os("SYNCTEL_WRITE_REWRITE_SQL").is_some() {
+                std::fs::write(path, &want).unwrap();
+            }
+            panic!("{path} differs from the plan; SYNCTEL_WRITE_REWRITE_SQL=1 writes it");
+        }
     }
 
     #[test]

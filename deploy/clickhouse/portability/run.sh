@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Portability check of the ClickHouse SQL: runs the migrations, fixtures.sql, examples.sql
+# Portability check of the ClickHouse SQL: runs the migrations, fixtures.sql, examples.sql,
+# rewrite.sql (migration 0017 run as the migrator runs it)
 # and every */sql/ directory of the workspace (query files of query-api, aggregator, ...) on
 # chdb-core (current ClickHouse, in-process) and on the local ClickHouse 18.16 server, and
 # fails if any statement fails on either or a query returns different rows. See check.py.
@@ -75,7 +76,7 @@ if ! out=$("$venv/bin/python" -m unittest discover -q -s "$here" -p 'test_*.py' 
 fi
 log "checker's own tests: $(printf '%s\n' "$out" | grep -E '^Ran ' || true)"
 
-paths=("$root/deploy/clickhouse/migrations" "$here/fixtures.sql" "$here/examples.sql")
+paths=("$root/deploy/clickhouse/migrations" "$here/fixtures.sql" "$here/examples.sql" "$here/rewrite.sql")
 for d in "$root"/*/sql; do
   [ -d "$d" ] && paths+=("$d")
 done
