@@ -21,6 +21,7 @@
 //! every step is idempotent (ReplacingMergeTree, full recomputation per key), so the tables
 //! converge to the same values.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -41,6 +42,8 @@ pub mod sql {
     pub const PROGRESS_WRITE: &str = include_str!("../sql/progress_write.sql");
     /// Highest version written.
     pub const MAX_VERSION: &str = include_str!("../sql/max_version.sql");
+    /// The server's per-query memory limit for this user, bytes (0: none).
+    pub const MEMORY_LIMIT: &str = include_str!("../sql/memory_limit.sql");
     /// Users to recompute.
     pub const TOUCHED_COUNT: &str = include_str!("../sql/touched_count.sql");
     /// Recompute users.
@@ -183,6 +186,21 @@ fn read_fresh(client: Client, config: &AggregatorConfig) -> Client {
         .with_setting("insert_quorum", "0")
 }
 
+/// Where a cycle's `GROUP BY` starts spilling to disk (`max_bytes_before_external_group_by`),
+/// for the server's per-query `max_memory_usage` (0: none): half of it, as ClickHouse
+/// advises, and at most [`GROUP_BY_SPILL_MAX_BYTES`]. A first cycle groups every session
+/// of the history (the session series groups each day's ended sessions by session: 40 M of
+/// them needed over 8 GiB, and the cycle failed at every retry); spilled, 1.9 GiB.
+pub fn group_by_spill_bytes(memory_limit: u64) -> u64 {
+    match memory_limit {
+        0 => GROUP_BY_SPILL_MAX_BYTES,
+        limit => (limit / 2).min(GROUP_BY_SPILL_MAX_BYTES),
+    }
+}
+
+/// The largest `GROUP BY` a cycle keeps in memory, bytes.
+pub const GROUP_BY_SPILL_MAX_BYTES: u64 = 2_000_000_000;
+
 fn elapsed_ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
@@ -198,6 +216,15 @@ impl Aggregator {
     /// An aggregator over a migrated database.
     pub async fn new(config: AggregatorConfig, metrics: Arc<Metrics>) -> Result<Self> {
         let client = read_fresh(config.clickhouse.client(), &config);
+        let memory_limit = client
+            .query(sql::MEMORY_LIMIT)
+            .fetch_one::<u64>()
+            .await
+            .map_err(at("memory_limit"))?;
+        let client = client.with_setting(
+            "max_bytes_before_external_group_by",
+            group_by_spill_bytes(memory_limit).to_string(),
+        );
         let last_version = client
             .query(sql::MAX_VERSION)
             .fetch_one::<u64>()
@@ -311,18 +338,47 @@ impl Aggregator {
         Ok((sessions, shards))
     }
 
+    /// The (tenant, day)s holding an end of a session with a new end in `[from_s, to_s)`,
+    /// sorted by day then tenant. Found per shard of the sessions (as many as the sessions
+    /// step would use for the window): a first cycle's window holds every session, too many
+    /// ids for one set.
+    async fn session_count_days(&self, from_s: u32, to_s: u32) -> Result<Vec<(String, String)>> {
+        let sessions = self
+            .client
+            .query(sql::TOUCHED_SESSIONS)
+            .bind(from_s)
+            .bind(to_s)
+            .fetch_one::<u64>()
+            .await
+            .map_err(at("touched_sessions"))?;
+        let shards = sessions
+            .div_ceil(self.config.cycle.max_sessions_per_statement)
+            .max(1);
+        let mut days = BTreeSet::new();
+        for shard in 0..shards {
+            let found: Vec<(String, String)> = self
+                .client
+                .query(sql::SESSION_COUNT_DAYS)
+                .bind(from_s)
+                .bind(to_s)
+                .bind(shards)
+                .bind(shard)
+                .fetch_all()
+                .await
+                .map_err(at("session_count_days"))?;
+            days.extend(found.into_iter().map(|(tenant, day)| (day, tenant)));
+        }
+        Ok(days
+            .into_iter()
+            .map(|(day, tenant)| (tenant, day))
+            .collect())
+    }
+
     /// Recomputes the session series (`session_counts`) of every (tenant, day) holding an
     /// end of a session with a new end in `[from_s, to_s)`, in chunks of
     /// [`SESSION_COUNT_DAYS_PER_STATEMENT`] (tenant, day)s; returns the (tenant, day)s.
     async fn session_counts(&self, from_s: u32, to_s: u32, version: u64) -> Result<u64> {
-        let days: Vec<(String, String)> = self
-            .client
-            .query(sql::SESSION_COUNT_DAYS)
-            .bind(from_s)
-            .bind(to_s)
-            .fetch_all()
-            .await
-            .map_err(at("session_count_days"))?;
+        let days = self.session_count_days(from_s, to_s).await?;
         // Sorted by day: each chunk reads the ends from its first day on.
         for chunk in days.chunks(SESSION_COUNT_DAYS_PER_STATEMENT) {
             let (tenants, ds): (Vec<String>, Vec<String>) = chunk.iter().cloned().unzip();
@@ -494,7 +550,14 @@ impl Aggregator {
 
 #[cfg(test)]
 mod tests {
-    use super::sql;
+    use super::{group_by_spill_bytes, sql, GROUP_BY_SPILL_MAX_BYTES};
+
+    #[test]
+    fn group_by_spills_at_half_the_memory_limit_and_at_most_the_cap() {
+        assert_eq!(group_by_spill_bytes(0), GROUP_BY_SPILL_MAX_BYTES);
+        assert_eq!(group_by_spill_bytes(1_000_000_000), 500_000_000);
+        assert_eq!(group_by_spill_bytes(8 << 30), GROUP_BY_SPILL_MAX_BYTES);
+    }
 
     #[test]
     fn one_server_and_cluster_recompute_users_by_the_primary_key() {
