@@ -305,9 +305,10 @@ impl Aggregator {
             .map(|(w, _)| w))
     }
 
-    /// Recomputes into `session_state` the sessions with events ingested in
-    /// `[from_s, to_s)`; returns (sessions, statements).
-    async fn recompute_sessions(&self, from_s: u32, to_s: u32, version: u64) -> Result<(u64, u64)> {
+    /// About how many sessions have events ingested in `[from_s, to_s)`, and the shards
+    /// (statements of at most `max_sessions_per_statement` sessions) the steps that handle
+    /// them per session use.
+    async fn session_shards(&self, from_s: u32, to_s: u32) -> Result<(u64, u64)> {
         let sessions = self
             .client
             .query(sql::TOUCHED_SESSIONS)
@@ -316,12 +317,25 @@ impl Aggregator {
             .fetch_one::<u64>()
             .await
             .map_err(at("touched_sessions"))?;
-        if sessions == 0 {
-            return Ok((0, 0));
-        }
         let shards = sessions
             .div_ceil(self.config.cycle.max_sessions_per_statement)
             .max(1);
+        Ok((sessions, shards))
+    }
+
+    /// Recomputes into `session_state` the sessions with events ingested in
+    /// `[from_s, to_s)` (counted and sharded by [`Self::session_shards`]); returns
+    /// (sessions, statements).
+    async fn recompute_sessions(
+        &self,
+        from_s: u32,
+        to_s: u32,
+        version: u64,
+        (sessions, shards): (u64, u64),
+    ) -> Result<(u64, u64)> {
+        if sessions == 0 {
+            return Ok((0, 0));
+        }
         for shard in 0..shards {
             self.client
                 .query(sql::RECOMPUTE_SESSIONS)
@@ -342,18 +356,12 @@ impl Aggregator {
     /// sorted by day then tenant. Found per shard of the sessions (as many as the sessions
     /// step would use for the window): a first cycle's window holds every session, too many
     /// ids for one set.
-    async fn session_count_days(&self, from_s: u32, to_s: u32) -> Result<Vec<(String, String)>> {
-        let sessions = self
-            .client
-            .query(sql::TOUCHED_SESSIONS)
-            .bind(from_s)
-            .bind(to_s)
-            .fetch_one::<u64>()
-            .await
-            .map_err(at("touched_sessions"))?;
-        let shards = sessions
-            .div_ceil(self.config.cycle.max_sessions_per_statement)
-            .max(1);
+    async fn session_count_days(
+        &self,
+        from_s: u32,
+        to_s: u32,
+        shards: u64,
+    ) -> Result<Vec<(String, String)>> {
         let mut days = BTreeSet::new();
         for shard in 0..shards {
             let found: Vec<(String, String)> = self
@@ -377,8 +385,14 @@ impl Aggregator {
     /// Recomputes the session series (`session_counts`) of every (tenant, day) holding an
     /// end of a session with a new end in `[from_s, to_s)`, in chunks of
     /// [`SESSION_COUNT_DAYS_PER_STATEMENT`] (tenant, day)s; returns the (tenant, day)s.
-    async fn session_counts(&self, from_s: u32, to_s: u32, version: u64) -> Result<u64> {
-        let days = self.session_count_days(from_s, to_s).await?;
+    async fn session_counts(
+        &self,
+        from_s: u32,
+        to_s: u32,
+        version: u64,
+        shards: u64,
+    ) -> Result<u64> {
+        let days = self.session_count_days(from_s, to_s, shards).await?;
         // Sorted by day: each chunk reads the ends from its first day on.
         for chunk in days.chunks(SESSION_COUNT_DAYS_PER_STATEMENT) {
             let (tenants, ds): (Vec<String>, Vec<String>) = chunk.iter().cloned().unzip();
@@ -478,13 +492,23 @@ impl Aggregator {
         let sessions_started = Instant::now();
         let sessions_from_s =
             sessions_watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
+        let touched_sessions = self.session_shards(sessions_from_s, to_s).await?;
         let (sessions, session_shards) = self
-            .recompute_sessions(sessions_from_s, to_s, version)
+            .recompute_sessions(sessions_from_s, to_s, version, touched_sessions)
             .await?;
         let sessions_ms = elapsed_ms(sessions_started);
-        let c = &self.client;
         let counts_from_s = counts_watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
-        let count_days = self.session_counts(counts_from_s, to_s, version).await?;
+        // The series' window is the sessions' one but after an upgrade or a reset of one of
+        // the two watermarks: count again only then.
+        let (_, count_shards) = if counts_from_s == sessions_from_s {
+            touched_sessions
+        } else {
+            self.session_shards(counts_from_s, to_s).await?
+        };
+        let count_days = self
+            .session_counts(counts_from_s, to_s, version, count_shards)
+            .await?;
+        let c = &self.client;
         c.query(&self.issue_counts)
             .bind(version)
             .bind(from_s)
