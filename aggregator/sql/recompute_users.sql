@@ -1,7 +1,9 @@
 -- Recomputes the state of the touched users (see touched_count.sql: the same set, found in
 -- ingest_touches by ingestion time) whose
 -- cityHash64(tenant_id, user_id) % shards = shard, from all their events, and writes one
--- new row each into user_state. Mirrors aggregator/src/rules.rs rule by rule (rule ids of
+-- new row each into user_state: the users advance_users.sql could not advance from their
+-- stored row (it wrote the others just before, with version advanced_version; 0 when it
+-- did not run), and every touched user when it did not run. Mirrors aggregator/src/rules.rs rule by rule (rule ids of
 -- docs/status-rules.md in the comments); tests/sql_matches_rules.rs checks they agree.
 -- The touched users' sets are written GLOBAL IN so that the file runs as it is anywhere
 -- (the portability check, analysts); the aggregator sends IN (cycle::sql::recompute_users):
@@ -13,8 +15,8 @@
 -- params: stall_after_ms Int64 = 3600000, now_ms Int64 = 4102444800000, stall_after_ms Int64 = 3600000
 -- params: no_session_after_ms Int64 = 86400000, now_ms Int64 = 4102444800000, no_session_after_ms Int64 = 86400000
 -- params: computed_at_ms Int64 = 0, version UInt64 = 1
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, advanced_version UInt64 = 0, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, advanced_version UInt64 = 0, shards UInt64 = 1, shard UInt64 = 0
 INSERT INTO user_state
 (
     tenant_id, user_id, profile_id, display_name, mail_account, crm_user_name, deleted,
@@ -22,7 +24,7 @@ INSERT INTO user_state
     no_recent_session, crm_token_active, mail_token_authorized, last_token_error,
     last_session_id, last_session_started_at_ms, last_session_ended_at_ms,
     last_session_duration_ms, last_session_status, last_outcome, last_outcome_session_id,
-    last_outcome_started_at_ms, ever_succeeded, last_error_category, last_error_source,
+    last_outcome_started_at_ms, ever_succeeded, last_success_started_at_ms, last_error_category, last_error_source,
     last_error_message, last_error_session_id, last_error_started_at_ms, consecutive_failures,
     first_seen_ms, last_event_at_ms, changes_at_ms, computed_at_ms, version
 )
@@ -32,7 +34,7 @@ SELECT
     no_recent_session, crm_token_active, mail_token_authorized, last_token_error,
     last_session_id, last_session_started_at_ms, last_session_ended_at_ms,
     last_session_duration_ms, last_session_status, last_outcome, last_outcome_session_id,
-    last_outcome_started_at_ms, ever_succeeded, last_error_category, last_error_source,
+    last_outcome_started_at_ms, ever_succeeded, last_success_started_at_ms, last_error_category, last_error_source,
     last_error_message, last_error_session_id, last_error_started_at_ms, consecutive_failures,
     first_seen_ms, last_event_at_ms, changes_at_ms, computed_at_ms, version
 FROM
@@ -85,6 +87,8 @@ SELECT
     l_outcome_session_id AS last_outcome_session_id,
     l_outcome_started_at_ms AS last_outcome_started_at_ms,
     toUInt8(l_ever_succeeded) AS ever_succeeded,
+    -- S5's bound, for advance_users.sql
+    if(l_ever_succeeded = 1, l_success_started_at_ms, toInt64(0)) AS last_success_started_at_ms,
     -- S4
     l_error_category AS last_error_category,
     l_error_source AS last_error_source,
@@ -124,6 +128,7 @@ FROM
             max(occurred_at_ms) AS u_last_event_at_ms
         FROM user_state_events
         WHERE (tenant_id, user_id) GLOBAL IN (
+        SELECT tenant_id, user_id FROM (
         SELECT tenant_id, user_id FROM ingest_touches
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
             AND source IN ('session', 'user_state')
@@ -137,6 +142,10 @@ FROM
         UNION ALL
         SELECT tenant_id, user_id FROM user_state FINAL
         WHERE changes_at_ms > 0 AND changes_at_ms <= ?
+        )
+        -- not the users advance_users.sql wrote this cycle (version advanced_version)
+        WHERE (tenant_id, user_id) NOT IN
+            (SELECT tenant_id, user_id FROM user_state WHERE version = ?)
     )
             AND cityHash64(tenant_id, user_id) % ? = ?
         GROUP BY tenant_id, user_id
@@ -202,6 +211,7 @@ FROM
                 max(occurred_at_ms) AS s_last_event_at_ms
             FROM session_events
             WHERE (tenant_id, user_id) GLOBAL IN (
+        SELECT tenant_id, user_id FROM (
         SELECT tenant_id, user_id FROM ingest_touches
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
             AND source IN ('session', 'user_state')
@@ -215,6 +225,10 @@ FROM
         UNION ALL
         SELECT tenant_id, user_id FROM user_state FINAL
         WHERE changes_at_ms > 0 AND changes_at_ms <= ?
+        )
+        -- not the users advance_users.sql wrote this cycle (version advanced_version)
+        WHERE (tenant_id, user_id) NOT IN
+            (SELECT tenant_id, user_id FROM user_state WHERE version = ?)
     )
                 AND cityHash64(tenant_id, user_id) % ? = ?
                 AND event_kind IN ('session_started', 'session_ended')

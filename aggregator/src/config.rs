@@ -94,6 +94,11 @@ pub struct CycleConfig {
     pub max_sessions_per_statement: u64,
     /// How often the users-per-status snapshot of the trend series is taken, ms. Default 60000.
     pub snapshot_interval_ms: u64,
+    /// Advance a touched user from their stored row and the sessions touched since
+    /// (`sql/advance_users.sql`) when the row allows it, instead of reading all their
+    /// sessions again. Off: every touched user is recomputed from all their events. The
+    /// two give the same rows. Default true.
+    pub advance_users: bool,
 }
 
 impl Default for CycleConfig {
@@ -105,6 +110,7 @@ impl Default for CycleConfig {
             max_users_per_statement: 20_000,
             max_sessions_per_statement: 1_000_000,
             snapshot_interval_ms: 60_000,
+            advance_users: true,
         }
     }
 }

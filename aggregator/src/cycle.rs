@@ -48,6 +48,10 @@ pub mod sql {
     pub const TOUCHED_COUNT: &str = include_str!("../sql/touched_count.sql");
     /// Recompute users.
     pub const RECOMPUTE_USERS: &str = include_str!("../sql/recompute_users.sql");
+    /// Advance users from their stored rows.
+    pub const ADVANCE_USERS: &str = include_str!("../sql/advance_users.sql");
+    /// Users a cycle advanced (written with its advancing version).
+    pub const ADVANCED_COUNT: &str = include_str!("../sql/advanced_count.sql");
     /// Sessions to recompute (approximate count).
     pub const TOUCHED_SESSIONS: &str = include_str!("../sql/touched_sessions.sql");
     /// Recompute sessions.
@@ -79,24 +83,47 @@ pub mod sql {
         }
     }
 
-    /// `recompute_users.sql` for the topology: `IN` everywhere. On a cluster each shard
-    /// then builds the touched users' set itself: `distributed_product_mode = 'local'` (set
-    /// on the cluster client) turns the set's `Distributed` tables (`ingest_touches`,
-    /// `user_state`) into the shard's local ones, and every user-keyed table is sharded by
-    /// the same key, so a shard's set is exactly its own touched users, and its index is
-    /// used (a `GLOBAL IN` set reached the shards as a temporary table and they read every
-    /// row: 2.0 M of 2.0 M per shard on the local 2x2 cluster, against 0.74 M with `IN`).
-    /// `profile_state_events` is replicated on every node, not `Distributed`: it is named
-    /// with its database, which the query forwarded to a shard does not carry.
-    pub fn recompute_users(cluster_database: Option<&str>) -> std::borrow::Cow<'static, str> {
+    /// `recompute_users.sql` or `advance_users.sql` for the topology: `IN` everywhere. On a
+    /// cluster each shard then builds the touched users' set itself:
+    /// `distributed_product_mode = 'local'` (set on the cluster client) turns the set's
+    /// `Distributed` tables (`ingest_touches`, `user_state`) into the shard's local ones,
+    /// and every user-keyed table is sharded by the same key, so a shard's set is exactly
+    /// its own touched users, and its index is used (a `GLOBAL IN` set reached the shards
+    /// as a temporary table and they read every row: 2.0 M of 2.0 M per shard on the local
+    /// 2x2 cluster, against 0.74 M with `IN`). `profile_state_events` is replicated on every
+    /// node, not `Distributed`: it is named with its database, which the query forwarded to
+    /// a shard does not carry.
+    pub fn users_query(
+        text: &'static str,
+        cluster_database: Option<&str>,
+    ) -> std::borrow::Cow<'static, str> {
         match cluster_database {
-            None => for_topology(RECOMPUTE_USERS, false),
+            None => for_topology(text, false),
             Some(database) => std::borrow::Cow::Owned(store::cluster::qualify_tables(
-                &RECOMPUTE_USERS.replace("GLOBAL IN", "IN"),
+                &text.replace("GLOBAL IN", "IN"),
                 database,
                 &["profile_state_events"],
             )),
         }
+    }
+}
+
+/// What the users statements of one cycle share.
+struct UsersWindow {
+    from_s: u32,
+    to_s: u32,
+    now: i64,
+    shards: u64,
+}
+
+impl UsersWindow {
+    /// Binds the touched users' set (`touched_count.sql`'s).
+    fn bind_touched(&self, q: clickhouse::query::Query) -> clickhouse::query::Query {
+        q.bind(self.from_s)
+            .bind(self.to_s)
+            .bind(self.from_s)
+            .bind(self.to_s)
+            .bind(self.now)
     }
 }
 
@@ -126,6 +153,9 @@ pub struct CycleReport {
     pub to_s: u32,
     /// Users recomputed.
     pub touched: u64,
+    /// Of them, those advanced from their stored row (`advance_users.sql`); the others
+    /// were recomputed from all their events.
+    pub advanced: u64,
     /// Statements they were split into.
     pub shards: u64,
     /// Start of the sessions step's window, s (0: every stored session).
@@ -158,6 +188,7 @@ pub struct Aggregator {
     /// The query files holding `GLOBAL IN`, for this topology ([`sql::for_topology`]).
     touched_count: std::borrow::Cow<'static, str>,
     recompute_users: std::borrow::Cow<'static, str>,
+    advance_users: std::borrow::Cow<'static, str>,
     issue_counts: std::borrow::Cow<'static, str>,
 }
 
@@ -231,11 +262,11 @@ impl Aggregator {
             .await
             .map_err(at("max_version"))?;
         let cluster = config.clickhouse.is_cluster();
+        let database = cluster.then_some(config.clickhouse.database.as_str());
         Ok(Self {
             touched_count: sql::for_topology(sql::TOUCHED_COUNT, cluster),
-            recompute_users: sql::recompute_users(
-                cluster.then_some(config.clickhouse.database.as_str()),
-            ),
+            recompute_users: sql::users_query(sql::RECOMPUTE_USERS, database),
+            advance_users: sql::users_query(sql::ADVANCE_USERS, database),
             issue_counts: sql::for_topology(sql::ISSUE_COUNTS, cluster),
             client,
             config,
@@ -415,6 +446,60 @@ impl Aggregator {
         Ok(u64::try_from(days.len()).unwrap_or(u64::MAX))
     }
 
+    /// A users statement with the binds of its row derivation (rules U to N3) bound.
+    fn users_statement(
+        &self,
+        text: &str,
+        w: &UsersWindow,
+        version: u64,
+    ) -> clickhouse::query::Query {
+        let limits = self.config.rules.limits();
+        let (stall, idle) = (limits.stall_after_ms, limits.no_session_after_ms);
+        self.client
+            .query(text)
+            .bind(w.now)
+            .bind(stall)
+            .bind(w.now)
+            .bind(idle)
+            .bind(stall)
+            .bind(w.now)
+            .bind(stall)
+            .bind(idle)
+            .bind(w.now)
+            .bind(idle)
+            .bind(w.now)
+            .bind(version)
+    }
+
+    /// `recompute_users.sql` for one shard, leaving out the users written with
+    /// `advanced_version`.
+    fn recompute_users(
+        &self,
+        w: &UsersWindow,
+        shard: u64,
+        version: u64,
+        advanced_version: u64,
+    ) -> clickhouse::query::Query {
+        let mut q = self.users_statement(&self.recompute_users, w, version);
+        for _ in 0..2 {
+            q = w
+                .bind_touched(q)
+                .bind(advanced_version)
+                .bind(w.shards)
+                .bind(shard);
+        }
+        q
+    }
+
+    /// `advance_users.sql` for one shard.
+    fn advance_users(&self, w: &UsersWindow, shard: u64, version: u64) -> clickhouse::query::Query {
+        let q = self.users_statement(&self.advance_users, w, version);
+        let q = w.bind_touched(q).bind(w.shards).bind(shard);
+        let q = w.bind_touched(q).bind(w.shards).bind(shard);
+        let q = q.bind(w.from_s).bind(w.to_s).bind(w.shards).bind(shard);
+        w.bind_touched(q).bind(w.shards).bind(shard)
+    }
+
     async fn write_progress(&self, name: &str, to_s: u32, now: i64, version: u64) -> Result<()> {
         self.client
             .query(sql::PROGRESS_WRITE)
@@ -443,7 +528,6 @@ impl Aggregator {
             .saturating_sub(cycle.settle_secs)
             .max(watermark.unwrap_or(0));
         let now = now_ms();
-        let limits = self.config.rules.limits();
         let users_started = Instant::now();
         let touched = c
             .query(&self.touched_count)
@@ -455,37 +539,45 @@ impl Aggregator {
             .fetch_one::<u64>()
             .await
             .map_err(at("touched"))?;
+        // Advanced rows get a lower version than recomputed ones: should both be written
+        // for a user, the recomputed row wins.
+        let advanced_version = self.next_version();
         let version = self.next_version();
         let shards = touched.div_ceil(cycle.max_users_per_statement).max(1);
+        let window = UsersWindow {
+            from_s,
+            to_s,
+            now,
+            shards,
+        };
+        let mut advanced = 0;
         if touched > 0 {
             for shard in 0..shards {
-                let (stall, idle) = (limits.stall_after_ms, limits.no_session_after_ms);
-                let mut q = self
-                    .client
-                    .query(&self.recompute_users)
-                    .bind(now)
-                    .bind(stall)
-                    .bind(now)
-                    .bind(idle)
-                    .bind(stall)
-                    .bind(now)
-                    .bind(stall)
-                    .bind(idle)
-                    .bind(now)
-                    .bind(idle)
-                    .bind(now)
-                    .bind(version);
-                for _ in 0..2 {
-                    q = q
-                        .bind(from_s)
-                        .bind(to_s)
-                        .bind(from_s)
-                        .bind(to_s)
-                        .bind(now)
-                        .bind(shards)
-                        .bind(shard);
+                if cycle.advance_users {
+                    self.advance_users(&window, shard, advanced_version)
+                        .execute()
+                        .await
+                        .map_err(at("advance_users"))?;
                 }
-                q.execute().await.map_err(at("recompute"))?;
+                // advanced_version 0 (nothing advanced): every touched user
+                let skip = if cycle.advance_users {
+                    advanced_version
+                } else {
+                    0
+                };
+                self.recompute_users(&window, shard, version, skip)
+                    .execute()
+                    .await
+                    .map_err(at("recompute_users"))?;
+            }
+            if cycle.advance_users {
+                advanced = self
+                    .client
+                    .query(sql::ADVANCED_COUNT)
+                    .bind(advanced_version)
+                    .fetch_one::<u64>()
+                    .await
+                    .map_err(at("advanced_count"))?;
             }
         }
         let users_ms = elapsed_ms(users_started);
@@ -544,6 +636,7 @@ impl Aggregator {
             from_s,
             to_s,
             touched,
+            advanced,
             shards,
             sessions_from_s,
             sessions,
@@ -559,6 +652,7 @@ impl Aggregator {
             from_s,
             to_s,
             touched,
+            advanced,
             shards,
             sessions_from_s,
             sessions,
@@ -583,19 +677,50 @@ mod tests {
         assert_eq!(group_by_spill_bytes(8 << 30), GROUP_BY_SPILL_MAX_BYTES);
     }
 
+    /// The part of `advance_users.sql` that derives the row from the user's state events,
+    /// the sessions' facts and the profile is `recompute_users.sql`'s, word for word.
+    #[test]
+    fn advance_users_derives_the_row_as_recompute_users_does() {
+        let split = |text: &'static str| {
+            let body = &text[text.find("INSERT INTO user_state").unwrap()..];
+            let sessions = body
+                .find("    -- S2-S5")
+                .or(body.find("        -- S5."))
+                .unwrap();
+            let sessions = body[..sessions].rfind("    ANY ").unwrap();
+            let after = body.find("    ) AS s USING (tenant_id, user_id)").unwrap();
+            (body[..sessions].to_owned(), body[after..].to_owned())
+        };
+        let (full_head, full_tail) = split(sql::RECOMPUTE_USERS);
+        let (advance_head, advance_tail) = split(sql::ADVANCE_USERS);
+        assert_eq!(full_tail, advance_tail);
+        // The touched users' set in the row part: recompute_users leaves out the advanced.
+        let strip = |text: &str| {
+            let start = text.find("WHERE (tenant_id, user_id) GLOBAL IN (").unwrap();
+            let end = text[start..].find("AND cityHash64").unwrap();
+            text[..start].to_owned() + &text[start + end..]
+        };
+        assert_eq!(strip(&full_head), strip(&advance_head));
+    }
+
     #[test]
     fn one_server_and_cluster_recompute_users_by_the_primary_key() {
-        for text in [sql::recompute_users(None), sql::recompute_users(Some("db"))] {
+        for text in [
+            sql::users_query(sql::RECOMPUTE_USERS, None),
+            sql::users_query(sql::RECOMPUTE_USERS, Some("db")),
+            sql::users_query(sql::ADVANCE_USERS, None),
+            sql::users_query(sql::ADVANCE_USERS, Some("db")),
+        ] {
             assert!(
                 !text.contains("GLOBAL IN"),
                 "GLOBAL IN left in recompute_users"
             );
             assert!(text.contains("(tenant_id, user_id) IN ("));
         }
-        let cluster = sql::recompute_users(Some("db"));
+        let cluster = sql::users_query(sql::RECOMPUTE_USERS, Some("db"));
         assert!(cluster.contains("FROM db.profile_state_events"));
         assert!(!cluster.contains("FROM profile_state_events"));
-        assert!(sql::recompute_users(None).contains("FROM profile_state_events"));
+        assert!(sql::users_query(sql::RECOMPUTE_USERS, None).contains("FROM profile_state_events"));
         assert!(sql::for_topology(sql::ISSUE_COUNTS, true).contains("GLOBAL IN"));
         assert!(!sql::for_topology(sql::ISSUE_COUNTS, false).contains("GLOBAL IN"));
     }

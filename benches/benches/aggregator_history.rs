@@ -6,10 +6,14 @@
 //! simulator with another seed, ending where the previous step began).
 //!
 //! At each size, in the same run:
-//! - the steady cycle: 1,000 users get a new session and one cycle runs (its users and
-//!   sessions steps timed apart); the history loaded before is behind the watermark, as if
-//!   aggregated;
-//! - its baseline: what the cycle before `ingest_touches` spent finding the same window's
+//! - the steady cycle: 1,000 users get a stored row (a cycle recomputes them), then a new
+//!   session, and one cycle runs (its users and sessions steps timed apart) advancing them
+//!   from their stored rows (`advance_users.sql`); the history loaded before is behind the
+//!   watermark, as if aggregated;
+//! - its baseline: the same users get another new session and one cycle recomputes them
+//!   from all their events (`cycle.advance_users` off: the cycle before issue 17's last
+//!   step);
+//! - an older baseline: what the cycle before `ingest_touches` spent finding the same window's
 //!   users and sessions (the scans of the raw tables' `ingested_at` it ran: the touched
 //!   users' count and the sessions' count, each once; the old cycle ran the user set twice
 //!   more inside its recompute and the session set once more);
@@ -81,9 +85,15 @@ fn config(ch: &store::ClickHouseConfig) -> AggregatorConfig {
 }
 
 async fn aggregator(ch: &store::ClickHouseConfig) -> Aggregator {
+    aggregator_advancing(ch, true).await
+}
+
+async fn aggregator_advancing(ch: &store::ClickHouseConfig, advance: bool) -> Aggregator {
     let registry = &mut prometheus_client::registry::Registry::default();
     let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
-    Aggregator::new(config(ch), metrics).await.unwrap()
+    let mut config = config(ch);
+    config.cycle.advance_users = advance;
+    Aggregator::new(config, metrics).await.unwrap()
 }
 
 async fn server_now(client: &clickhouse::Client) -> u32 {
@@ -107,23 +117,46 @@ async fn watermarks_to_now(client: &clickhouse::Client) {
     }
 }
 
-/// 1,000 users each get a started session, stored now.
-async fn touch_users(client: &clickhouse::Client, step: usize) {
-    let users: Vec<(String, String, String)> = client
+/// The 1,000 users the steady cycles of step `seed` touch.
+async fn pick_users(client: &clickhouse::Client, seed: usize) -> Vec<(String, String, String)> {
+    client
         .query(
             "SELECT tenant_id, any(profile_id), user_id FROM user_state_events \
              GROUP BY tenant_id, user_id ORDER BY cityHash64(user_id, ?) LIMIT 1000",
         )
-        .bind(step as u64)
+        .bind(seed as u64)
         .fetch_all()
         .await
+        .unwrap()
+}
+
+/// The users are marked touched (as a user-state event would), so that the next cycle
+/// gives each a stored row (a new aggregator over a loaded history has none).
+async fn prime(client: &clickhouse::Client, users: &[(String, String, String)]) {
+    let values: Vec<String> = users
+        .iter()
+        .map(|(tenant, _, user)| {
+            format!("(now(), 'user_state', '{tenant}', '{user}', '', 0, today())")
+        })
+        .collect();
+    client
+        .query(&format!(
+            "INSERT INTO ingest_touches (ingested_at, source, tenant_id, user_id, session_id, ended, day) VALUES {}",
+            values.join(", ")
+        ))
+        .execute()
+        .await
         .unwrap();
+}
+
+/// The users each get a started session (ids tagged `tag`), stored now.
+async fn touch_users(client: &clickhouse::Client, users: &[(String, String, String)], tag: &str) {
     let at = now_ms();
     let mut rows = Vec::new();
     for (i, (tenant, profile, user)) in users.iter().enumerate() {
         let ev = Event::SessionStarted(schemas::SessionStarted {
             header: schemas::Header {
-                event_id: format!("bench-{step}-{i}"),
+                event_id: format!("bench-{tag}-{i}"),
                 tenant_id: tenant.clone(),
                 profile_id: profile.clone(),
                 user_id: user.clone(),
@@ -131,7 +164,7 @@ async fn touch_users(client: &clickhouse::Client, step: usize) {
                 engine_id: "bench".into(),
                 engine_version: "1".into(),
             },
-            session_id: format!("bench-session-{step}-{i}"),
+            session_id: format!("bench-session-{tag}-{i}"),
             trigger: schemas::Trigger::Schedule,
         });
         if let Row::Session(r) = Row::from_event_at(&ev, store::rows::now_s()) {
@@ -152,8 +185,8 @@ struct Steady {
     cycle_s: f64,
     users_ms: u64,
     sessions_ms: u64,
-    /// The old cycle's two raw scans of the same window, s.
-    old_s: f64,
+    /// Users advanced from their stored row (the others recomputed from all events).
+    advanced: u64,
 }
 
 impl Steady {
@@ -167,6 +200,16 @@ impl Steady {
     }
 }
 
+/// The steady cycles of one state of the tables: the same 1,000 users advanced from their
+/// stored rows, then recomputed from all their events (`cycle.advance_users` off: the
+/// cycle before this round), and the old cycle's raw scans of the advanced cycle's window.
+struct SteadyPair {
+    advanced: Steady,
+    recomputed: Steady,
+    /// The old cycle's two raw scans of the same window, s.
+    old_s: f64,
+}
+
 /// One size's figures.
 struct StepResult {
     size_m: u64,
@@ -174,9 +217,9 @@ struct StepResult {
     touches: u64,
     full: Option<(f64, u64, u64)>,
     parts_loaded: u64,
-    loaded: Steady,
+    loaded: SteadyPair,
     parts_merged: u64,
-    merged: Steady,
+    merged: SteadyPair,
 }
 
 /// Active parts of the raw tables a touched user is read from.
@@ -203,23 +246,59 @@ async fn optimize_raw(client: &clickhouse::Client) {
     }
 }
 
-/// The steady cycle: 1,000 users (picked by `seed`) get a new session and one cycle runs,
-/// everything else behind the watermark; then the old cycle's scans of the same window.
-async fn steady_cycle(
-    ch: &store::ClickHouseConfig,
+/// One cycle over the users' new sessions (tagged `tag`), timed.
+async fn timed_cycle(
+    agg: &mut Aggregator,
     client: &clickhouse::Client,
-    seed: usize,
-) -> Steady {
-    watermarks_to_now(client).await;
-    let mut agg = aggregator(ch).await;
+    users: &[(String, String, String)],
+    tag: &str,
+) -> (Steady, u32, u32) {
     let from = server_now(client).await;
-    touch_users(client, seed).await;
+    touch_users(client, users, tag).await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let to = server_now(client).await;
     let (report, cycle_s) = timed(agg.cycle()).await;
     let report = report.unwrap();
     // Users whose stall or no-session time has come are recomputed too.
     assert!(report.touched >= 1_000, "{report:?}");
+    eprintln!(
+        "  steady cycle {tag}: {} users ({} advanced, {} ms), ~{} sessions ({} ms); cycle {cycle_s:.2} s",
+        report.touched, report.advanced, report.users_ms, report.sessions, report.sessions_ms
+    );
+    let steady = Steady {
+        cycle_s,
+        users_ms: report.users_ms,
+        sessions_ms: report.sessions_ms,
+        advanced: report.advanced,
+    };
+    (steady, from, to)
+}
+
+/// The steady cycles: 1,000 users (picked by `seed`) get a stored row, then a new session
+/// and one cycle advances them; then another new session and one cycle recomputes them
+/// from all their events; everything else is behind the watermark. Then the old cycle's
+/// scans of the first window.
+async fn steady_cycle(
+    ch: &store::ClickHouseConfig,
+    client: &clickhouse::Client,
+    seed: usize,
+) -> SteadyPair {
+    watermarks_to_now(client).await;
+    let users = pick_users(client, seed).await;
+    let mut advancing = aggregator_advancing(ch, true).await;
+    let mut recomputing = aggregator_advancing(ch, false).await;
+    prime(client, &users).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (primed, s) = timed(advancing.cycle()).await;
+    let primed = primed.unwrap();
+    eprintln!(
+        "  primed {} users ({} advanced) in {s:.2} s",
+        primed.touched, primed.advanced
+    );
+    let (advanced, from, to) =
+        timed_cycle(&mut advancing, client, &users, &format!("{seed}-a")).await;
+    let (recomputed, _, _) =
+        timed_cycle(&mut recomputing, client, &users, &format!("{seed}-r")).await;
     let (old_users, old_users_s) = timed(
         client
             .query(OLD_TOUCHED_USERS)
@@ -240,15 +319,12 @@ async fn steady_cycle(
     .await;
     let (old_users, old_sessions) = (old_users.unwrap(), old_sessions.unwrap());
     eprintln!(
-        "  steady cycle: {} users ({} ms), ~{} sessions ({} ms); cycle {cycle_s:.2} s; \
-         old scans found {old_users} users in {old_users_s:.2} s, {old_sessions} sessions \
-         in {old_sessions_s:.2} s",
-        report.touched, report.users_ms, report.sessions, report.sessions_ms
+        "  old scans found {old_users} users in {old_users_s:.2} s, {old_sessions} sessions \
+         in {old_sessions_s:.2} s"
     );
-    Steady {
-        cycle_s,
-        users_ms: report.users_ms,
-        sessions_ms: report.sessions_ms,
+    SteadyPair {
+        advanced,
+        recomputed,
         old_s: old_users_s + old_sessions_s,
     }
 }
@@ -361,9 +437,9 @@ async fn main() {
         });
     }
     println!(
-        "| raw rows | touches rows | full recompute (users / sessions) | raw parts | steady cycle, 1,000 users, as loaded (users / sessions step) | raw parts merged | steady cycle after merges (users / sessions step) | baseline: the old cycle's raw scans of the same window, as loaded / merged |"
+        "| raw rows | touches rows | full recompute (users / sessions) | raw parts | steady cycle, 1,000 users advanced, as loaded (users / sessions step) | same users recomputed from all events (baseline) | raw parts merged | advanced, after merges | recomputed, after merges (baseline) | the old cycle's raw scans of the same window, as loaded / merged |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in &results {
         let full = r.full.map_or("not run".to_owned(), |(s, u, se)| {
             format!(
@@ -373,25 +449,38 @@ async fn main() {
             )
         });
         println!(
-            "| {:.1} M ({} M asked) | {:.1} M | {full} | {} | {} | {} | {} | {:.2} s / {:.2} s |",
+            "| {:.1} M ({} M asked) | {:.1} M | {full} | {} | {} | {} | {} | {} | {} | {:.2} s / {:.2} s |",
             r.raw as f64 / 1e6,
             r.size_m,
             r.touches as f64 / 1e6,
             r.parts_loaded,
-            r.loaded.cell(),
+            r.loaded.advanced.cell(),
+            r.loaded.recomputed.cell(),
             r.parts_merged,
-            r.merged.cell(),
+            r.merged.advanced.cell(),
+            r.merged.recomputed.cell(),
             r.loaded.old_s,
             r.merged.old_s,
         );
     }
+    for r in &results {
+        for (when, pair) in [("as loaded", &r.loaded), ("merged", &r.merged)] {
+            eprintln!(
+                "{} M {when}: {} of 1,000 users advanced",
+                r.size_m, pair.advanced.advanced
+            );
+        }
+    }
     if let (Some(first), Some(last)) = (results.first(), results.last()) {
+        let ratio = |f: fn(&StepResult) -> f64| f(last) / f(first);
         println!(
-            "steady cycle at {} M raw rows / at {} M: {:.2}x as loaded, {:.2}x after merges (target <= 1.5x)",
+            "steady cycle at {} M raw rows / at {} M, advanced: {:.2}x as loaded, {:.2}x after merges (target <= 1.5x); recomputed (baseline): {:.2}x, {:.2}x",
             last.size_m,
             first.size_m,
-            last.loaded.cycle_s / first.loaded.cycle_s,
-            last.merged.cycle_s / first.merged.cycle_s
+            ratio(|r| r.loaded.advanced.cycle_s),
+            ratio(|r| r.merged.advanced.cycle_s),
+            ratio(|r| r.loaded.recomputed.cycle_s),
+            ratio(|r| r.merged.recomputed.cycle_s),
         );
     }
     if std::env::var("SYNCTEL_BENCH_KEEP").is_err() {

@@ -642,8 +642,8 @@ pub fn qualify_tables(query: &str, database: &str, known: &[&str]) -> String {
     })
 }
 
-/// `query` with every table named right after `FROM` or `JOIN` (outside quotes, not
-/// already qualified) replaced by what `rename` gives for it (kept when `None`).
+/// `query` with every table named right after `FROM` or `JOIN` (outside quotes and
+/// comments, not already qualified) replaced by what `rename` gives for it (kept when `None`).
 fn rename_tables(query: &str, mut rename: impl FnMut(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(query.len() + 64);
     let chars: Vec<(usize, char)> = query.char_indices().collect();
@@ -671,6 +671,14 @@ fn rename_tables(query: &str, mut rename: impl FnMut(&str) -> Option<String>) ->
                 quote = None;
             }
             i += 1;
+            continue;
+        }
+        if c == '-' && chars.get(i + 1).is_some_and(|n| n.1 == '-') {
+            // A comment, to the end of its line, as it is (an apostrophe in it is no quote).
+            while i < chars.len() && chars[i].1 != '\n' {
+                out.push(chars[i].1);
+                i += 1;
+            }
             continue;
         }
         if matches!(c, '\'' | '"' | '`') {
@@ -841,6 +849,12 @@ mod tests {
             qualify_tables(q, "db", &["t", "u"]),
             "SELECT 'FROM t' AS s, x FROM db.t FINAL JOIN (SELECT y FROM db.u) USING x \
              LEFT JOIN other.t USING z WHERE a IN (SELECT a FROM\n  db.t) AND from_t = 1"
+        );
+        // An apostrophe in a comment opens no quote; a comment's words stay as they are.
+        let q = "-- the user's rows FROM t\nSELECT x FROM t";
+        assert_eq!(
+            qualify_tables(q, "db", &["t"]),
+            "-- the user's rows FROM t\nSELECT x FROM db.t"
         );
     }
 

@@ -108,6 +108,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../deploy/clickhouse/migrations/0017_session_events_granularity.sql"),
         rewrite: true,
     },
+    Migration {
+        version: 18,
+        name: "user_state_success_start",
+        sql: include_str!("../../deploy/clickhouse/migrations/0018_user_state_success_start.sql"),
+        rewrite: false,
+    },
 ];
 
 impl Migration {
@@ -180,7 +186,8 @@ pub struct MigrationReport {
     /// Versions that were already there.
     pub already_applied: Vec<u32>,
     /// A rewrite left pending (its table has rows; see [`crate::rewrite`]), with the rows:
-    /// it and every migration after it wait for `migrate --rewrite`.
+    /// it waits for `migrate --rewrite`, and so does every migration from the first one
+    /// after it that is a rewrite or names its table ([`waits_for_rewrite`]).
     pub deferred: Option<(u32, u64)>,
 }
 
@@ -245,17 +252,23 @@ pub async fn migrate_to(
             .collect(),
         ..MigrationReport::default()
     };
+    let mut held = Held::default();
     for migration in pending {
+        if held.waits(&migration) {
+            continue;
+        }
         tracing::info!(
             version = migration.version,
             name = migration.name,
             "applying migration"
         );
         if migration.rewrite {
-            let plan = Plan::single(migration.version, &rewrite::parts(&migration)?);
+            let parts = rewrite::parts(&migration)?;
+            let plan = Plan::single(migration.version, &parts);
             if let Outcome::Deferred { rows } = rewrite::run(&client, &plan, mode).await? {
                 defer(&migration, rows, &mut report);
-                break;
+                held.table = Some(parts.table);
+                continue;
             }
         } else {
             for statement in migration.statements() {
@@ -275,6 +288,37 @@ pub async fn migrate_to(
         report.applied.push(migration.version);
     }
     Ok(report)
+}
+
+/// What a rewrite left pending holds back: the migrations after it wait for it from the
+/// first one that [`waits_for_rewrite`] on. The others are applied, since the services'
+/// code needs them whatever the layout of the rewritten table (0018's column of
+/// `user_state` while `session_events` waits for its rewrite).
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    /// The table of the rewrite left pending.
+    pub(crate) table: Option<String>,
+    waiting: bool,
+}
+
+impl Held {
+    /// Whether `migration` waits (and with it every later one).
+    pub(crate) fn waits(&mut self, migration: &Migration) -> bool {
+        if let Some(table) = &self.table {
+            self.waiting = self.waiting || waits_for_rewrite(table, migration);
+        }
+        self.waiting
+    }
+}
+
+/// Whether `later` must wait for a pending rewrite of `table`: it is a rewrite too, or one
+/// of its statements names the table.
+pub fn waits_for_rewrite(table: &str, later: &Migration) -> bool {
+    later.rewrite
+        || later.statements().iter().any(|s| {
+            s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .any(|word| word == table)
+        })
 }
 
 /// Records a rewrite left pending in `report`, and says how to apply it.
@@ -388,6 +432,27 @@ fn check_drift(applied: &[AppliedRow], known: &[Migration]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pending_rewrite_holds_back_what_names_its_table_and_all_after() {
+        let by_version = |v: u32| *MIGRATIONS.iter().find(|m| m.version == v).unwrap();
+        let rewrite = by_version(17);
+        assert!(waits_for_rewrite("session_events", &rewrite));
+        assert!(!waits_for_rewrite("session_events", &by_version(18)));
+        assert!(waits_for_rewrite("user_state", &by_version(18)));
+        // A longer name is another word.
+        assert!(!waits_for_rewrite("user_state_events", &by_version(18)));
+        let mut held = Held {
+            table: Some("user_state".into()),
+            ..Held::default()
+        };
+        assert!(!held.waits(&by_version(14)));
+        assert!(held.waits(&by_version(16)));
+        assert!(
+            held.waits(&by_version(14)),
+            "everything after the first waits too"
+        );
+    }
 
     #[test]
     fn splits_statements_outside_quotes_and_comments() {

@@ -14,7 +14,8 @@ use crate::cluster::LOCAL_SUFFIX;
 use crate::cluster::{ClusterConfig, Expect, Rendered, Renderer};
 use crate::error::{Result, StoreError};
 use crate::migrate::{
-    defer, pending, Migration, MigrationReport, NewRow, BOOKKEEPING, MIGRATIONS, SECRETS_DATABASE,
+    defer, pending, Held, Migration, MigrationReport, NewRow, BOOKKEEPING, MIGRATIONS,
+    SECRETS_DATABASE,
 };
 use crate::rewrite::{self, Mode, Outcome, Plan};
 
@@ -71,11 +72,15 @@ pub(crate) async fn migrate(
     }
     let pending = pending(&client, MIGRATIONS).await?;
     let mut report = MigrationReport::default();
+    let mut held = Held::default();
     for (version, statements) in rendered[1..].iter().filter(|(v, _)| *v <= last) {
         let Some(migration) = pending.iter().find(|m| m.version == *version) else {
             report.already_applied.push(*version);
             continue;
         };
+        if held.waits(migration) {
+            continue;
+        }
         tracing::info!(
             version,
             name = migration.name,
@@ -86,7 +91,8 @@ pub(crate) async fn migrate(
             let plan = rewrite_plan(migration, config, cluster, statements)?;
             if let Outcome::Deferred { rows } = rewrite::run(&client, &plan, mode).await? {
                 defer(migration, rows, &mut report);
-                break;
+                held.table = Some(rewrite::parts(migration)?.table);
+                continue;
             }
         } else {
             for r in statements {

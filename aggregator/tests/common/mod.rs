@@ -9,6 +9,7 @@
 )]
 
 pub mod fixtures;
+pub mod random_users;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
