@@ -28,9 +28,11 @@ WHERE (tenant_id, toDate(occurred_at)) GLOBAL IN
         FROM ingest_touches
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?) AND source = 'issue'
     )
+    -- the first touched day (a month partition and the parts before it are not read); a
+    -- window with no new issue reads none (min() of nothing would be 1970)
     AND occurred_at >=
     (
-        SELECT toDateTime(min(day))
+        SELECT if(count() = 0, toDateTime(4000000000), toDateTime(min(day)))
         FROM ingest_touches
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?) AND source = 'issue'
     )

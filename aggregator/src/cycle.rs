@@ -7,8 +7,11 @@
 //!    events of the window are found in `ingest_touches` (sorted by ingestion time, written
 //!    by materialized views as events are stored), so this reads the window, not the
 //!    history;
-//! 3. recompute them from all their events (`sql/recompute_users.sql`, split in hash shards
-//!    when many) into `user_state` with a new version;
+//! 3. write each one's new row into `user_state` (split in hash shards when many): advanced
+//!    from the stored row and the sessions touched in the window when the row allows it
+//!    (`sql/advance_users.sql`), else recomputed from all their events
+//!    (`sql/recompute_users.sql`, which skips the advanced users); the recomputed rows get
+//!    a higher version than the advanced ones;
 //! 4. recompute the sessions with events ingested in the window into `session_state`
 //!    (`sql/recompute_sessions.sql`, split in hash shards when many; the window of this
 //!    step has its own watermark, so a database that predates the table is backfilled in
@@ -18,8 +21,10 @@
 //! 6. only then move the watermarks.
 //!
 //! A crash anywhere before 6 repeats the cycle from the same watermark after a restart, and
-//! every step is idempotent (ReplacingMergeTree, full recomputation per key), so the tables
-//! converge to the same values.
+//! every step is idempotent (ReplacingMergeTree, full recomputation per key; advancing a
+//! row that already holds the touched sessions changes nothing: the stored latest session
+//! is replaced by its new row, and any other touched session fails the advancing test and
+//! is recomputed), so the tables converge to the same values.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -310,6 +315,7 @@ impl Aggregator {
         self.metrics.cycles.get_or_create(&label).inc();
         if let Ok(report) = &result {
             self.metrics.users_recomputed.inc_by(report.touched);
+            self.metrics.users_advanced.inc_by(report.advanced);
             self.metrics.sessions_recomputed.inc_by(report.sessions);
             self.metrics
                 .last_cycle_users

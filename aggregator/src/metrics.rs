@@ -24,8 +24,10 @@ pub struct Metrics {
     pub cycles: Family<ResultLabel, Counter>,
     /// Seconds per cycle (all steps).
     pub cycle_seconds: Histogram,
-    /// User rows recomputed.
+    /// User rows recomputed (advanced or from all events).
     pub users_recomputed: Counter,
+    /// Of them, rows advanced from the stored row and the touched sessions.
+    pub users_advanced: Counter,
     /// Users recomputed in the last cycle.
     pub last_cycle_users: Gauge,
     /// Session rows recomputed into `session_state` (approximate count per cycle).
@@ -50,6 +52,7 @@ impl Metrics {
             cycles: Family::default(),
             cycle_seconds: Histogram::new(exponential_buckets(0.005, 2.0, 16)),
             users_recomputed: Counter::default(),
+            users_advanced: Counter::default(),
             last_cycle_users: Gauge::default(),
             sessions_recomputed: Counter::default(),
             lag_seconds: Gauge::default(),
@@ -68,6 +71,12 @@ impl Metrics {
             "users_recomputed",
             "User rows recomputed",
             m.users_recomputed.clone(),
+        );
+        r.register(
+            "users_advanced",
+            "User rows advanced from the stored row and the touched sessions (the others \
+             were recomputed from all the user's events)",
+            m.users_advanced.clone(),
         );
         r.register(
             "last_cycle_users",

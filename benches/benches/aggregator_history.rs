@@ -295,10 +295,12 @@ async fn steady_cycle(
         "  primed {} users ({} advanced) in {s:.2} s",
         primed.touched, primed.advanced
     );
+    // Session ids of this run only (a run on a kept database picks the same users again).
+    let run = now_ms();
     let (advanced, from, to) =
-        timed_cycle(&mut advancing, client, &users, &format!("{seed}-a")).await;
+        timed_cycle(&mut advancing, client, &users, &format!("{run}-{seed}-a")).await;
     let (recomputed, _, _) =
-        timed_cycle(&mut recomputing, client, &users, &format!("{seed}-r")).await;
+        timed_cycle(&mut recomputing, client, &users, &format!("{run}-{seed}-r")).await;
     let (old_users, old_users_s) = timed(
         client
             .query(OLD_TOUCHED_USERS)
