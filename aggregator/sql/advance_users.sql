@@ -138,7 +138,6 @@ FROM
             max(occurred_at_ms) AS u_last_event_at_ms
         FROM user_state_events
         WHERE (tenant_id, user_id) GLOBAL IN (
-        SELECT tenant_id, user_id FROM (
         SELECT tenant_id, user_id FROM ingest_touches
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
             AND source IN ('session', 'user_state')
@@ -152,11 +151,6 @@ FROM
         UNION ALL
         SELECT tenant_id, user_id FROM user_state FINAL
         WHERE changes_at_ms > 0 AND changes_at_ms <= ?
-        )
-        -- only users with a row this file can advance (skips the whole history
-        -- of a first cycle)
-        WHERE (tenant_id, user_id) IN
-            (SELECT tenant_id, user_id FROM user_state WHERE last_success_started_at_ms >= 0)
     )
             AND cityHash64(tenant_id, user_id) % ? = ?
         GROUP BY tenant_id, user_id
@@ -223,7 +217,6 @@ FROM
                 last_event_at_ms AS st_last_event_at_ms
             FROM user_state FINAL
             WHERE (tenant_id, user_id) GLOBAL IN (
-                    SELECT tenant_id, user_id FROM (
                     SELECT tenant_id, user_id FROM ingest_touches
                     WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
                         AND source IN ('session', 'user_state')
@@ -237,11 +230,6 @@ FROM
                     UNION ALL
                     SELECT tenant_id, user_id FROM user_state FINAL
                     WHERE changes_at_ms > 0 AND changes_at_ms <= ?
-                    )
-                    -- only users with a row this file can advance (skips the whole history
-                    -- of a first cycle)
-                    WHERE (tenant_id, user_id) IN
-                        (SELECT tenant_id, user_id FROM user_state WHERE last_success_started_at_ms >= 0)
                 )
                 AND cityHash64(tenant_id, user_id) % ? = ?
         ) AS st
@@ -315,8 +303,6 @@ FROM
                         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
                             AND source = 'session'
                             AND cityHash64(tenant_id, user_id) % ? = ?
-                            AND (tenant_id, user_id) IN (SELECT tenant_id, user_id FROM user_state
-                                WHERE last_success_started_at_ms >= 0)
                     )
                         AND event_kind IN ('session_started', 'session_ended')
                     GROUP BY tenant_id, user_id, session_id
@@ -332,7 +318,6 @@ FROM
                         last_success_started_at_ms AS st_success_started_at_ms
                     FROM user_state FINAL
                     WHERE (tenant_id, user_id) GLOBAL IN (
-                            SELECT tenant_id, user_id FROM (
                             SELECT tenant_id, user_id FROM ingest_touches
                             WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
                                 AND source IN ('session', 'user_state')
@@ -346,11 +331,6 @@ FROM
                             UNION ALL
                             SELECT tenant_id, user_id FROM user_state FINAL
                             WHERE changes_at_ms > 0 AND changes_at_ms <= ?
-                            )
-                            -- only users with a row this file can advance (skips the whole history
-                            -- of a first cycle)
-                            WHERE (tenant_id, user_id) IN
-                                (SELECT tenant_id, user_id FROM user_state WHERE last_success_started_at_ms >= 0)
                         )
                         AND cityHash64(tenant_id, user_id) % ? = ?
                 ) AS stored USING (tenant_id, user_id)

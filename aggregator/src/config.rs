@@ -96,8 +96,9 @@ pub struct CycleConfig {
     pub snapshot_interval_ms: u64,
     /// Advance a touched user from their stored row and the sessions touched since
     /// (`sql/advance_users.sql`) when the row allows it, instead of reading all their
-    /// sessions again. Off: every touched user is recomputed from all their events. The
-    /// two give the same rows. Default true.
+    /// sessions again. Off: every touched user is recomputed from all their events, as in
+    /// a first cycle or the first after the watermark was reset. The two give the same
+    /// rows. Default true.
     pub advance_users: bool,
 }
 

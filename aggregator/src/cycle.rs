@@ -556,27 +556,27 @@ impl Aggregator {
             now,
             shards,
         };
+        // A first cycle (or one after the watermark was reset: a rebuild) recomputes every
+        // touched user from all their events: advancing would read every session of the
+        // history once more, to advance nobody.
+        let advance = cycle.advance_users && watermark.is_some();
         let mut advanced = 0;
         if touched > 0 {
             for shard in 0..shards {
-                if cycle.advance_users {
+                if advance {
                     self.advance_users(&window, shard, advanced_version)
                         .execute()
                         .await
                         .map_err(at("advance_users"))?;
                 }
                 // advanced_version 0 (nothing advanced): every touched user
-                let skip = if cycle.advance_users {
-                    advanced_version
-                } else {
-                    0
-                };
+                let skip = if advance { advanced_version } else { 0 };
                 self.recompute_users(&window, shard, version, skip)
                     .execute()
                     .await
                     .map_err(at("recompute_users"))?;
             }
-            if cycle.advance_users {
+            if advance {
                 advanced = self
                     .client
                     .query(sql::ADVANCED_COUNT)
