@@ -23,10 +23,10 @@
 -- params: stall_after_ms Int64 = 3600000, now_ms Int64 = 4102444800000, stall_after_ms Int64 = 3600000
 -- params: no_session_after_ms Int64 = 86400000, now_ms Int64 = 4102444800000, no_session_after_ms Int64 = 86400000
 -- params: computed_at_ms Int64 = 0, version UInt64 = 1
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
 INSERT INTO user_state
 (
     tenant_id, user_id, profile_id, display_name, mail_account, crm_user_name, deleted,
@@ -150,7 +150,10 @@ FROM
         )
         UNION ALL
         SELECT tenant_id, user_id FROM user_state FINAL
-        WHERE changes_at_ms > 0 AND changes_at_ms <= ?
+        -- FINAL over the candidates only (their rows found by the key), not every user
+        WHERE (tenant_id, user_id) IN (SELECT tenant_id, user_id FROM user_state
+            WHERE changes_at_ms > 0 AND changes_at_ms <= ?)
+            AND changes_at_ms > 0 AND changes_at_ms <= ?
     )
             AND cityHash64(tenant_id, user_id) % ? = ?
         GROUP BY tenant_id, user_id
@@ -229,7 +232,10 @@ FROM
                     )
                     UNION ALL
                     SELECT tenant_id, user_id FROM user_state FINAL
-                    WHERE changes_at_ms > 0 AND changes_at_ms <= ?
+                    -- FINAL over the candidates only (their rows found by the key), not every user
+                    WHERE (tenant_id, user_id) IN (SELECT tenant_id, user_id FROM user_state
+                        WHERE changes_at_ms > 0 AND changes_at_ms <= ?)
+                        AND changes_at_ms > 0 AND changes_at_ms <= ?
                 )
                 AND cityHash64(tenant_id, user_id) % ? = ?
         ) AS st
@@ -330,7 +336,10 @@ FROM
                             )
                             UNION ALL
                             SELECT tenant_id, user_id FROM user_state FINAL
-                            WHERE changes_at_ms > 0 AND changes_at_ms <= ?
+                            -- FINAL over the candidates only (their rows found by the key), not every user
+                            WHERE (tenant_id, user_id) IN (SELECT tenant_id, user_id FROM user_state
+                                WHERE changes_at_ms > 0 AND changes_at_ms <= ?)
+                                AND changes_at_ms > 0 AND changes_at_ms <= ?
                         )
                         AND cityHash64(tenant_id, user_id) % ? = ?
                 ) AS stored USING (tenant_id, user_id)

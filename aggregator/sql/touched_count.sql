@@ -7,7 +7,7 @@
 -- sent to the shards unqualified and looked up in their default database).
 -- On one server the aggregator sends IN (cycle::sql::for_topology): 18.16 does not use
 -- the primary key for a GLOBAL IN set, and would read every raw row.
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000
 SELECT count()
 FROM
 (
@@ -25,6 +25,9 @@ FROM
     )
     UNION ALL
     SELECT tenant_id, user_id FROM user_state FINAL
-    WHERE changes_at_ms > 0 AND changes_at_ms <= ?
+    -- FINAL over the candidates only (their rows found by the key), not every user
+    WHERE (tenant_id, user_id) IN (SELECT tenant_id, user_id FROM user_state
+        WHERE changes_at_ms > 0 AND changes_at_ms <= ?)
+        AND changes_at_ms > 0 AND changes_at_ms <= ?
 )
 );

@@ -129,6 +129,7 @@ impl UsersWindow {
             .bind(self.from_s)
             .bind(self.to_s)
             .bind(self.now)
+            .bind(self.now)
     }
 }
 
@@ -541,6 +542,7 @@ impl Aggregator {
             .bind(to_s)
             .bind(from_s)
             .bind(to_s)
+            .bind(now)
             .bind(now)
             .fetch_one::<u64>()
             .await
