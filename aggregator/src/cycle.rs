@@ -36,6 +36,8 @@ use crate::config::AggregatorConfig;
 use crate::error::{at, Result};
 use crate::metrics::{Metrics, ResultLabel};
 
+mod users;
+
 /// The query files, embedded (each is checked on 18.16 and current ClickHouse by
 /// `deploy/clickhouse/portability/run.sh`).
 pub mod sql {
@@ -110,26 +112,6 @@ pub mod sql {
                 &["profile_state_events"],
             )),
         }
-    }
-}
-
-/// What the users statements of one cycle share.
-struct UsersWindow {
-    from_s: u32,
-    to_s: u32,
-    now: i64,
-    shards: u64,
-}
-
-impl UsersWindow {
-    /// Binds the touched users' set (`touched_count.sql`'s).
-    fn bind_touched(&self, q: clickhouse::query::Query) -> clickhouse::query::Query {
-        q.bind(self.from_s)
-            .bind(self.to_s)
-            .bind(self.from_s)
-            .bind(self.to_s)
-            .bind(self.now)
-            .bind(self.now)
     }
 }
 
@@ -453,60 +435,6 @@ impl Aggregator {
         Ok(u64::try_from(days.len()).unwrap_or(u64::MAX))
     }
 
-    /// A users statement with the binds of its row derivation (rules U to N3) bound.
-    fn users_statement(
-        &self,
-        text: &str,
-        w: &UsersWindow,
-        version: u64,
-    ) -> clickhouse::query::Query {
-        let limits = self.config.rules.limits();
-        let (stall, idle) = (limits.stall_after_ms, limits.no_session_after_ms);
-        self.client
-            .query(text)
-            .bind(w.now)
-            .bind(stall)
-            .bind(w.now)
-            .bind(idle)
-            .bind(stall)
-            .bind(w.now)
-            .bind(stall)
-            .bind(idle)
-            .bind(w.now)
-            .bind(idle)
-            .bind(w.now)
-            .bind(version)
-    }
-
-    /// `recompute_users.sql` for one shard, leaving out the users written with
-    /// `advanced_version`.
-    fn recompute_users(
-        &self,
-        w: &UsersWindow,
-        shard: u64,
-        version: u64,
-        advanced_version: u64,
-    ) -> clickhouse::query::Query {
-        let mut q = self.users_statement(&self.recompute_users, w, version);
-        for _ in 0..2 {
-            q = w
-                .bind_touched(q)
-                .bind(advanced_version)
-                .bind(w.shards)
-                .bind(shard);
-        }
-        q
-    }
-
-    /// `advance_users.sql` for one shard.
-    fn advance_users(&self, w: &UsersWindow, shard: u64, version: u64) -> clickhouse::query::Query {
-        let q = self.users_statement(&self.advance_users, w, version);
-        let q = w.bind_touched(q).bind(w.shards).bind(shard);
-        let q = w.bind_touched(q).bind(w.shards).bind(shard);
-        let q = q.bind(w.from_s).bind(w.to_s).bind(w.shards).bind(shard);
-        w.bind_touched(q).bind(w.shards).bind(shard)
-    }
-
     async fn write_progress(&self, name: &str, to_s: u32, now: i64, version: u64) -> Result<()> {
         self.client
             .query(sql::PROGRESS_WRITE)
@@ -552,42 +480,22 @@ impl Aggregator {
         let advanced_version = self.next_version();
         let version = self.next_version();
         let shards = touched.div_ceil(cycle.max_users_per_statement).max(1);
-        let window = UsersWindow {
+        // A first cycle (or one after the watermark was reset: a rebuild) recomputes every
+        // touched user from all their events: advancing would read every session of the
+        // history once more, to advance nobody.
+        let advance = cycle.advance_users && watermark.is_some();
+        let window = users::UsersWindow {
             from_s,
             to_s,
             now,
             shards,
         };
-        // A first cycle (or one after the watermark was reset: a rebuild) recomputes every
-        // touched user from all their events: advancing would read every session of the
-        // history once more, to advance nobody.
-        let advance = cycle.advance_users && watermark.is_some();
-        let mut advanced = 0;
-        if touched > 0 {
-            for shard in 0..shards {
-                if advance {
-                    self.advance_users(&window, shard, advanced_version)
-                        .execute()
-                        .await
-                        .map_err(at("advance_users"))?;
-                }
-                // advanced_version 0 (nothing advanced): every touched user
-                let skip = if advance { advanced_version } else { 0 };
-                self.recompute_users(&window, shard, version, skip)
-                    .execute()
-                    .await
-                    .map_err(at("recompute_users"))?;
-            }
-            if advance {
-                advanced = self
-                    .client
-                    .query(sql::ADVANCED_COUNT)
-                    .bind(advanced_version)
-                    .fetch_one::<u64>()
-                    .await
-                    .map_err(at("advanced_count"))?;
-            }
-        }
+        let advanced = if touched > 0 {
+            self.write_users(&window, advance.then_some(advanced_version), version)
+                .await?
+        } else {
+            0
+        };
         let users_ms = elapsed_ms(users_started);
         let sessions_started = Instant::now();
         let sessions_from_s =

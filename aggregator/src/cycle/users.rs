@@ -1,0 +1,116 @@
+//! The cycle's users step: each touched user's new `user_state` row, advanced from the
+//! stored row and the touched sessions where the row allows it (`sql/advance_users.sql`),
+//! recomputed from all their events otherwise (`sql/recompute_users.sql`).
+
+use super::{sql, Aggregator};
+use crate::error::{at, Result};
+
+/// What the users statements of one cycle share.
+pub(super) struct UsersWindow {
+    pub(super) from_s: u32,
+    pub(super) to_s: u32,
+    pub(super) now: i64,
+    pub(super) shards: u64,
+}
+
+impl UsersWindow {
+    /// Binds the touched users' set (`touched_count.sql`'s).
+    fn bind_touched(&self, q: clickhouse::query::Query) -> clickhouse::query::Query {
+        q.bind(self.from_s)
+            .bind(self.to_s)
+            .bind(self.from_s)
+            .bind(self.to_s)
+            .bind(self.now)
+            .bind(self.now)
+    }
+}
+
+impl Aggregator {
+    /// Writes the touched users' rows, shard by shard: advanced with `advanced_version`
+    /// first (when `Some`), then the others recomputed with `version` (higher: should both
+    /// be written for a user, the recomputed row wins). Returns the users advanced.
+    pub(super) async fn write_users(
+        &self,
+        w: &UsersWindow,
+        advanced_version: Option<u64>,
+        version: u64,
+    ) -> Result<u64> {
+        for shard in 0..w.shards {
+            if let Some(advanced_version) = advanced_version {
+                self.advance_users(w, shard, advanced_version)
+                    .execute()
+                    .await
+                    .map_err(at("advance_users"))?;
+            }
+            // 0 (nothing advanced): every touched user
+            self.recompute_users(w, shard, version, advanced_version.unwrap_or(0))
+                .execute()
+                .await
+                .map_err(at("recompute_users"))?;
+        }
+        match advanced_version {
+            None => Ok(0),
+            Some(advanced_version) => self
+                .client
+                .query(sql::ADVANCED_COUNT)
+                .bind(advanced_version)
+                .fetch_one::<u64>()
+                .await
+                .map_err(at("advanced_count")),
+        }
+    }
+
+    /// A users statement with the binds of its row derivation (rules U to N3) bound.
+    fn users_statement(
+        &self,
+        text: &str,
+        w: &UsersWindow,
+        version: u64,
+    ) -> clickhouse::query::Query {
+        let limits = self.config.rules.limits();
+        let (stall, idle) = (limits.stall_after_ms, limits.no_session_after_ms);
+        self.client
+            .query(text)
+            .bind(w.now)
+            .bind(stall)
+            .bind(w.now)
+            .bind(idle)
+            .bind(stall)
+            .bind(w.now)
+            .bind(stall)
+            .bind(idle)
+            .bind(w.now)
+            .bind(idle)
+            .bind(w.now)
+            .bind(version)
+    }
+
+    /// `recompute_users.sql` for one shard, leaving out the users written with
+    /// `advanced_version`.
+    fn recompute_users(
+        &self,
+        w: &UsersWindow,
+        shard: u64,
+        version: u64,
+        advanced_version: u64,
+    ) -> clickhouse::query::Query {
+        let mut q = self.users_statement(&self.recompute_users, w, version);
+        for _ in 0..2 {
+            q = w
+                .bind_touched(q)
+                .bind(advanced_version)
+                .bind(w.shards)
+                .bind(shard);
+        }
+        q
+    }
+
+    /// `advance_users.sql` for one shard.
+    fn advance_users(&self, w: &UsersWindow, shard: u64, version: u64) -> clickhouse::query::Query {
+        let q = self.users_statement(&self.advance_users, w, version);
+        let q = w.bind_touched(q).bind(w.shards).bind(shard);
+        let q = w.bind_touched(q).bind(w.shards).bind(shard);
+        let q = q.bind(w.from_s).bind(w.to_s).bind(w.shards).bind(shard);
+        w.bind_touched(q).bind(w.shards).bind(shard)
+    }
+}
