@@ -9,26 +9,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::fixtures::*;
+use common::random_users::for_user;
 use common::Db;
-use schemas::{ChangeKind, Event, SessionStatus, SyncSetting};
+use schemas::{ChangeKind, SessionStatus, SyncSetting};
 use tokio_util::sync::CancellationToken;
-
-fn retag(events: Vec<Event>, user_id: &str) -> Vec<Event> {
-    events
-        .into_iter()
-        .map(|mut e| {
-            let h = match &mut e {
-                Event::UserState(s) => &mut s.header,
-                Event::SessionStarted(s) => &mut s.header,
-                Event::SessionEnded(s) => &mut s.header,
-                _ => return e,
-            };
-            h.user_id = user_id.to_owned();
-            h.event_id = format!("{user_id}-{}", h.event_id);
-            e
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_session_stalls_and_idle_user_is_flagged_without_new_events() {
@@ -48,8 +32,8 @@ async fn running_session_stalls_and_idle_user_is_flagged_without_new_events() {
             SyncSetting::Enabled,
         )
     };
-    let mut events = retag(vec![created("c"), started("s1", now - 1_000)], "runner");
-    events.extend(retag(
+    let mut events = for_user(vec![created("c"), started("s1", now - 1_000)], "runner");
+    events.extend(for_user(
         [
             vec![created("c")],
             session("s1", now - 2_000, now - 1_500, SessionStatus::Success),
