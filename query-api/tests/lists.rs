@@ -7,7 +7,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{column, rows, Fixture};
+use common::{column, rows, rows_read, tagged, Fixture};
 use serde_json::Value;
 
 #[tokio::test]
@@ -524,15 +524,8 @@ async fn a_users_issues_read_its_key_range_not_the_tenant() {
         .execute()
         .await
         .unwrap();
-    // The app's queries logged and tagged with a setting of no effect (`max_rows_to_read`
-    // of a unique, huge value).
-    let tag = (1_000_000_000_000u128 + uuid::Uuid::new_v4().as_u128() % 1_000_000_000).to_string();
-    let tagged = f
-        .state
-        .client
-        .clone()
-        .with_setting("log_queries", "1")
-        .with_setting("max_rows_to_read", tag.clone());
+    // The app's queries logged and tagged.
+    let (tagged, tag) = tagged(&f.state.client);
     let mut state = f.state.clone();
     state.client = tagged.clone();
     let app = query_api::app(state);
@@ -562,18 +555,7 @@ async fn a_users_issues_read_its_key_range_not_the_tenant() {
     // count and its rows read about the granules (8,192 rows) of u1's key range.
     let scan = "SELECT count() FROM issue_events FINAL WHERE tenant_id = 'ta' AND ('u1' = '' OR user_id = 'u1')";
     assert_eq!(tagged.query(scan).fetch_one::<u64>().await.unwrap(), 2);
-    let client = f.db.client();
-    client.query("SYSTEM FLUSH LOGS").execute().await.unwrap();
-    let read: Vec<(u64, String)> = client
-        .query(
-            "SELECT read_rows, substring(query, 1, 300) FROM system.query_log \
-             WHERE type = 2 AND has(Settings.Values, ?) AND position(query, 'issue_events') > 0 \
-             ORDER BY event_time, query_start_time",
-        )
-        .bind(&tag)
-        .fetch_all()
-        .await
-        .unwrap();
+    let read = rows_read(&f.db.client(), &tag, "issue_events", 4).await;
     assert_eq!(read.len(), 4, "{read:?}");
     let (control, api): (Vec<_>, Vec<_>) = read.iter().partition(|(_, q)| q.starts_with(scan));
     assert!(control.len() == 1 && control[0].0 >= 300_000, "{control:?}");

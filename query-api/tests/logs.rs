@@ -8,7 +8,7 @@ mod common;
 use std::io::Read;
 
 use axum::http::StatusCode;
-use common::Fixture;
+use common::{rows_read, tagged, Fixture};
 use query_api::query::logs::time;
 
 #[derive(Debug, serde::Deserialize, clickhouse::Row)]
@@ -489,33 +489,6 @@ fn logged(f: &Fixture) -> (axum::Router, String) {
     (query_api::app(state), tag)
 }
 
-/// `client` with its queries logged and tagged (see [`logged`]), and the tag.
-fn tagged(client: &clickhouse::Client) -> (clickhouse::Client, String) {
-    let tag = (1_000_000_000_000u128 + uuid::Uuid::new_v4().as_u128() % 1_000_000_000).to_string();
-    let client = client
-        .clone()
-        .with_setting("log_queries", "1")
-        .with_setting("max_rows_to_read", tag.clone());
-    (client, tag)
-}
-
-/// The rows read by each finished query with the tag that names `table`, with the start of
-/// its text.
-async fn rows_read(f: &Fixture, tag: &str, table: &str) -> Vec<(u64, String)> {
-    let client = f.db.client();
-    client.query("SYSTEM FLUSH LOGS").execute().await.unwrap();
-    client
-        .query(
-            "SELECT read_rows, query FROM system.query_log \
-             WHERE type = 2 AND has(Settings.Values, ?) AND position(query, ?) > 0",
-        )
-        .bind(tag)
-        .bind(table)
-        .fetch_all::<(u64, String)>()
-        .await
-        .unwrap()
-}
-
 async fn get_with(
     app: &axum::Router,
     token: &str,
@@ -598,11 +571,11 @@ async fn exports_read_the_key_range_of_their_sessions_not_the_tenant() {
     let scan = "SELECT count() FROM log_lines FINAL WHERE tenant_id = 'ta' AND ('u1' = '' OR user_id = 'u1')";
     let (client, control) = tagged(&f.state.client);
     assert_eq!(client.query(scan).fetch_one::<u64>().await.unwrap(), 5);
-    let read = rows_read(&f, &control, "log_lines").await;
+    let read = rows_read(&f.db.client(), &control, "log_lines", 1).await;
     assert!(read.len() == 1 && read[0].0 >= 300_000, "{read:?}");
     // The exports' counts and lines: each reads about the granules (8,192 rows) of its
     // sessions' key ranges, not the tenant's 300,000 lines.
-    let read = rows_read(&f, &tag, "log_lines").await;
+    let read = rows_read(&f.db.client(), &tag, "log_lines", 8).await;
     assert_eq!(read.len(), 8, "{read:?}");
     for (rows, query) in &read {
         assert!(*rows < 50_000, "{rows} rows read by {query}");

@@ -557,3 +557,45 @@ pub fn json_body(body: &[u8]) -> Value {
     serde_json::from_slice(body)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
 }
+
+/// `client` with its queries logged and tagged by a setting of no effect
+/// (`max_rows_to_read` of a unique, huge value), and the tag.
+pub fn tagged(client: &clickhouse::Client) -> (clickhouse::Client, String) {
+    let tag = (1_000_000_000_000u128 + uuid::Uuid::new_v4().as_u128() % 1_000_000_000).to_string();
+    let client = client
+        .clone()
+        .with_setting("log_queries", "1")
+        .with_setting("max_rows_to_read", tag.clone());
+    (client, tag)
+}
+
+/// The rows read by each finished query tagged `tag` whose text names `table`, with the
+/// start of its text, in the order they started. The server writes a query's log entry
+/// after its answer has reached the client, so this flushes the logs until `expected`
+/// entries are there (or 10 s have passed, and the caller's assertion tells what is).
+pub async fn rows_read(
+    client: &clickhouse::Client,
+    tag: &str,
+    table: &str,
+    expected: usize,
+) -> Vec<(u64, String)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        client.query("SYSTEM FLUSH LOGS").execute().await.unwrap();
+        let read: Vec<(u64, String)> = client
+            .query(
+                "SELECT read_rows, substring(query, 1, 300) FROM system.query_log \
+                 WHERE type = 2 AND has(Settings.Values, ?) AND position(query, ?) > 0 \
+                 ORDER BY event_time, query_start_time",
+            )
+            .bind(tag)
+            .bind(table)
+            .fetch_all()
+            .await
+            .unwrap();
+        if read.len() >= expected || std::time::Instant::now() > deadline {
+            return read;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
