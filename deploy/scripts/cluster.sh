@@ -213,8 +213,40 @@ node_start() {
   node_check "$1"
   ch_install
   ensure_apt curl curl
+  local mark
+  mark=$(node_err_size "$1")
   node_launch "$1"
+  node_restore_if_refused "$1" "$mark"
   node_wait "$1"
+}
+
+# The size of node N's error log, to read only what a launch adds to it.
+node_err_size() {
+  stat -c %s "$(node_dir "$1")/log/clickhouse-server.err.log" 2>/dev/null || echo 0
+}
+
+# A node killed while it wrote a part may keep a part that ZooKeeper never recorded: the
+# insert was not acknowledged, and its sender retries it. ClickHouse then refuses to load
+# the table ("doesn't look like the set of parts in ZooKeeper") and exits. The documented
+# way out is the force_restore_data flag: the server moves such parts to detached/
+# (unexpected_*) and starts. This waits until node N answers or exits; when it exited on
+# that error (in the lines of its error log after MARK bytes), it says so and launches the
+# node once more with the flag.
+node_restore_if_refused() {
+  local n=$1 mark=$2 name="ch$1" dir start
+  dir=$(node_dir "$n")
+  start=$(date +%s)
+  while svc_running "$name" && ! node_ping "$n"; do
+    [ $(($(date +%s) - start)) -ge "$SYNCTEL_START_TIMEOUT" ] && return 0
+    sleep 0.2
+  done
+  svc_running "$name" && return 0
+  tail -c +"$((mark + 1))" "$dir/log/clickhouse-server.err.log" 2>/dev/null \
+    | grep -q "doesn't look like the set of parts in ZooKeeper" || return 0
+  log "$name: warning: it holds parts that ZooKeeper never recorded (a write cut short by a kill); starting it once more with flags/force_restore_data, which moves them to the detached/ directory of their table"
+  mkdir -p "$dir/data/flags"
+  touch "$dir/data/flags/force_restore_data"
+  node_launch "$n"
 }
 
 # Usage: node_stop N [SIGNAL]
@@ -245,8 +277,9 @@ cluster_start() {
   ch_install
   ensure_apt curl curl
   zk_start
-  local n
-  for n in $CLUSTER_NODES; do node_launch "$n"; done
+  local n marks=()
+  for n in $CLUSTER_NODES; do marks[n]=$(node_err_size "$n"); node_launch "$n"; done
+  for n in $CLUSTER_NODES; do node_restore_if_refused "$n" "${marks[n]}"; done
   for n in $CLUSTER_NODES; do node_wait "$n"; done
   log "cluster: $SYNCTEL_CLUSTER_NAME (2 shards x 2 replicas), $SYNCTEL_CLUSTER_NODES_NAME (4 x 1), $SYNCTEL_CLUSTER_REPLICATED_NAME (1 x 4) ready: $(cluster_node_urls)"
 }
