@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,11 +77,7 @@ async fn a_rewrite_on_the_cluster_swaps_every_nodes_local_table() {
                     after_stop += 1;
                 }
                 let first = written.load(Ordering::SeqCst);
-                client
-                    .query(&insert_sql("live", first, 100, 0))
-                    .execute()
-                    .await
-                    .unwrap();
+                common::insert_as_ingest(&client, &insert_sql("live", first, 100, 0)).await;
                 written.fetch_add(100, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }

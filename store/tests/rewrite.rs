@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,11 +116,7 @@ async fn a_table_with_rows_is_left_pending_then_rewritten_while_rows_arrive() {
                     batches_after_stop += 1;
                 }
                 let first = written.load(Ordering::SeqCst);
-                client
-                    .query(&insert_sql("live", first, 100, 0))
-                    .execute()
-                    .await
-                    .unwrap();
+                common::insert_as_ingest(&client, &insert_sql("live", first, 100, 0)).await;
                 written.fetch_add(100, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
