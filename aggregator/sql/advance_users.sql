@@ -26,6 +26,7 @@
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
 INSERT INTO user_state
 (
@@ -302,6 +303,19 @@ FROM
                         tupleElement(r_end, 5) AS r_message,
                         max(occurred_at_ms) AS r_last_event_at_ms
                     FROM session_events
+                    -- The sessions by a 64-bit hash of their ids in PREWHERE (a set of
+                    -- integers is cheaper to test than one of string tuples, and the other
+                    -- columns are read only for granules holding one); the exact ids in
+                    -- WHERE, which the key analysis uses to pick the granules.
+                    PREWHERE cityHash64(tenant_id, user_id, session_id) IN
+                    (
+                        SELECT cityHash64(tenant_id, user_id, session_id)
+                        FROM ingest_touches
+                        WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+                            AND source = 'session'
+                            AND cityHash64(tenant_id, user_id) % ? = ?
+                    )
+                        AND event_kind IN ('session_started', 'session_ended')
                     WHERE (tenant_id, user_id, session_id) IN
                     (
                         SELECT tenant_id, user_id, session_id
@@ -310,7 +324,6 @@ FROM
                             AND source = 'session'
                             AND cityHash64(tenant_id, user_id) % ? = ?
                     )
-                        AND event_kind IN ('session_started', 'session_ended')
                     GROUP BY tenant_id, user_id, session_id
                 ) AS touched
                 ANY INNER JOIN

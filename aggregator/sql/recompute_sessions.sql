@@ -6,6 +6,7 @@
 -- the keys it may have had in an earlier cycle. Sessions not started yet get no row.
 -- params: computed_at_ms Int64 = 0, version UInt64 = 1
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
 INSERT INTO session_state
 (
     tenant_id, profile_id, started_at_ms, user_id, session_id, deleted, queued_at_ms,
@@ -75,6 +76,18 @@ FROM
             groupUniqArray(profile_id) AS m_profiles,
             groupUniqArrayIf(started_at_ms, started_at_ms != 0) AS m_starts
         FROM session_events
+        -- The sessions by a 64-bit hash of their ids in PREWHERE (a set of integers is
+        -- cheaper to test than one of string tuples, and the other columns are read only
+        -- for granules holding one); the exact ids in WHERE, which the key analysis uses to
+        -- pick the granules.
+        PREWHERE cityHash64(tenant_id, user_id, session_id) IN
+        (
+            SELECT cityHash64(tenant_id, user_id, session_id)
+            FROM ingest_touches
+            WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+                AND source = 'session'
+                AND cityHash64(tenant_id, user_id) % ? = ?
+        )
         WHERE (tenant_id, user_id, session_id) IN
         (
             SELECT tenant_id, user_id, session_id

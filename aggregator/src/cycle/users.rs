@@ -110,6 +110,8 @@ impl Aggregator {
         let q = self.users_statement(&self.advance_users, w, version);
         let q = w.bind_touched(q).bind(w.shards).bind(shard);
         let q = w.bind_touched(q).bind(w.shards).bind(shard);
+        // the touched sessions: by hash (PREWHERE), then exactly (WHERE)
+        let q = q.bind(w.from_s).bind(w.to_s).bind(w.shards).bind(shard);
         let q = q.bind(w.from_s).bind(w.to_s).bind(w.shards).bind(shard);
         w.bind_touched(q).bind(w.shards).bind(shard)
     }
