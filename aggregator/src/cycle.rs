@@ -494,6 +494,7 @@ impl Aggregator {
             to_s,
             now,
             shards,
+            touched,
         };
         let advanced = if touched > 0 {
             self.write_users(&window, advance.then_some(advanced_version), version)

@@ -82,9 +82,20 @@ fn config(db: &Db) -> AggregatorConfig {
     config
 }
 
+/// In statements of 50 users (six shards of the 300): each shard advances, then recomputes.
 #[tokio::test]
 async fn advancing_from_the_stored_row_equals_recomputing_every_cycle() {
-    let db = Db::new("agg_advance").await;
+    advancing_equals_recomputing("agg_advance", 50).await;
+}
+
+/// In one statement: a cycle that advanced every touched user sends no recomputation.
+#[tokio::test]
+async fn advancing_in_one_statement_equals_recomputing_every_cycle() {
+    advancing_equals_recomputing("agg_advance_one", 10_000).await;
+}
+
+async fn advancing_equals_recomputing(name: &str, max_users_per_statement: u64) {
+    let db = Db::new(name).await;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let now = aggregator::cycle::now_ms();
     let base = now - 45 * 60_000;
@@ -121,7 +132,8 @@ async fn advancing_from_the_stored_row_equals_recomputing_every_cycle() {
 
     let registry = &mut prometheus_client::registry::Registry::default();
     let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
-    let config = config(&db);
+    let mut config = config(&db);
+    config.cycle.max_users_per_statement = max_users_per_statement;
     let limits = config.rules.limits();
     let mut agg = Aggregator::new(config, metrics).await.unwrap();
     let mut delivered: BTreeMap<String, Vec<Event>> = BTreeMap::new();

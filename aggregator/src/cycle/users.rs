@@ -11,6 +11,8 @@ pub(super) struct UsersWindow {
     pub(super) to_s: u32,
     pub(super) now: i64,
     pub(super) shards: u64,
+    /// The touched users (`touched_count.sql`).
+    pub(super) touched: u64,
 }
 
 impl UsersWindow {
@@ -35,12 +37,23 @@ impl Aggregator {
         advanced_version: Option<u64>,
         version: u64,
     ) -> Result<u64> {
+        let mut counted = None;
         for shard in 0..w.shards {
             if let Some(advanced_version) = advanced_version {
                 self.advance_users(w, shard, advanced_version)
                     .execute()
                     .await
                     .map_err(at("advance_users"))?;
+                // In one shard, when every touched user was advanced, the recomputation
+                // (which leaves them out) has nobody left: it is not sent (about 0.1 s of
+                // evaluating the touched set for nothing).
+                if w.shards == 1 {
+                    let advanced = self.advanced_count(advanced_version).await?;
+                    if advanced >= w.touched {
+                        return Ok(advanced);
+                    }
+                    counted = Some(advanced);
+                }
             }
             // 0 (nothing advanced): every touched user
             self.recompute_users(w, shard, version, advanced_version.unwrap_or(0))
@@ -48,16 +61,21 @@ impl Aggregator {
                 .await
                 .map_err(at("recompute_users"))?;
         }
-        match advanced_version {
-            None => Ok(0),
-            Some(advanced_version) => self
-                .client
-                .query(sql::ADVANCED_COUNT)
-                .bind(advanced_version)
-                .fetch_one::<u64>()
-                .await
-                .map_err(at("advanced_count")),
+        match (advanced_version, counted) {
+            (None, _) => Ok(0),
+            (Some(_), Some(advanced)) => Ok(advanced),
+            (Some(advanced_version), None) => self.advanced_count(advanced_version).await,
         }
+    }
+
+    /// The users written with `advanced_version` (`advanced_count.sql`).
+    async fn advanced_count(&self, advanced_version: u64) -> Result<u64> {
+        self.client
+            .query(sql::ADVANCED_COUNT)
+            .bind(advanced_version)
+            .fetch_one::<u64>()
+            .await
+            .map_err(at("advanced_count"))
     }
 
     /// A users statement with the binds of its row derivation (rules U to N3) bound.
