@@ -220,6 +220,19 @@ pub fn group_by_spill_bytes(memory_limit: u64) -> u64 {
 /// The largest `GROUP BY` a cycle keeps in memory, bytes.
 pub const GROUP_BY_SPILL_MAX_BYTES: u64 = 2_000_000_000;
 
+/// Binds the sessions touched in `[from_s, to_s)` of hash shard `shard` of `shards`, as
+/// `recompute_sessions.sql` and `advance_users.sql` read them: by the hash of their ids
+/// (PREWHERE), then by their ids (WHERE).
+fn bind_touched_sessions(
+    q: clickhouse::query::Query,
+    (from_s, to_s): (u32, u32),
+    shards: u64,
+    shard: u64,
+) -> clickhouse::query::Query {
+    let q = q.bind(from_s).bind(to_s).bind(shards).bind(shard);
+    q.bind(from_s).bind(to_s).bind(shards).bind(shard)
+}
+
 fn elapsed_ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
@@ -357,19 +370,12 @@ impl Aggregator {
             return Ok((0, 0));
         }
         for shard in 0..shards {
-            self.client
+            let q = self
+                .client
                 .query(sql::RECOMPUTE_SESSIONS)
                 .bind(now_ms())
-                .bind(version)
-                // the touched sessions: by hash (PREWHERE), then exactly (WHERE)
-                .bind(from_s)
-                .bind(to_s)
-                .bind(shards)
-                .bind(shard)
-                .bind(from_s)
-                .bind(to_s)
-                .bind(shards)
-                .bind(shard)
+                .bind(version);
+            bind_touched_sessions(q, (from_s, to_s), shards, shard)
                 .execute()
                 .await
                 .map_err(at("recompute_sessions"))?;

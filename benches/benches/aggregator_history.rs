@@ -320,27 +320,20 @@ async fn steady_cycle(
     // Rounds of an advanced then a recomputed cycle, each over a new session per user: the
     // median of each is reported (one cycle alone varies by 20-35% on this machine).
     let rounds = fleet::env_u64("SYNCTEL_BENCH_ROUNDS", 3).max(1);
-    let (mut advanced, mut recomputed, mut window) = (Vec::new(), Vec::new(), None);
+    let (mut advanced, mut recomputed, mut windows) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        let (a, from, to) = timed_cycle(
-            &mut advancing,
-            client,
-            &users,
-            &format!("{run}-{seed}-{round}-a"),
-        )
-        .await;
-        window.get_or_insert((from, to));
-        advanced.push(a);
-        let (r, _, _) = timed_cycle(
-            &mut recomputing,
-            client,
-            &users,
-            &format!("{run}-{seed}-{round}-r"),
-        )
-        .await;
-        recomputed.push(r);
+        for (agg, kind, cycles) in [
+            (&mut advancing, "a", &mut advanced),
+            (&mut recomputing, "r", &mut recomputed),
+        ] {
+            let tag = format!("{run}-{seed}-{round}-{kind}");
+            let (steady, from, to) = timed_cycle(agg, client, &users, &tag).await;
+            cycles.push(steady);
+            windows.push((from, to));
+        }
     }
-    let (from, to) = window.unwrap();
+    // The old scans are timed over the first advanced cycle's window.
+    let (from, to) = windows[0];
     let (advanced, recomputed) = (Steady::median(advanced), Steady::median(recomputed));
     let (old_users, old_users_s) = timed(
         client

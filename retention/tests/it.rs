@@ -143,19 +143,18 @@ impl Db {
             .unwrap()
     }
 
+    /// The one number `sql` returns (a count, a maximum).
+    async fn number(&self, sql: &str) -> u64 {
+        self.db.client().query(sql).fetch_one().await.unwrap()
+    }
+
     /// Runs aggregator cycles until `sql` (a count) returns `want` (bounded wait: the
     /// aggregator only sees rows once they are `settle_secs` old).
     async fn cycle_until(&self, agg: &mut Aggregator, sql: &str, want: u64) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             agg.cycle().await.unwrap();
-            let got = self
-                .db
-                .client()
-                .query(sql)
-                .fetch_one::<u64>()
-                .await
-                .unwrap();
+            let got = self.number(sql).await;
             if got == want {
                 return;
             }
@@ -383,14 +382,7 @@ async fn current_status_is_unchanged_after_dropping_an_old_month() {
 
     // A full recomputation (the watermark reset, a rebuild: every user recomputed from the
     // events that are left, not advanced).
-    let max_version = "SELECT max(version) FROM user_state";
-    let v0 = db
-        .db
-        .client()
-        .query(max_version)
-        .fetch_one::<u64>()
-        .await
-        .unwrap();
+    let v0 = db.number("SELECT max(version) FROM user_state").await;
     db.exec("TRUNCATE TABLE aggregator_progress").await;
     let mut agg = db.aggregator().await;
     db.cycle_until(

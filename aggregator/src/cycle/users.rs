@@ -2,7 +2,7 @@
 //! stored row and the touched sessions where the row allows it (`sql/advance_users.sql`),
 //! recomputed from all their events otherwise (`sql/recompute_users.sql`).
 
-use super::{sql, Aggregator};
+use super::{bind_touched_sessions, sql, Aggregator};
 use crate::error::{at, Result};
 
 /// What the users statements of one cycle share.
@@ -128,9 +128,7 @@ impl Aggregator {
         let q = self.users_statement(&self.advance_users, w, version);
         let q = w.bind_touched(q).bind(w.shards).bind(shard);
         let q = w.bind_touched(q).bind(w.shards).bind(shard);
-        // the touched sessions: by hash (PREWHERE), then exactly (WHERE)
-        let q = q.bind(w.from_s).bind(w.to_s).bind(w.shards).bind(shard);
-        let q = q.bind(w.from_s).bind(w.to_s).bind(w.shards).bind(shard);
+        let q = bind_touched_sessions(q, (w.from_s, w.to_s), w.shards, shard);
         w.bind_touched(q).bind(w.shards).bind(shard)
     }
 }
