@@ -3,23 +3,27 @@
 -- session_state (see deploy/clickhouse/migrations/0011_session_state.sql): one live row per
 -- started session under its current key (profile, start), merged exactly as the `sessions`
 -- view merges it, and a tombstone under every other (profile, start) pair of its events —
--- the keys it may have had in an earlier cycle. Sessions not started yet get no row.
--- params: computed_at_ms Int64 = 0, version UInt64 = 1
+-- the keys it may have had in an earlier cycle. Sessions not started yet get no row. The
+-- live rows are copied by a view into session_state_by_cycle (migration 0019), where the
+-- same cycle's users step finds them by the version.
+-- params: computed_at_ms Int64 = 1767225600000, version UInt64 = 1
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
 INSERT INTO session_state
 (
-    tenant_id, profile_id, started_at_ms, user_id, session_id, deleted, queued_at_ms,
-    ended_at_ms, duration_ms, trigger, status, scope_items, changes, total_changes, failures,
-    issues, conflicts, objects_type, objects_synchronized, objects_mail_to_crm_created,
-    objects_mail_to_crm_updated, objects_mail_to_crm_deleted, objects_crm_to_mail_created,
-    objects_crm_to_mail_updated, objects_crm_to_mail_deleted, error_category, error_source,
-    message, exception, engine_id, engine_version, computed_at_ms, version
+    tenant_id, profile_id, started_at_ms, first_started_at_ms, user_id, session_id, deleted,
+    queued_at_ms, ended_at_ms, duration_ms, trigger, status, scope_items, changes,
+    total_changes, failures, issues, conflicts, objects_type, objects_synchronized,
+    objects_mail_to_crm_created, objects_mail_to_crm_updated, objects_mail_to_crm_deleted,
+    objects_crm_to_mail_created, objects_crm_to_mail_updated, objects_crm_to_mail_deleted,
+    error_category, error_source, message, exception, engine_id, engine_version,
+    last_event_at_ms, computed_at_ms, version
 )
 SELECT
     tenant_id,
     k_profile_id,
     k_started_at_ms,
+    m_first_started_at_ms,
     user_id,
     session_id,
     toUInt8(k_profile_id != m_profile_id OR k_started_at_ms != m_started_at_ms),
@@ -48,6 +52,7 @@ SELECT
     tupleElement(m_end, 20),
     tupleElement(m_engine, 1),
     tupleElement(m_engine, 2),
+    m_last_event_at_ms,
     toInt64(?),
     toUInt64(?)
 FROM
@@ -63,6 +68,12 @@ FROM
             argMax(profile_id, (occurred_at_ms, event_id)) AS m_profile_id,
             minIf(occurred_at_ms, event_kind = 'session_queued') AS m_queued_at_ms,
             max(started_at_ms) AS m_started_at_ms,
+            -- the users' rules' facts of the session (S1 in recompute_users.sql), from its
+            -- started and ended events, for advance_users.sql (see migration 0019)
+            minIf(started_at_ms, event_kind IN ('session_started', 'session_ended'))
+                AS m_first_started_at_ms,
+            maxIf(occurred_at_ms, event_kind IN ('session_started', 'session_ended'))
+                AS m_last_event_at_ms,
             argMaxIf(trigger, (occurred_at_ms, event_id), event_kind = 'session_started') AS m_trigger,
             -- the whole end from one event: the greatest session_ended by (occurred_at_ms, event_id)
             argMaxIf(

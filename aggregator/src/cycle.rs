@@ -2,20 +2,21 @@
 //!
 //! 1. read the server's clock and the watermark `W` (everything ingested before `W` is
 //!    reflected); the window is `[W - overlap, now - settle)`;
-//! 2. count the touched users (new session or user-state events in the window, users of
-//!    profiles with new profile-state events, users whose `changes_at_ms` has passed); the
-//!    events of the window are found in `ingest_touches` (sorted by ingestion time, written
-//!    by materialized views as events are stored), so this reads the window, not the
-//!    history;
-//! 3. write each one's new row into `user_state` (split in hash shards when many): advanced
-//!    from the stored row and the sessions touched in the window when the row allows it
-//!    (`sql/advance_users.sql`), else recomputed from all their events
-//!    (`sql/recompute_users.sql`, which skips the advanced users); the recomputed rows get
-//!    a higher version than the advanced ones;
-//! 4. recompute the sessions with events ingested in the window into `session_state`
+//! 2. recompute the sessions with events ingested in the window into `session_state`
 //!    (`sql/recompute_sessions.sql`, split in hash shards when many; the window of this
 //!    step has its own watermark, so a database that predates the table is backfilled in
-//!    its first cycle);
+//!    its first cycle, and it always holds the users' window); the events of the window
+//!    are found in `ingest_touches` (sorted by ingestion time, written by materialized
+//!    views as events are stored), so this reads the window, not the history; a view
+//!    copies the live rows into `session_state_by_cycle`, sorted by the cycle's version;
+//! 3. count the touched users (new session or user-state events in the window, users of
+//!    profiles with new profile-state events, users whose `changes_at_ms` has passed);
+//! 4. write each one's new row into `user_state` (split in hash shards when many): advanced
+//!    from the stored row and the sessions touched in the window when the row allows it
+//!    (`sql/advance_users.sql`; on one server it takes those sessions from the rows step 2
+//!    wrote, see [`sql::advance_users_query`]), else recomputed from all their events
+//!    (`sql/recompute_users.sql`, which skips the advanced users); the recomputed rows get
+//!    a higher version than the advanced ones;
 //! 5. recompute the session and issue series of the touched (tenant, day)s; take the
 //!    users-per-status snapshot when it is due;
 //! 6. only then move the watermarks.
@@ -57,6 +58,9 @@ pub mod sql {
     pub const RECOMPUTE_USERS: &str = include_str!("../sql/recompute_users.sql");
     /// Advance users from their stored rows.
     pub const ADVANCE_USERS: &str = include_str!("../sql/advance_users.sql");
+    /// On one server, `advance_users.sql`'s touched sessions, from the rows the cycle's
+    /// sessions step wrote ([`advance_users_query`]).
+    pub const TOUCHED_SESSION_ROWS: &str = include_str!("../sql/touched_session_rows.sql");
     /// Users a cycle advanced (written with its advancing version).
     pub const ADVANCED_COUNT: &str = include_str!("../sql/advanced_count.sql");
     /// Sessions to recompute (approximate count).
@@ -112,6 +116,59 @@ pub mod sql {
                 &["profile_state_events"],
             )),
         }
+    }
+    /// Where `advance_users.sql` reads the touched sessions' raw events (S1): from the
+    /// line of this comment to the subquery's alias.
+    const RAW_TOUCHED_SESSIONS: (&str, &str) = (
+        "                    -- S1 for the touched sessions: their rows as they are now.\n",
+        "                ) AS touched\n",
+    );
+
+    /// The binds of that read ([`super::bind_touched_sessions`]).
+    pub const RAW_TOUCHED_SESSIONS_BINDS: usize = 8;
+
+    /// `advance_users.sql` as a cycle sends it, and where its touched sessions come from.
+    pub struct AdvanceUsers {
+        /// The statement.
+        pub text: std::borrow::Cow<'static, str>,
+        /// Its touched sessions are `touched_session_rows.sql`'s (binds: the sessions
+        /// step's version, then the window and shard), not the raw read's
+        /// ([`super::bind_touched_sessions`]).
+        pub from_session_rows: bool,
+    }
+
+    /// `advance_users.sql` for the topology ([`users_query`]). On one server its touched
+    /// sessions (S1) are `touched_session_rows.sql`: the rows the cycle's sessions step
+    /// has just written, one key range of `session_state_by_cycle`, in place of a key
+    /// lookup per session in `session_events` (a cost that grows with the history kept).
+    /// On a cluster the raw read stays: the rows were written through one replica of each
+    /// shard a moment before, and the read may go to the other, which may not have fetched
+    /// them yet (a touched session missing there would be advanced wrongly, not retried).
+    pub fn advance_users_query(cluster_database: Option<&str>) -> AdvanceUsers {
+        let text = users_query(ADVANCE_USERS, cluster_database);
+        match cluster_database.map_or_else(|| with_session_rows(&text), |_| None) {
+            Some(rows) => AdvanceUsers {
+                text: std::borrow::Cow::Owned(rows),
+                from_session_rows: true,
+            },
+            None => AdvanceUsers {
+                text,
+                from_session_rows: false,
+            },
+        }
+    }
+
+    /// `text` with its raw S1 replaced by `touched_session_rows.sql`.
+    fn with_session_rows(text: &str) -> Option<String> {
+        let (begin, end) = RAW_TOUCHED_SESSIONS;
+        let start = text.find(begin)?;
+        let stop = start + text[start..].find(end)?;
+        let rows: String = TOUCHED_SESSION_ROWS
+            .lines()
+            .filter(|line| !line.starts_with("--"))
+            .map(|line| format!("                    {line}\n"))
+            .collect();
+        Some(format!("{}{rows}{}", &text[..start], &text[stop..]))
     }
 }
 
@@ -176,7 +233,7 @@ pub struct Aggregator {
     /// The query files holding `GLOBAL IN`, for this topology ([`sql::for_topology`]).
     touched_count: std::borrow::Cow<'static, str>,
     recompute_users: std::borrow::Cow<'static, str>,
-    advance_users: std::borrow::Cow<'static, str>,
+    advance_users: sql::AdvanceUsers,
     issue_counts: std::borrow::Cow<'static, str>,
 }
 
@@ -267,7 +324,7 @@ impl Aggregator {
         Ok(Self {
             touched_count: sql::for_topology(sql::TOUCHED_COUNT, cluster),
             recompute_users: sql::users_query(sql::RECOMPUTE_USERS, database),
-            advance_users: sql::users_query(sql::ADVANCE_USERS, database),
+            advance_users: sql::advance_users_query(database),
             issue_counts: sql::for_topology(sql::ISSUE_COUNTS, cluster),
             client,
             config,
@@ -474,8 +531,24 @@ impl Aggregator {
             .saturating_sub(cycle.settle_secs)
             .max(watermark.unwrap_or(0));
         let now = now_ms();
+        // Advanced rows get a lower version than recomputed ones: should both be written
+        // for a user, the recomputed row wins.
+        let advanced_version = self.next_version();
+        let version = self.next_version();
+        // The sessions first: on one server the users step advances from the rows this
+        // step writes (sql::advance_users_query), so its window holds the users' one.
+        let sessions_started = Instant::now();
+        let sessions_from_s = sessions_watermark
+            .map_or(0, |w| w.saturating_sub(cycle.overlap_secs))
+            .min(from_s);
+        let touched_sessions = self.session_shards(sessions_from_s, to_s).await?;
+        let (sessions, session_shards) = self
+            .recompute_sessions(sessions_from_s, to_s, version, touched_sessions)
+            .await?;
+        let sessions_ms = elapsed_ms(sessions_started);
         let users_started = Instant::now();
-        let touched = c
+        let touched = self
+            .client
             .query(&self.touched_count)
             .bind(from_s)
             .bind(to_s)
@@ -486,10 +559,6 @@ impl Aggregator {
             .fetch_one::<u64>()
             .await
             .map_err(at("touched"))?;
-        // Advanced rows get a lower version than recomputed ones: should both be written
-        // for a user, the recomputed row wins.
-        let advanced_version = self.next_version();
-        let version = self.next_version();
         let shards = touched.div_ceil(cycle.max_users_per_statement).max(1);
         // A first cycle (or one after the watermark was reset: a rebuild) recomputes every
         // touched user from all their events: advancing would read every session of the
@@ -501,6 +570,7 @@ impl Aggregator {
             now,
             shards,
             touched,
+            sessions_version: version,
         };
         let advanced = if touched > 0 {
             self.write_users(&window, advance.then_some(advanced_version), version)
@@ -509,14 +579,6 @@ impl Aggregator {
             0
         };
         let users_ms = elapsed_ms(users_started);
-        let sessions_started = Instant::now();
-        let sessions_from_s =
-            sessions_watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
-        let touched_sessions = self.session_shards(sessions_from_s, to_s).await?;
-        let (sessions, session_shards) = self
-            .recompute_sessions(sessions_from_s, to_s, version, touched_sessions)
-            .await?;
-        let sessions_ms = elapsed_ms(sessions_started);
         let counts_from_s = counts_watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
         // The series' window is the sessions' one but after an upgrade or a reset of one of
         // the two watermarks: count again only then.
@@ -631,13 +693,38 @@ mod tests {
         assert_eq!(strip(&full_head), strip(&advance_head));
     }
 
+    /// On one server `advance_users.sql` reads the touched sessions from the sessions
+    /// step's rows, with that file's binds in place of the raw read's; on a cluster it
+    /// stays as written.
+    #[test]
+    fn one_server_advances_from_the_sessions_steps_rows() {
+        let binds = |text: &str| text.matches('?').count();
+        let one = sql::advance_users_query(None);
+        assert!(one.from_session_rows);
+        let one = one.text;
+        assert!(!one.contains("session_events"), "{one}");
+        assert!(one.contains("FROM session_state_by_cycle"));
+        assert!(one.contains("                ) AS touched\n"));
+        let raw = sql::RAW_TOUCHED_SESSIONS_BINDS;
+        assert_eq!(
+            binds(&one),
+            binds(sql::ADVANCE_USERS) - raw + binds(sql::TOUCHED_SESSION_ROWS)
+        );
+        let cluster = sql::advance_users_query(Some("db"));
+        assert!(!cluster.from_session_rows);
+        let cluster = cluster.text;
+        assert_eq!(cluster, sql::users_query(sql::ADVANCE_USERS, Some("db")));
+        assert!(cluster.contains("FROM session_events"));
+        assert!(!cluster.contains("session_state_by_cycle"));
+    }
+
     #[test]
     fn one_server_and_cluster_recompute_users_by_the_primary_key() {
         for text in [
             sql::users_query(sql::RECOMPUTE_USERS, None),
             sql::users_query(sql::RECOMPUTE_USERS, Some("db")),
-            sql::users_query(sql::ADVANCE_USERS, None),
-            sql::users_query(sql::ADVANCE_USERS, Some("db")),
+            sql::advance_users_query(None).text,
+            sql::advance_users_query(Some("db")).text,
         ] {
             assert!(
                 !text.contains("GLOBAL IN"),

@@ -1,8 +1,8 @@
 //! Advancing a user from their stored row (`advance_users.sql`) gives exactly what a
 //! recomputation from all their events gives: many random users whose events arrive over
 //! several cycles, mostly in the order they happened but with late sessions of any age,
-//! ends before starts, duplicates and corrected ends (a later `session_ended` of the same
-//! session with another status); after every cycle each row equals what
+//! ends before starts, ends reporting another start, duplicates and corrected ends (a
+//! later `session_ended` of the same session with another status); after every cycle each row equals what
 //! `rules::derive_user` gives from the events delivered so far. The advancing path and
 //! the fall-back to a recomputation both run (the cycle reports say how many of each).
 
@@ -51,6 +51,15 @@ fn corrected_to(end: &Event, status: SessionStatus) -> Event {
     e.header.event_id = format!("{}-fix", e.header.event_id);
     e.header.occurred_at_ms += 1;
     Event::SessionEnded(e)
+}
+
+/// An end reporting an earlier start than its session's start event (the latest start
+/// reported is the session's; the earliest decides whether a stored row may have counted
+/// it).
+fn moved_start(rng: &mut impl Rng, end: &mut Event) {
+    if let Event::SessionEnded(e) = end {
+        e.started_at_ms -= rng.random_range(1..20) * 60_000;
+    }
 }
 
 /// The round each of a user's events is delivered in: mostly by when it happened (a user's
@@ -108,6 +117,11 @@ async fn advancing_equals_recomputing(name: &str, max_users_per_statement: u64) 
     for n in 0..USERS {
         let id = format!("user{n:03}");
         let mut events = history(&mut rng, base);
+        for e in &mut events {
+            if rng.random_bool(0.15) {
+                moved_start(&mut rng, e);
+            }
+        }
         let mut fixes = Vec::new();
         for e in &events {
             if rng.random_bool(0.15) {
@@ -281,6 +295,27 @@ async fn a_session_from_last_year_arriving_late_is_recomputed_from_all_events() 
         step(s3).await,
         (1, 1, 0, 1),
         "a new session: advanced again"
+    );
+
+    let s4 = session("s4", now - 240_000, now - 200_000, SessionStatus::Error);
+    assert_eq!(step(s4).await, (1, 1, 1, 1), "a new failure: advanced");
+
+    // An end first, reporting a start before the stored latest session (s4) and after the
+    // success: counted in the row as a failure.
+    let early_end = ended("moved", now - 270_000, now - 60_000, SessionStatus::Error);
+    assert_eq!(
+        step(vec![early_end]).await,
+        (1, 0, 2, 1),
+        "an end before the latest: recomputed"
+    );
+    // Then its start event, later than s4's start: the session's start moves past it (the
+    // latest start reported is the session's), and it becomes the latest session. Its
+    // earliest start is still before s4's, so the row may have counted it: recomputed,
+    // not advanced (advancing would count its failure a second time: 3).
+    assert_eq!(
+        step(vec![started("moved", now - 120_000)]).await,
+        (1, 0, 2, 1),
+        "a start moved past the latest: recomputed"
     );
     db.drop().await;
 }

@@ -50,7 +50,8 @@ pub struct KeepDays {
     pub dead_letters: u32,
     /// The audit trail of admin actions, `admin_actions`. Default 1825 (5 years).
     pub audit: u32,
-    /// `ingest_touches`, the aggregator's index of what was stored when: it only needs the
+    /// `ingest_touches`, the aggregator's index of what was stored when, and
+    /// `session_state_by_cycle`, its session rows of each cycle: it only needs the
     /// rows its next cycle reads, so keep it longer than the aggregator could ever be
     /// stopped (a cycle after a longer stop misses the dropped months' events until a full
     /// recompute). Default 62.

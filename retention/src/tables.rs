@@ -22,7 +22,8 @@ pub enum Kind {
     DeadLetters,
     /// The audit trail of admin actions.
     Audit,
-    /// The aggregator's index of what was stored when (`ingest_touches`).
+    /// The aggregator's index of what was stored when (`ingest_touches`) and its rows of
+    /// each cycle (`session_state_by_cycle`).
     Touches,
 }
 
@@ -115,5 +116,10 @@ pub const TABLES: &[Table] = &[
         name: "ingest_touches",
         kind: Kind::Touches,
         month_of: "ingested_at",
+    },
+    Table {
+        name: "session_state_by_cycle",
+        kind: Kind::Touches,
+        month_of: "computed_at",
     },
 ];

@@ -36,6 +36,7 @@ pub const SHARDED: &[&str] = &[
     "user_state",
     "session_state",
     "ingest_touches",
+    "session_state_by_cycle",
 ];
 
 /// Tables with a `user_id` column that stay whole on every node: admin actions are few

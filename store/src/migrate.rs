@@ -114,6 +114,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../deploy/clickhouse/migrations/0018_user_state_success_start.sql"),
         rewrite: false,
     },
+    Migration {
+        version: 19,
+        name: "session_state_by_cycle",
+        sql: include_str!("../../deploy/clickhouse/migrations/0019_session_state_by_cycle.sql"),
+        rewrite: false,
+    },
 ];
 
 impl Migration {

@@ -260,7 +260,7 @@ struct ColumnCount {
     nodes: u64,
 }
 
-/// The cluster-wide drift check: every table the migrations leave is on every node, and
+/// The cluster-wide drift check: every table the applied migrations leave is on every node, and
 /// every node has the same columns (name and type) in every table of the databases.
 pub(crate) async fn verify(config: &ClickHouseConfig, cluster: &ClusterConfig) -> Result<()> {
     let client = config.client();
@@ -282,9 +282,19 @@ async fn problems(
     client: &Client,
     nodes: u64,
 ) -> Result<Vec<String>> {
-    // What the migrations leave: created and not dropped later.
+    // What the applied migrations leave: created and not dropped later. A migration not
+    // applied yet (after `migrate_to`'s last, or held back by a pending rewrite) is not
+    // expected.
+    let pending: Vec<u32> = pending(client, MIGRATIONS)
+        .await?
+        .iter()
+        .map(|m| m.version)
+        .collect();
     let mut expected: BTreeMap<(String, String), bool> = BTreeMap::new();
-    for (_, statements) in render_all(config, cluster)? {
+    for (version, statements) in render_all(config, cluster)? {
+        if version != 0 && pending.contains(&version) {
+            continue;
+        }
         for r in statements {
             match r.expect {
                 Expect::Table { database, table } => {

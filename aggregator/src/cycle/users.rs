@@ -13,6 +13,9 @@ pub(super) struct UsersWindow {
     pub(super) shards: u64,
     /// The touched users (`touched_count.sql`).
     pub(super) touched: u64,
+    /// The version the cycle's sessions step wrote its rows with (on one server,
+    /// `advance_users.sql` reads the touched sessions from them).
+    pub(super) sessions_version: u64,
 }
 
 impl UsersWindow {
@@ -125,10 +128,20 @@ impl Aggregator {
 
     /// `advance_users.sql` for one shard.
     fn advance_users(&self, w: &UsersWindow, shard: u64, version: u64) -> clickhouse::query::Query {
-        let q = self.users_statement(&self.advance_users, w, version);
+        let q = self.users_statement(&self.advance_users.text, w, version);
         let q = w.bind_touched(q).bind(w.shards).bind(shard);
         let q = w.bind_touched(q).bind(w.shards).bind(shard);
-        let q = bind_touched_sessions(q, (w.from_s, w.to_s), w.shards, shard);
+        // S1: the raw events on a cluster, the sessions step's rows on one server
+        // (sql::advance_users_query).
+        let q = if self.advance_users.from_session_rows {
+            q.bind(w.sessions_version)
+                .bind(w.from_s)
+                .bind(w.to_s)
+                .bind(w.shards)
+                .bind(shard)
+        } else {
+            bind_touched_sessions(q, (w.from_s, w.to_s), w.shards, shard)
+        };
         w.bind_touched(q).bind(w.shards).bind(shard)
     }
 }
