@@ -6,7 +6,7 @@
 -- did not run), and every touched user when it did not run. Mirrors aggregator/src/rules.rs rule by rule (rule ids of
 -- docs/status-rules.md in the comments); tests/sql_matches_rules.rs checks they agree.
 -- The touched users' sets are written GLOBAL IN so that the file runs as it is anywhere
--- (the portability check, analysts); the aggregator sends IN (cycle::sql::recompute_users):
+-- (the portability check, analysts); the aggregator sends IN (cycle::sql::users_query):
 -- 18.16 does not use the primary key for a GLOBAL IN set and read every raw row. On a
 -- cluster each shard then builds its own users' set from its local tables
 -- (distributed_product_mode = 'local'), with profile_state_events named with its database.

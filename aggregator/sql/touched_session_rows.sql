@@ -5,8 +5,9 @@
 -- events. The cycle runs its sessions step first, over a window that holds the users'
 -- one, so every touched session with a started or ended event has its row here; the
 -- columns are the ones S1 derives, merged the same way (recompute_sessions.sql).
--- cycle::sql::users_query puts this in advance_users.sql in place of the raw read; on a
--- cluster the raw read stays (a replica may not have fetched rows written a moment ago).
+-- cycle::sql::advance_users_query puts this in advance_users.sql in place of the raw
+-- read; on a cluster the raw read stays (a replica may not have fetched rows written a
+-- moment ago).
 -- params: version UInt64 = 1
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
 SELECT

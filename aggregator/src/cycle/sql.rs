@@ -1,0 +1,132 @@
+//! The query files, embedded (each is checked on 18.16 and current ClickHouse by
+//! `deploy/clickhouse/portability/run.sh`), and their text for the topology.
+
+/// Server clock.
+pub const SERVER_NOW: &str = include_str!("../../sql/server_now.sql");
+/// Read the watermark.
+pub const PROGRESS_READ: &str = include_str!("../../sql/progress_read.sql");
+/// Move the watermark.
+pub const PROGRESS_WRITE: &str = include_str!("../../sql/progress_write.sql");
+/// Highest version written.
+pub const MAX_VERSION: &str = include_str!("../../sql/max_version.sql");
+/// The server's per-query memory limit for this user, bytes (0: none).
+pub const MEMORY_LIMIT: &str = include_str!("../../sql/memory_limit.sql");
+/// Users to recompute.
+pub const TOUCHED_COUNT: &str = include_str!("../../sql/touched_count.sql");
+/// Recompute users.
+pub const RECOMPUTE_USERS: &str = include_str!("../../sql/recompute_users.sql");
+/// Advance users from their stored rows.
+pub const ADVANCE_USERS: &str = include_str!("../../sql/advance_users.sql");
+/// On one server, `advance_users.sql`'s touched sessions, from the rows the cycle's
+/// sessions step wrote ([`advance_users_query`]).
+pub const TOUCHED_SESSION_ROWS: &str = include_str!("../../sql/touched_session_rows.sql");
+/// Users a cycle advanced (written with its advancing version).
+pub const ADVANCED_COUNT: &str = include_str!("../../sql/advanced_count.sql");
+/// Sessions to recompute (approximate count).
+pub const TOUCHED_SESSIONS: &str = include_str!("../../sql/touched_sessions.sql");
+/// Recompute sessions.
+pub const RECOMPUTE_SESSIONS: &str = include_str!("../../sql/recompute_sessions.sql");
+/// The (tenant, day)s of the session series to recompute.
+pub const SESSION_COUNT_DAYS: &str = include_str!("../../sql/session_count_days.sql");
+/// Session series of given (tenant, day)s.
+pub const SESSION_COUNTS: &str = include_str!("../../sql/session_counts.sql");
+/// Issue series.
+pub const ISSUE_COUNTS: &str = include_str!("../../sql/issue_counts.sql");
+/// Users-per-status snapshot.
+pub const USER_STATUS_SNAPSHOT: &str = include_str!("../../sql/user_status_snapshot.sql");
+/// Monitor cards of a tenant.
+pub const MONITOR_CARDS: &str = include_str!("../../sql/monitor_cards.sql");
+/// The user table behind a card.
+pub const MONITOR_CARD_USERS: &str = include_str!("../../sql/monitor_card_users.sql");
+
+/// A query file for the topology: as written (`GLOBAL IN`) on a cluster, `IN` on one
+/// server. ClickHouse 18.16 turns a `GLOBAL IN` set into a temporary table that its
+/// primary-key analysis does not use, so every row of the table it filters is read: on
+/// one server 8.1 M rows to find a thousand users' 81 k, a steady cycle that grew with
+/// the history kept. Here the files keep `GLOBAL IN` on a cluster, where it is needed
+/// and cheap (sets over small tables or the window's touches).
+pub fn for_topology(sql: &'static str, cluster: bool) -> std::borrow::Cow<'static, str> {
+    if cluster {
+        std::borrow::Cow::Borrowed(sql)
+    } else {
+        std::borrow::Cow::Owned(sql.replace("GLOBAL IN", "IN"))
+    }
+}
+
+/// `recompute_users.sql` or `advance_users.sql` for the topology: `IN` everywhere. On a
+/// cluster each shard then builds the touched users' set itself:
+/// `distributed_product_mode = 'local'` (set on the cluster client) turns the set's
+/// `Distributed` tables (`ingest_touches`, `user_state`) into the shard's local ones,
+/// and every user-keyed table is sharded by the same key, so a shard's set is exactly
+/// its own touched users, and its index is used (a `GLOBAL IN` set reached the shards
+/// as a temporary table and they read every row: 2.0 M of 2.0 M per shard on the local
+/// 2x2 cluster, against 0.74 M with `IN`). `profile_state_events` is replicated on every
+/// node, not `Distributed`: it is named with its database, which the query forwarded to
+/// a shard does not carry.
+pub fn users_query(
+    text: &'static str,
+    cluster_database: Option<&str>,
+) -> std::borrow::Cow<'static, str> {
+    match cluster_database {
+        None => for_topology(text, false),
+        Some(database) => std::borrow::Cow::Owned(store::cluster::qualify_tables(
+            &text.replace("GLOBAL IN", "IN"),
+            database,
+            &["profile_state_events"],
+        )),
+    }
+}
+
+/// Where `advance_users.sql` reads the touched sessions' raw events (S1): from the
+/// line of this comment to the subquery's alias.
+const RAW_TOUCHED_SESSIONS: (&str, &str) = (
+    "                    -- S1 for the touched sessions: their rows as they are now.\n",
+    "                ) AS touched\n",
+);
+
+/// The binds of that read ([`super::bind_touched_sessions`]).
+pub const RAW_TOUCHED_SESSIONS_BINDS: usize = 8;
+
+/// `advance_users.sql` as a cycle sends it, and where its touched sessions come from.
+pub struct AdvanceUsers {
+    /// The statement.
+    pub text: std::borrow::Cow<'static, str>,
+    /// Its touched sessions are `touched_session_rows.sql`'s (binds: the sessions
+    /// step's version, then the window and shard), not the raw read's
+    /// ([`super::bind_touched_sessions`]).
+    pub from_session_rows: bool,
+}
+
+/// `advance_users.sql` for the topology ([`users_query`]). On one server its touched
+/// sessions (S1) are `touched_session_rows.sql`: the rows the cycle's sessions step
+/// has just written, one key range of `session_state_by_cycle`, in place of a key
+/// lookup per session in `session_events` (a cost that grows with the history kept).
+/// On a cluster the raw read stays: the rows were written through one replica of each
+/// shard a moment before, and the read may go to the other, which may not have fetched
+/// them yet (a touched session missing there would be advanced wrongly, not retried).
+pub fn advance_users_query(cluster_database: Option<&str>) -> AdvanceUsers {
+    let text = users_query(ADVANCE_USERS, cluster_database);
+    match cluster_database.map_or_else(|| with_session_rows(&text), |_| None) {
+        Some(rows) => AdvanceUsers {
+            text: std::borrow::Cow::Owned(rows),
+            from_session_rows: true,
+        },
+        None => AdvanceUsers {
+            text,
+            from_session_rows: false,
+        },
+    }
+}
+
+/// `text` with its raw S1 replaced by `touched_session_rows.sql`.
+fn with_session_rows(text: &str) -> Option<String> {
+    let (begin, end) = RAW_TOUCHED_SESSIONS;
+    let start = text.find(begin)?;
+    let stop = start + text[start..].find(end)?;
+    let rows: String = TOUCHED_SESSION_ROWS
+        .lines()
+        .filter(|line| !line.starts_with("--"))
+        .map(|line| format!("                    {line}\n"))
+        .collect();
+    Some(format!("{}{rows}{}", &text[..start], &text[stop..]))
+}
