@@ -263,6 +263,28 @@ impl Aggregator {
             .map(|(w, _)| w))
     }
 
+    /// Whether the users step may read the sessions step's rows: on one server, while the
+    /// view that fills `session_state_by_cycle` is there (checked every cycle: without it
+    /// the rows would be missing, and users advanced as if their sessions had none).
+    async fn session_rows_view(&self) -> Result<bool> {
+        if self.advance_users.from_session_rows.is_none() {
+            return Ok(false);
+        }
+        let views = self
+            .client
+            .query(sql::SESSION_ROWS_VIEW)
+            .fetch_one::<u64>()
+            .await
+            .map_err(at("session_rows_view"))?;
+        if views == 0 {
+            tracing::warn!(
+                "the view session_state_by_cycle_rows is missing (migration 0019): the users \
+                 step reads the touched sessions from the raw events"
+            );
+        }
+        Ok(views > 0)
+    }
+
     /// About how many sessions have events ingested in `[from_s, to_s)`, and the shards
     /// (statements of at most `max_sessions_per_statement` sessions) the steps that handle
     /// them per session use.
@@ -438,7 +460,7 @@ impl Aggregator {
             now,
             shards,
             touched,
-            sessions_version: version,
+            session_rows: self.session_rows_view().await?.then_some(version),
         };
         let advanced = if touched > 0 {
             self.write_users(&window, advance.then_some(advanced_version), version)
@@ -568,8 +590,8 @@ mod tests {
     fn one_server_advances_from_the_sessions_steps_rows() {
         let binds = |text: &str| text.matches('?').count();
         let one = sql::advance_users_query(None);
-        assert!(one.from_session_rows);
-        let one = one.text;
+        assert_eq!(one.raw, sql::users_query(sql::ADVANCE_USERS, None));
+        let one = one.from_session_rows.unwrap();
         assert!(!one.contains("session_events"), "{one}");
         assert!(one.contains("FROM session_state_by_cycle"));
         assert!(one.contains("                ) AS touched\n"));
@@ -579,8 +601,8 @@ mod tests {
             binds(sql::ADVANCE_USERS) - raw + binds(sql::TOUCHED_SESSION_ROWS)
         );
         let cluster = sql::advance_users_query(Some("db"));
-        assert!(!cluster.from_session_rows);
-        let cluster = cluster.text;
+        assert!(cluster.from_session_rows.is_none());
+        let cluster = cluster.raw;
         assert_eq!(cluster, sql::users_query(sql::ADVANCE_USERS, Some("db")));
         assert!(cluster.contains("FROM session_events"));
         assert!(!cluster.contains("session_state_by_cycle"));
@@ -591,8 +613,12 @@ mod tests {
         for text in [
             sql::users_query(sql::RECOMPUTE_USERS, None),
             sql::users_query(sql::RECOMPUTE_USERS, Some("db")),
-            sql::advance_users_query(None).text,
-            sql::advance_users_query(Some("db")).text,
+            sql::advance_users_query(None)
+                .from_session_rows
+                .unwrap()
+                .into(),
+            sql::advance_users_query(None).raw,
+            sql::advance_users_query(Some("db")).raw,
         ] {
             assert!(
                 !text.contains("GLOBAL IN"),

@@ -319,3 +319,59 @@ async fn a_session_from_last_year_arriving_late_is_recomputed_from_all_events() 
     );
     db.drop().await;
 }
+
+/// On one server the users step reads the touched sessions from the rows the sessions
+/// step wrote, which a view copies into `session_state_by_cycle`. Without the view (an
+/// operator's hand-made change) those rows would be missing: the cycle reads the raw
+/// events instead, and the advanced row still holds the new session.
+#[tokio::test]
+async fn without_the_view_the_touched_sessions_are_read_from_the_raw_events() {
+    let db = Db::new("agg_advance_no_view").await;
+    let mut config = config(&db);
+    config.cycle.overlap_secs = 0;
+    let limits = config.rules.limits();
+    let registry = &mut prometheus_client::registry::Registry::default();
+    let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
+    let mut agg = Aggregator::new(config, metrics).await.unwrap();
+    let now = aggregator::cycle::now_ms();
+    let mut all: Vec<Event> = Vec::new();
+    let mut step = async |batch: Vec<Event>| {
+        let batch = for_user(batch, "u");
+        all.extend(batch.iter().cloned());
+        db.insert(&batch).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        let report = agg.cycle().await.unwrap();
+        let rows = db.users().await;
+        let row = &rows[&format!("{T}/u")];
+        let want = derive_user(&all, &[], row.computed_at_ms, &limits).unwrap();
+        assert_row("u", row, &want);
+        (report.touched, report.advanced, row.last_session_id.clone())
+    };
+    let mut first = vec![user(
+        "c",
+        now - 3_600_000,
+        P,
+        ChangeKind::Created,
+        SyncSetting::Enabled,
+    )];
+    first.extend(session(
+        "s1",
+        now - 1_800_000,
+        now - 1_700_000,
+        SessionStatus::Error,
+    ));
+    assert_eq!(step(first).await, (1, 0, "s1".to_owned()));
+
+    db.client()
+        .query("DROP TABLE session_state_by_cycle_rows")
+        .execute()
+        .await
+        .unwrap();
+    let s2 = session("s2", now - 600_000, now - 500_000, SessionStatus::Success);
+    assert_eq!(
+        step(s2).await,
+        (1, 1, "s2".to_owned()),
+        "advanced from the raw events"
+    );
+    db.drop().await;
+}

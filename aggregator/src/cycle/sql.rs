@@ -22,6 +22,8 @@ pub const ADVANCE_USERS: &str = include_str!("../../sql/advance_users.sql");
 pub const TOUCHED_SESSION_ROWS: &str = include_str!("../../sql/touched_session_rows.sql");
 /// Users a cycle advanced (written with its advancing version).
 pub const ADVANCED_COUNT: &str = include_str!("../../sql/advanced_count.sql");
+/// Whether the view filling `session_state_by_cycle` is there.
+pub const SESSION_ROWS_VIEW: &str = include_str!("../../sql/session_rows_view.sql");
 /// Sessions to recompute (approximate count).
 pub const TOUCHED_SESSIONS: &str = include_str!("../../sql/touched_sessions.sql");
 /// Recompute sessions.
@@ -87,14 +89,15 @@ const RAW_TOUCHED_SESSIONS: (&str, &str) = (
 /// The binds of that read ([`super::bind_touched_sessions`]).
 pub const RAW_TOUCHED_SESSIONS_BINDS: usize = 8;
 
-/// `advance_users.sql` as a cycle sends it, and where its touched sessions come from.
+/// `advance_users.sql` as a cycle sends it.
 pub struct AdvanceUsers {
-    /// The statement.
-    pub text: std::borrow::Cow<'static, str>,
-    /// Its touched sessions are `touched_session_rows.sql`'s (binds: the sessions
-    /// step's version, then the window and shard), not the raw read's
-    /// ([`super::bind_touched_sessions`]).
-    pub from_session_rows: bool,
+    /// The statement with the raw read of the touched sessions
+    /// ([`super::bind_touched_sessions`]'s binds).
+    pub raw: std::borrow::Cow<'static, str>,
+    /// On one server, the statement with `touched_session_rows.sql` in its place (binds:
+    /// the sessions step's version, then the window and shard), sent while the view that
+    /// fills `session_state_by_cycle` is there (`session_rows_view.sql`).
+    pub from_session_rows: Option<String>,
 }
 
 /// `advance_users.sql` for the topology ([`users_query`]). On one server its touched
@@ -105,16 +108,14 @@ pub struct AdvanceUsers {
 /// shard a moment before, and the read may go to the other, which may not have fetched
 /// them yet (a touched session missing there would be advanced wrongly, not retried).
 pub fn advance_users_query(cluster_database: Option<&str>) -> AdvanceUsers {
-    let text = users_query(ADVANCE_USERS, cluster_database);
-    match cluster_database.map_or_else(|| with_session_rows(&text), |_| None) {
-        Some(rows) => AdvanceUsers {
-            text: std::borrow::Cow::Owned(rows),
-            from_session_rows: true,
-        },
-        None => AdvanceUsers {
-            text,
-            from_session_rows: false,
-        },
+    let raw = users_query(ADVANCE_USERS, cluster_database);
+    let from_session_rows = match cluster_database {
+        None => with_session_rows(&raw),
+        Some(_) => None,
+    };
+    AdvanceUsers {
+        raw,
+        from_session_rows,
     }
 }
 

@@ -13,9 +13,10 @@ pub(super) struct UsersWindow {
     pub(super) shards: u64,
     /// The touched users (`touched_count.sql`).
     pub(super) touched: u64,
-    /// The version the cycle's sessions step wrote its rows with (on one server,
-    /// `advance_users.sql` reads the touched sessions from them).
-    pub(super) sessions_version: u64,
+    /// On one server with the view there, the version the cycle's sessions step wrote
+    /// its rows with: `advance_users.sql` reads the touched sessions from them. `None`:
+    /// from the raw events.
+    pub(super) session_rows: Option<u64>,
 }
 
 impl UsersWindow {
@@ -128,19 +129,23 @@ impl Aggregator {
 
     /// `advance_users.sql` for one shard.
     fn advance_users(&self, w: &UsersWindow, shard: u64, version: u64) -> clickhouse::query::Query {
-        let q = self.users_statement(&self.advance_users.text, w, version);
+        // S1: the sessions step's rows (one server, sql::advance_users_query), or the raw
+        // events.
+        let rows = w
+            .session_rows
+            .zip(self.advance_users.from_session_rows.as_deref());
+        let text = rows.map_or(&*self.advance_users.raw, |(_, text)| text);
+        let q = self.users_statement(text, w, version);
         let q = w.bind_touched(q).bind(w.shards).bind(shard);
         let q = w.bind_touched(q).bind(w.shards).bind(shard);
-        // S1: the raw events on a cluster, the sessions step's rows on one server
-        // (sql::advance_users_query).
-        let q = if self.advance_users.from_session_rows {
-            q.bind(w.sessions_version)
+        let q = match rows {
+            Some((sessions_version, _)) => q
+                .bind(sessions_version)
                 .bind(w.from_s)
                 .bind(w.to_s)
                 .bind(w.shards)
-                .bind(shard)
-        } else {
-            bind_touched_sessions(q, (w.from_s, w.to_s), w.shards, shard)
+                .bind(shard),
+            None => bind_touched_sessions(q, (w.from_s, w.to_s), w.shards, shard),
         };
         w.bind_touched(q).bind(w.shards).bind(shard)
     }
