@@ -460,7 +460,12 @@ impl Aggregator {
             now,
             shards,
             touched,
-            session_rows: self.session_rows_view().await?.then_some(version),
+            // Checked only for a cycle that advances someone.
+            session_rows: if advance && touched > 0 {
+                self.session_rows_view().await?.then_some(version)
+            } else {
+                None
+            },
         };
         let advanced = if touched > 0 {
             self.write_users(&window, advance.then_some(advanced_version), version)

@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aggregator::rules::derive_user;
-use aggregator::{Aggregator, AggregatorConfig};
+use aggregator::{Aggregator, AggregatorConfig, CycleReport};
 use common::fixtures::*;
 use common::random_users::{assert_row, for_user, history, STATUSES};
-use common::Db;
+use common::{Db, StateRow};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use schemas::{ChangeKind, Event, ProfileState, SessionStatus, SyncSetting};
@@ -200,35 +200,64 @@ async fn advancing_equals_recomputing(name: &str, max_users_per_statement: u64) 
     db.drop().await;
 }
 
+/// One user "u" delivered step by step: each step inserts a batch, runs one cycle and
+/// checks the user's row against `rules::derive_user` of everything delivered so far.
+struct OneUser {
+    db: Db,
+    agg: Aggregator,
+    limits: aggregator::rules::Limits,
+    all: Vec<Event>,
+}
+
+impl OneUser {
+    /// Cycles over `name`'s database, each seeing its own step only: a session touched
+    /// again by the overlap while it is no longer the latest one is recomputed too
+    /// (correct, but not what these tests show).
+    async fn new(name: &str) -> Self {
+        let db = Db::new(name).await;
+        let mut config = config(&db);
+        config.cycle.overlap_secs = 0;
+        let limits = config.rules.limits();
+        let registry = &mut prometheus_client::registry::Registry::default();
+        let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
+        let agg = Aggregator::new(config, metrics).await.unwrap();
+        Self {
+            db,
+            agg,
+            limits,
+            all: Vec::new(),
+        }
+    }
+
+    /// Delivers `batch`, runs one cycle, checks the row; returns the cycle's report and
+    /// the row.
+    async fn step(&mut self, batch: Vec<Event>) -> (CycleReport, StateRow) {
+        let batch = for_user(batch, "u");
+        self.all.extend(batch.iter().cloned());
+        self.db.insert(&batch).await;
+        // ingested_at has whole seconds: the window must hold this step's second.
+        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        let report = self.agg.cycle().await.unwrap();
+        let mut rows = self.db.users().await;
+        let row = rows.remove(&format!("{T}/u")).unwrap();
+        let want = derive_user(&self.all, &[], row.computed_at_ms, &self.limits).unwrap();
+        assert_row("u", &row, &want);
+        (report, row)
+    }
+}
+
 /// The one bound the advancing path has is the stored latest session's start: a session
 /// with an event before it may be counted in the row already. A late session from last
 /// year, and a corrected end that takes back the user's only success, are recomputed from
 /// all events; a new session after them is advanced again.
 #[tokio::test]
 async fn a_session_from_last_year_arriving_late_is_recomputed_from_all_events() {
-    let db = Db::new("agg_advance_late").await;
-    let mut config = config(&db);
-    // Each cycle sees its own step only: a session touched again by the overlap while it is
-    // no longer the latest one is recomputed too (correct, but not what this test shows).
-    config.cycle.overlap_secs = 0;
-    let limits = config.rules.limits();
-    let registry = &mut prometheus_client::registry::Registry::default();
-    let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
-    let mut agg = Aggregator::new(config, metrics).await.unwrap();
+    let mut u = OneUser::new("agg_advance_late").await;
     let now = aggregator::cycle::now_ms();
     let year = 365 * 86_400_000;
-    let mut all: Vec<Event> = Vec::new();
-    // Each step: deliver, one cycle, the row checked; returns (touched, advanced).
+    // Each step: (touched, advanced, consecutive failures, ever succeeded).
     let mut step = async |batch: Vec<Event>| {
-        let batch = for_user(batch, "u");
-        all.extend(batch.iter().cloned());
-        db.insert(&batch).await;
-        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
-        let report = agg.cycle().await.unwrap();
-        let rows = db.users().await;
-        let row = &rows[&format!("{T}/u")];
-        let want = derive_user(&all, &[], row.computed_at_ms, &limits).unwrap();
-        assert_row("u", row, &want);
+        let (report, row) = u.step(batch).await;
         (
             report.touched,
             report.advanced,
@@ -317,7 +346,7 @@ async fn a_session_from_last_year_arriving_late_is_recomputed_from_all_events() 
         (1, 0, 2, 1),
         "a start moved past the latest: recomputed"
     );
-    db.drop().await;
+    u.db.drop().await;
 }
 
 /// On one server the users step reads the touched sessions from the rows the sessions
@@ -326,26 +355,11 @@ async fn a_session_from_last_year_arriving_late_is_recomputed_from_all_events() 
 /// events instead, and the advanced row still holds the new session.
 #[tokio::test]
 async fn without_the_view_the_touched_sessions_are_read_from_the_raw_events() {
-    let db = Db::new("agg_advance_no_view").await;
-    let mut config = config(&db);
-    config.cycle.overlap_secs = 0;
-    let limits = config.rules.limits();
-    let registry = &mut prometheus_client::registry::Registry::default();
-    let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
-    let mut agg = Aggregator::new(config, metrics).await.unwrap();
+    let mut u = OneUser::new("agg_advance_no_view").await;
     let now = aggregator::cycle::now_ms();
-    let mut all: Vec<Event> = Vec::new();
-    let mut step = async |batch: Vec<Event>| {
-        let batch = for_user(batch, "u");
-        all.extend(batch.iter().cloned());
-        db.insert(&batch).await;
-        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
-        let report = agg.cycle().await.unwrap();
-        let rows = db.users().await;
-        let row = &rows[&format!("{T}/u")];
-        let want = derive_user(&all, &[], row.computed_at_ms, &limits).unwrap();
-        assert_row("u", row, &want);
-        (report.touched, report.advanced, row.last_session_id.clone())
+    // Each step: (touched, advanced, the latest session).
+    let seen = |(report, row): (CycleReport, StateRow)| {
+        (report.touched, report.advanced, row.last_session_id)
     };
     let mut first = vec![user(
         "c",
@@ -360,18 +374,18 @@ async fn without_the_view_the_touched_sessions_are_read_from_the_raw_events() {
         now - 1_700_000,
         SessionStatus::Error,
     ));
-    assert_eq!(step(first).await, (1, 0, "s1".to_owned()));
+    assert_eq!(seen(u.step(first).await), (1, 0, "s1".to_owned()));
 
-    db.client()
+    u.db.client()
         .query("DROP TABLE session_state_by_cycle_rows")
         .execute()
         .await
         .unwrap();
     let s2 = session("s2", now - 600_000, now - 500_000, SessionStatus::Success);
     assert_eq!(
-        step(s2).await,
+        seen(u.step(s2).await),
         (1, 1, "s2".to_owned()),
         "advanced from the raw events"
     );
-    db.drop().await;
+    u.db.drop().await;
 }
