@@ -1,5 +1,6 @@
 -- Advances the state of the touched users (see touched_count.sql: the same set, found in
--- ingest_touches by ingestion time) whose cityHash64(tenant_id, user_id) % shards = shard
+-- ingest_touches by ingestion time) of one range of users (cycle::UserRange; all of them
+-- when they fit in one statement)
 -- from their stored user_state row and the sessions touched in the window, without reading
 -- their older sessions: one new row each into user_state, equal to what
 -- recompute_users.sql derives from all their events (rules S2-S5 merge: each "latest" is a
@@ -23,11 +24,11 @@
 -- params: stall_after_ms Int64 = 3600000, now_ms Int64 = 4102444800000, stall_after_ms Int64 = 3600000
 -- params: no_session_after_ms Int64 = 86400000, now_ms Int64 = 4102444800000, no_session_after_ms Int64 = 86400000
 -- params: computed_at_ms Int64 = 0, version UInt64 = 1
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 INSERT INTO user_state
 (
     tenant_id, user_id, profile_id, display_name, mail_account, crm_user_name, deleted,
@@ -156,7 +157,9 @@ FROM
             WHERE changes_at_ms > 0 AND changes_at_ms <= ?)
             AND changes_at_ms > 0 AND changes_at_ms <= ?
     )
-            AND cityHash64(tenant_id, user_id) % ? = ?
+            -- the statement's range of users (cycle::UserRange)
+            AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+            AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
         GROUP BY tenant_id, user_id
     ) AS u
     ANY INNER JOIN
@@ -238,7 +241,9 @@ FROM
                         WHERE changes_at_ms > 0 AND changes_at_ms <= ?)
                         AND changes_at_ms > 0 AND changes_at_ms <= ?
                 )
-                AND cityHash64(tenant_id, user_id) % ? = ?
+                -- the statement's range of users (cycle::UserRange)
+                AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+                AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
         ) AS st
         ANY LEFT JOIN
         (
@@ -313,7 +318,9 @@ FROM
                         FROM ingest_touches
                         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
                             AND source = 'session'
-                            AND cityHash64(tenant_id, user_id) % ? = ?
+                            -- the statement's range of users (cycle::UserRange)
+                            AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+                            AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
                     )
                         AND event_kind IN ('session_started', 'session_ended')
                     WHERE (tenant_id, user_id, session_id) IN
@@ -322,7 +329,9 @@ FROM
                         FROM ingest_touches
                         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
                             AND source = 'session'
-                            AND cityHash64(tenant_id, user_id) % ? = ?
+                            -- the statement's range of users (cycle::UserRange)
+                            AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+                            AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
                     )
                     GROUP BY tenant_id, user_id, session_id
                 ) AS touched
@@ -354,7 +363,9 @@ FROM
                                 WHERE changes_at_ms > 0 AND changes_at_ms <= ?)
                                 AND changes_at_ms > 0 AND changes_at_ms <= ?
                         )
-                        AND cityHash64(tenant_id, user_id) % ? = ?
+                        -- the statement's range of users (cycle::UserRange)
+                        AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+                        AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
                 ) AS stored USING (tenant_id, user_id)
             )
             GROUP BY tenant_id, user_id

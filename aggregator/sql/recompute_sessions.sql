@@ -1,5 +1,6 @@
--- Recomputes the sessions with events ingested in [from_s, to_s) whose
--- cityHash64(tenant_id, user_id) % shards = shard, from all their events, into
+-- Recomputes the sessions with events ingested in [from_s, to_s) of one range of users
+-- (tenant_id, user_id) (session_key_ranges.sql; all of them in a steady cycle), from all
+-- their events, into
 -- session_state (see deploy/clickhouse/migrations/0011_session_state.sql): one live row per
 -- started session under its current key (profile, start), merged exactly as the `sessions`
 -- view merges it, and a tombstone under every other (profile, start) pair of its events —
@@ -7,8 +8,12 @@
 -- live rows are copied by a view into session_state_by_cycle (migration 0019), where the
 -- same cycle's users step finds them by the version.
 -- params: computed_at_ms Int64 = 1767225600000, version UInt64 = 1
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000
+-- params: from_tenant String = '', from_tenant String = '', from_user String = ''
+-- params: to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000
+-- params: from_tenant String = '', from_tenant String = '', from_user String = ''
+-- params: to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 INSERT INTO session_state
 (
     tenant_id, profile_id, started_at_ms, first_started_at_ms, user_id, session_id, deleted,
@@ -97,7 +102,9 @@ FROM
             FROM ingest_touches
             WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
                 AND source = 'session'
-                AND cityHash64(tenant_id, user_id) % ? = ?
+                -- the statement's range of users (cycle::UserRange)
+                AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+                AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
         )
         WHERE (tenant_id, user_id, session_id) IN
         (
@@ -105,7 +112,9 @@ FROM
             FROM ingest_touches
             WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
                 AND source = 'session'
-                AND cityHash64(tenant_id, user_id) % ? = ?
+                -- the statement's range of users (cycle::UserRange)
+                AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+                AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
         )
         GROUP BY tenant_id, user_id, session_id
     )

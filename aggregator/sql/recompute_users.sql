@@ -1,6 +1,6 @@
 -- Recomputes the state of the touched users (see touched_count.sql: the same set, found in
--- ingest_touches by ingestion time) whose
--- cityHash64(tenant_id, user_id) % shards = shard, from all their events, and writes one
+-- ingest_touches by ingestion time) of one range of users (cycle::UserRange; all of them
+-- when they fit in one statement), from all their events, and writes one
 -- new row each into user_state: the users advance_users.sql could not advance from their
 -- stored row (it wrote the others just before, with version advanced_version; 0 when it
 -- did not run), and every touched user when it did not run. Mirrors aggregator/src/rules.rs rule by rule (rule ids of
@@ -15,8 +15,8 @@
 -- params: stall_after_ms Int64 = 3600000, now_ms Int64 = 4102444800000, stall_after_ms Int64 = 3600000
 -- params: no_session_after_ms Int64 = 86400000, now_ms Int64 = 4102444800000, no_session_after_ms Int64 = 86400000
 -- params: computed_at_ms Int64 = 0, version UInt64 = 1
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, advanced_version UInt64 = 0, shards UInt64 = 1, shard UInt64 = 0
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, advanced_version UInt64 = 0, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, advanced_version UInt64 = 0, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, advanced_version UInt64 = 0, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 INSERT INTO user_state
 (
     tenant_id, user_id, profile_id, display_name, mail_account, crm_user_name, deleted,
@@ -150,7 +150,9 @@ FROM
         WHERE (tenant_id, user_id) NOT IN
             (SELECT tenant_id, user_id FROM user_state WHERE version = ?)
     )
-            AND cityHash64(tenant_id, user_id) % ? = ?
+            -- the statement's range of users (cycle::UserRange)
+            AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+            AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
         GROUP BY tenant_id, user_id
     ) AS u
     ANY LEFT JOIN
@@ -236,7 +238,9 @@ FROM
         WHERE (tenant_id, user_id) NOT IN
             (SELECT tenant_id, user_id FROM user_state WHERE version = ?)
     )
-                AND cityHash64(tenant_id, user_id) % ? = ?
+                -- the statement's range of users (cycle::UserRange)
+                AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+                AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
                 AND event_kind IN ('session_started', 'session_ended')
             GROUP BY tenant_id, user_id, session_id
         )

@@ -1,11 +1,13 @@
 -- The (tenant, day)s whose session counts a cycle recomputes (session_counts.sql): every day
 -- holding an end of a session that got a new `session_ended` in [from_s, to_s), since a new
 -- end can move a session out of the day of its earlier end. Sorted by day, so that a chunk
--- of them spans few days. Run once per shard of the sessions (cityHash64(tenant_id, user_id)
--- % shards = shard): a first cycle's window holds every session, and their ids in one IN set
--- outgrew ClickHouse's memory limit (8 GiB at 44 M sessions); the cycle merges the shards'
--- days.
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
+-- of them spans few days. Run once per range of users of the sessions step
+-- (session_key_ranges.sql): a first cycle's window holds every session, and their ids in one
+-- IN set outgrew ClickHouse's memory limit (8 GiB at 44 M sessions); the cycle merges the
+-- ranges' days.
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000
+-- params: from_tenant String = '', from_tenant String = '', from_user String = ''
+-- params: to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 SELECT tenant_id, toString(toDate(occurred_at)) AS day
 FROM session_events
 WHERE event_kind = 'session_ended'
@@ -15,7 +17,9 @@ WHERE event_kind = 'session_ended'
         FROM ingest_touches
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
             AND source = 'session' AND ended = 1
-            AND cityHash64(tenant_id, user_id) % ? = ?
+            -- the statement's range of users (cycle::UserRange)
+            AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+            AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
     )
 GROUP BY tenant_id, day
 ORDER BY day, tenant_id;

@@ -1,6 +1,6 @@
 -- S1 for the touched sessions on one server: advance_users.sql's `touched` rows (the
--- sessions with events ingested in [from_s, to_s) whose cityHash64(tenant_id, user_id) %
--- shards = shard), taken from the rows this cycle's sessions step just wrote
+-- sessions with events ingested in [from_s, to_s) of the statement's range of users),
+-- taken from the rows this cycle's sessions step just wrote
 -- (session_state_by_cycle, by the step's version: one key range) instead of from the raw
 -- events. The cycle runs its sessions step first, over a window that holds the users'
 -- one, so every touched session with a started or ended event has its row here; the
@@ -9,7 +9,7 @@
 -- read; on a cluster the raw read stays (a replica may not have fetched rows written a
 -- moment ago).
 -- params: version UInt64 = 1
--- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, shards UInt64 = 1, shard UInt64 = 0
+-- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 SELECT
     tenant_id,
     user_id,
@@ -31,5 +31,7 @@ WHERE version = ?
         FROM ingest_touches
         WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
             AND source = 'session'
-            AND cityHash64(tenant_id, user_id) % ? = ?
+            -- the statement's range of users (cycle::UserRange)
+            AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+            AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
     )

@@ -3,7 +3,7 @@
 //! 1. read the server's clock and the watermark `W` (everything ingested before `W` is
 //!    reflected); the window is `[W - overlap, now - settle)`;
 //! 2. recompute the sessions with events ingested in the window into `session_state`
-//!    (`sql/recompute_sessions.sql`, split in hash shards when many; the window of this
+//!    (`sql/recompute_sessions.sql`, split by ranges of users when many; the window of this
 //!    step has its own watermark, so a database that predates the table is backfilled in
 //!    its first cycle, and it always holds the users' window); the events of the window
 //!    are found in `ingest_touches` (sorted by ingestion time, written by materialized
@@ -11,7 +11,7 @@
 //!    copies the live rows into `session_state_by_cycle`, sorted by the cycle's version;
 //! 3. count the touched users (new session or user-state events in the window, users of
 //!    profiles with new profile-state events, users whose `changes_at_ms` has passed);
-//! 4. write each one's new row into `user_state` (split in hash shards when many): advanced
+//! 4. write each one's new row into `user_state` (split by ranges of users when many): advanced
 //!    from the stored row and the sessions touched in the window when the row allows it
 //!    (`sql/advance_users.sql`; on one server it takes those sessions from the rows step 2
 //!    wrote, see [`sql::advance_users_query`]), else recomputed from all their events
@@ -27,7 +27,6 @@
 //! is replaced by its new row, and any other touched session fails the advancing test and
 //! is recomputed), so the tables converge to the same values.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -37,8 +36,12 @@ use crate::config::AggregatorConfig;
 use crate::error::{at, Result};
 use crate::metrics::{Metrics, ResultLabel};
 
+mod ranges;
+mod sessions;
 pub mod sql;
 mod users;
+
+pub use ranges::UserRange;
 
 /// Name of the aggregator's row in `aggregator_progress`.
 pub const PROGRESS_NAME: &str = "main";
@@ -69,13 +72,13 @@ pub struct CycleReport {
     /// Of them, those advanced from their stored row (`advance_users.sql`); the others
     /// were recomputed from all their events.
     pub advanced: u64,
-    /// Statements they were split into.
+    /// Statements they were split into (ranges of users, [`UserRange`]).
     pub shards: u64,
     /// Start of the sessions step's window, s (0: every stored session).
     pub sessions_from_s: u32,
     /// Sessions recomputed (approximate: ClickHouse's `uniq`).
     pub sessions: u64,
-    /// Statements they were split into.
+    /// Statements they were split into (ranges of users, [`UserRange`]).
     pub session_shards: u64,
     /// Start of the session series' window, s (0: every day recounted).
     pub counts_from_s: u32,
@@ -100,6 +103,8 @@ pub struct Aggregator {
     last_watermark_s: u32,
     /// The query files holding `GLOBAL IN`, for this topology ([`sql::for_topology`]).
     touched_count: std::borrow::Cow<'static, str>,
+    user_key_ranges: std::borrow::Cow<'static, str>,
+    recompute_all_sessions: Option<String>,
     recompute_users: std::borrow::Cow<'static, str>,
     advance_users: sql::AdvanceUsers,
     issue_counts: std::borrow::Cow<'static, str>,
@@ -145,17 +150,16 @@ pub fn group_by_spill_bytes(memory_limit: u64) -> u64 {
 /// The largest `GROUP BY` a cycle keeps in memory, bytes.
 pub const GROUP_BY_SPILL_MAX_BYTES: u64 = 2_000_000_000;
 
-/// Binds the sessions touched in `[from_s, to_s)` of hash shard `shard` of `shards`, as
-/// `recompute_sessions.sql` and `advance_users.sql` read them: by the hash of their ids
-/// (PREWHERE), then by their ids (WHERE).
+/// Binds the sessions touched in `[from_s, to_s)` of the users of `range`, as
+/// `advance_users.sql`'s raw read of them takes them: by the hash of their ids (PREWHERE),
+/// then by their ids (WHERE).
 fn bind_touched_sessions(
     q: clickhouse::query::Query,
     (from_s, to_s): (u32, u32),
-    shards: u64,
-    shard: u64,
+    range: &UserRange,
 ) -> clickhouse::query::Query {
-    let q = q.bind(from_s).bind(to_s).bind(shards).bind(shard);
-    q.bind(from_s).bind(to_s).bind(shards).bind(shard)
+    let q = range.bind(q.bind(from_s).bind(to_s));
+    range.bind(q.bind(from_s).bind(to_s))
 }
 
 fn elapsed_ms(since: Instant) -> u64 {
@@ -191,6 +195,8 @@ impl Aggregator {
         let database = cluster.then_some(config.clickhouse.database.as_str());
         Ok(Self {
             touched_count: sql::for_topology(sql::TOUCHED_COUNT, cluster),
+            user_key_ranges: sql::for_topology(sql::USER_KEY_RANGES, cluster),
+            recompute_all_sessions: sql::recompute_all_sessions(),
             recompute_users: sql::users_query(sql::RECOMPUTE_USERS, database),
             advance_users: sql::advance_users_query(database),
             issue_counts: sql::for_topology(sql::ISSUE_COUNTS, cluster),
@@ -285,114 +291,6 @@ impl Aggregator {
         Ok(views > 0)
     }
 
-    /// About how many sessions have events ingested in `[from_s, to_s)`, and the shards
-    /// (statements of at most `max_sessions_per_statement` sessions) the steps that handle
-    /// them per session use.
-    async fn session_shards(&self, from_s: u32, to_s: u32) -> Result<(u64, u64)> {
-        let sessions = self
-            .client
-            .query(sql::TOUCHED_SESSIONS)
-            .bind(from_s)
-            .bind(to_s)
-            .fetch_one::<u64>()
-            .await
-            .map_err(at("touched_sessions"))?;
-        let shards = sessions
-            .div_ceil(self.config.cycle.max_sessions_per_statement)
-            .max(1);
-        Ok((sessions, shards))
-    }
-
-    /// Recomputes into `session_state` the sessions with events ingested in
-    /// `[from_s, to_s)` (counted and sharded by [`Self::session_shards`]); returns
-    /// (sessions, statements).
-    async fn recompute_sessions(
-        &self,
-        from_s: u32,
-        to_s: u32,
-        version: u64,
-        (sessions, shards): (u64, u64),
-    ) -> Result<(u64, u64)> {
-        if sessions == 0 {
-            return Ok((0, 0));
-        }
-        for shard in 0..shards {
-            let q = self
-                .client
-                .query(sql::RECOMPUTE_SESSIONS)
-                .bind(now_ms())
-                .bind(version);
-            bind_touched_sessions(q, (from_s, to_s), shards, shard)
-                .execute()
-                .await
-                .map_err(at("recompute_sessions"))?;
-        }
-        Ok((sessions, shards))
-    }
-
-    /// The (tenant, day)s holding an end of a session with a new end in `[from_s, to_s)`,
-    /// sorted by day then tenant. Found per shard of the sessions (as many as the sessions
-    /// step would use for the window): a first cycle's window holds every session, too many
-    /// ids for one set.
-    async fn session_count_days(
-        &self,
-        from_s: u32,
-        to_s: u32,
-        shards: u64,
-    ) -> Result<Vec<(String, String)>> {
-        let mut days = BTreeSet::new();
-        for shard in 0..shards {
-            let found: Vec<(String, String)> = self
-                .client
-                .query(sql::SESSION_COUNT_DAYS)
-                .bind(from_s)
-                .bind(to_s)
-                .bind(shards)
-                .bind(shard)
-                .fetch_all()
-                .await
-                .map_err(at("session_count_days"))?;
-            days.extend(found.into_iter().map(|(tenant, day)| (day, tenant)));
-        }
-        Ok(days
-            .into_iter()
-            .map(|(day, tenant)| (tenant, day))
-            .collect())
-    }
-
-    /// Recomputes the session series (`session_counts`) of every (tenant, day) holding an
-    /// end of a session with a new end in `[from_s, to_s)`, in chunks of
-    /// [`SESSION_COUNT_DAYS_PER_STATEMENT`] (tenant, day)s; returns the (tenant, day)s.
-    async fn session_counts(
-        &self,
-        from_s: u32,
-        to_s: u32,
-        version: u64,
-        shards: u64,
-    ) -> Result<u64> {
-        let days = self.session_count_days(from_s, to_s, shards).await?;
-        // Sorted by day: each chunk reads the ends from its first day on.
-        for chunk in days.chunks(SESSION_COUNT_DAYS_PER_STATEMENT) {
-            let (tenants, ds): (Vec<String>, Vec<String>) = chunk.iter().cloned().unzip();
-            let first_day = ds.iter().min().cloned().unwrap_or_default();
-            self.client
-                .query(sql::SESSION_COUNTS)
-                .bind(version)
-                .bind(&tenants)
-                .bind(&ds)
-                .bind(&first_day)
-                .bind(&first_day)
-                .bind(&tenants)
-                .bind(&ds)
-                .bind(&tenants)
-                .bind(&ds)
-                .execute()
-                .await
-                .map_err(at("session_counts"))?;
-        }
-        Ok(u64::try_from(days.len()).unwrap_or(u64::MAX))
-    }
-
     async fn write_progress(&self, name: &str, to_s: u32, now: i64, version: u64) -> Result<()> {
         self.client
             .query(sql::PROGRESS_WRITE)
@@ -431,10 +329,11 @@ impl Aggregator {
         let sessions_from_s = sessions_watermark
             .map_or(0, |w| w.saturating_sub(cycle.overlap_secs))
             .min(from_s);
-        let touched_sessions = self.session_shards(sessions_from_s, to_s).await?;
-        let (sessions, session_shards) = self
-            .recompute_sessions(sessions_from_s, to_s, version, touched_sessions)
+        let touched_sessions = self.touched_sessions(sessions_from_s, to_s).await?;
+        self.recompute_sessions((sessions_from_s, to_s), version, &touched_sessions)
             .await?;
+        let sessions = touched_sessions.sessions;
+        let session_shards = u64::try_from(touched_sessions.ranges.len()).unwrap_or(u64::MAX);
         let sessions_ms = elapsed_ms(sessions_started);
         let users_started = Instant::now();
         let touched = self
@@ -449,7 +348,12 @@ impl Aggregator {
             .fetch_one::<u64>()
             .await
             .map_err(at("touched"))?;
-        let shards = touched.div_ceil(cycle.max_users_per_statement).max(1);
+        let ranges = if touched <= cycle.max_users_per_statement {
+            vec![UserRange::all()]
+        } else {
+            self.user_ranges(from_s, to_s, now).await?
+        };
+        let shards = u64::try_from(ranges.len()).unwrap_or(u64::MAX);
         // A first cycle (or one after the watermark was reset: a rebuild) recomputes every
         // touched user from all their events: advancing would read every session of the
         // history once more, to advance nobody.
@@ -458,7 +362,7 @@ impl Aggregator {
             from_s,
             to_s,
             now,
-            shards,
+            ranges,
             touched,
             // Checked only for a cycle that advances someone.
             session_rows: if advance && touched > 0 {
@@ -477,13 +381,13 @@ impl Aggregator {
         let counts_from_s = counts_watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
         // The series' window is the sessions' one but after an upgrade or a reset of one of
         // the two watermarks: count again only then.
-        let (_, count_shards) = if counts_from_s == sessions_from_s {
-            touched_sessions
+        let count_ranges = if counts_from_s == sessions_from_s {
+            touched_sessions.ranges
         } else {
-            self.session_shards(counts_from_s, to_s).await?
+            self.touched_sessions(counts_from_s, to_s).await?.ranges
         };
         let count_days = self
-            .session_counts(counts_from_s, to_s, version, count_shards)
+            .session_counts((counts_from_s, to_s), version, &count_ranges)
             .await?;
         let c = &self.client;
         c.query(&self.issue_counts)
@@ -582,7 +486,9 @@ mod tests {
         // The touched users' set in the row part: recompute_users leaves out the advanced.
         let strip = |text: &str| {
             let start = text.find("WHERE (tenant_id, user_id) GLOBAL IN (").unwrap();
-            let end = text[start..].find("AND cityHash64").unwrap();
+            let end = text[start..]
+                .find("-- the statement's range of users")
+                .unwrap();
             text[..start].to_owned() + &text[start + end..]
         };
         assert_eq!(strip(&full_head), strip(&advance_head));
@@ -611,6 +517,19 @@ mod tests {
         assert_eq!(cluster, sql::users_query(sql::ADVANCE_USERS, Some("db")));
         assert!(cluster.contains("FROM session_events"));
         assert!(!cluster.contains("session_state_by_cycle"));
+    }
+
+    /// A window from 0 reads every session of the range from `session_events`, binding
+    /// only the computed time, the version and the range.
+    #[test]
+    fn every_session_is_read_by_the_range_alone() {
+        let all = sql::recompute_all_sessions().unwrap();
+        assert!(!all.contains("ingest_touches"), "{all}");
+        assert!(all.contains("FROM session_events\n        -- every session of the"));
+        assert!(all.contains("        GROUP BY tenant_id, user_id, session_id\n"));
+        assert_eq!(all.matches('?').count(), 2 + 7);
+        let touched = sql::RECOMPUTE_SESSIONS;
+        assert_eq!(touched.matches('?').count(), 2 + 2 * (2 + 7));
     }
 
     #[test]

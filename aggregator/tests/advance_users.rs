@@ -91,7 +91,7 @@ fn config(db: &Db) -> AggregatorConfig {
     config
 }
 
-/// In statements of 50 users (six shards of the 300): each shard advances, then recomputes.
+/// In statements of 50 users (six ranges of the 300): each range advances, then recomputes.
 #[tokio::test]
 async fn advancing_from_the_stored_row_equals_recomputing_every_cycle() {
     advancing_equals_recomputing("agg_advance", 50).await;
@@ -165,6 +165,12 @@ async fn advancing_equals_recomputing(name: &str, max_users_per_statement: u64) 
         eprintln!(
             "round {round}: {} touched, {} advanced",
             report.touched, report.advanced
+        );
+        // Split every max_users_per_statement users (cycle::UserRange), no more.
+        assert_eq!(
+            report.shards,
+            report.touched.div_ceil(max_users_per_statement).max(1),
+            "round {round}: {report:?}"
         );
         advanced += report.advanced;
         recomputed += report.touched - report.advanced;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use aggregator::{Aggregator, CycleReport};
 use common::fixtures::*;
 use common::{events_of, Db};
-use schemas::{ChangeKind, Event, SessionStatus, SyncSetting};
+use schemas::{ChangeKind, Event, SessionEnded, SessionStarted, SessionStatus, SyncSetting};
 use simulator::SimConfig;
 
 async fn aggregator(db: &Db) -> Aggregator {
@@ -165,6 +165,8 @@ async fn a_database_from_before_the_table_is_backfilled_in_one_cycle() {
     let now = aggregator::cycle::now_ms();
     let base = now - 3_600_000;
     let mut events = vec![created()];
+    // 20 sessions of 10 users in 2 tenants, 2 each: in statements of 7 sessions the users
+    // split into 3 ranges (t/u0-u3, t/u4-t2/u1, t2/u2-u4), one of them across the tenants.
     for i in 0..20 {
         let start = base + i * 60_000;
         let status = if i % 3 == 0 {
@@ -172,7 +174,18 @@ async fn a_database_from_before_the_table_is_backfilled_in_one_cycle() {
         } else {
             SessionStatus::Success
         };
-        events.extend(session(&format!("s{i:02}"), start, start + 30_000, status));
+        let (tenant, user) = (["t", "t2"][i as usize % 2], format!("u{}", i % 5));
+        let of_user = |mut e: Event| {
+            if let Event::SessionStarted(SessionStarted { header, .. })
+            | Event::SessionEnded(SessionEnded { header, .. }) = &mut e
+            {
+                header.tenant_id = tenant.to_owned();
+                header.user_id.clone_from(&user);
+            }
+            e
+        };
+        let pair = session(&format!("s{i:02}"), start, start + 30_000, status);
+        events.extend(pair.into_iter().map(of_user));
     }
     db.insert(&events).await;
     // The main watermark is past every event, as after cycles of a version without
@@ -190,9 +203,9 @@ async fn a_database_from_before_the_table_is_backfilled_in_one_cycle() {
     let report = cycle(&mut agg).await;
     assert!(report.from_s > 0, "the main window starts at its watermark");
     assert_eq!(report.sessions_from_s, 0, "the sessions step starts at 0");
-    assert!(
-        report.session_shards >= 2,
-        "20 sessions at 7 per statement: several shards, got {report:?}"
+    assert_eq!(
+        report.session_shards, 3,
+        "20 sessions of 10 users at 7 per statement: 3 ranges of users, got {report:?}"
     );
     assert_same(&db, "backfilled").await;
     let (state, _) = db.session_state_and_view().await;

@@ -13,6 +13,8 @@ pub const MAX_VERSION: &str = include_str!("../../sql/max_version.sql");
 pub const MEMORY_LIMIT: &str = include_str!("../../sql/memory_limit.sql");
 /// Users to recompute.
 pub const TOUCHED_COUNT: &str = include_str!("../../sql/touched_count.sql");
+/// Where the statements of a large users step split the users.
+pub const USER_KEY_RANGES: &str = include_str!("../../sql/user_key_ranges.sql");
 /// Recompute users.
 pub const RECOMPUTE_USERS: &str = include_str!("../../sql/recompute_users.sql");
 /// Advance users from their stored rows.
@@ -26,6 +28,8 @@ pub const ADVANCED_COUNT: &str = include_str!("../../sql/advanced_count.sql");
 pub const SESSION_ROWS_VIEW: &str = include_str!("../../sql/session_rows_view.sql");
 /// Sessions to recompute (approximate count).
 pub const TOUCHED_SESSIONS: &str = include_str!("../../sql/touched_sessions.sql");
+/// Where the statements of a large sessions step split the users.
+pub const SESSION_KEY_RANGES: &str = include_str!("../../sql/session_key_ranges.sql");
 /// Recompute sessions.
 pub const RECOMPUTE_SESSIONS: &str = include_str!("../../sql/recompute_sessions.sql");
 /// The (tenant, day)s of the session series to recompute.
@@ -87,7 +91,7 @@ const RAW_TOUCHED_SESSIONS: (&str, &str) = (
 );
 
 /// The binds of that read ([`super::bind_touched_sessions`]).
-pub const RAW_TOUCHED_SESSIONS_BINDS: usize = 8;
+pub const RAW_TOUCHED_SESSIONS_BINDS: usize = 18;
 
 /// `advance_users.sql` as a cycle sends it.
 pub struct AdvanceUsers {
@@ -130,4 +134,39 @@ fn with_session_rows(text: &str) -> Option<String> {
         .map(|line| format!("                    {line}\n"))
         .collect();
     Some(format!("{}{rows}{}", &text[..start], &text[stop..]))
+}
+
+/// Where `recompute_sessions.sql` finds the touched sessions (their hash in PREWHERE, their
+/// ids in WHERE, both from `ingest_touches`): from the line of this comment to the
+/// `GROUP BY`.
+const TOUCHED_SESSIONS_READ: (&str, &str) = (
+    "        -- The sessions by a 64-bit hash of their ids in PREWHERE",
+    "        GROUP BY tenant_id, user_id, session_id\n",
+);
+
+/// Every session of one range of users, read straight from `session_events`.
+const ALL_SESSIONS_READ: &str =
+    "        -- every session of the statement's range of users (cycle::UserRange)
+        WHERE (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+            AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
+";
+
+/// `recompute_sessions.sql` for a window that holds every session (a first cycle, a
+/// rebuild: it starts at 0): the statement's range of users read straight from
+/// `session_events` by its key (binds: the computed time, the version, the range). The
+/// touched sessions' sets would each scan every row of `ingest_touches` once per
+/// statement, a cost that grew with the square of the history; every session of the
+/// range is a superset of them (rows ingested after the window are recomputed again by
+/// the next cycle, which is harmless).
+/// `None` only if the file lost the lines it is cut at (a unit test checks they are there).
+pub fn recompute_all_sessions() -> Option<String> {
+    let (begin, end) = TOUCHED_SESSIONS_READ;
+    let text = RECOMPUTE_SESSIONS;
+    let start = text.find(begin)?;
+    let stop = start + text[start..].find(end)?;
+    Some(format!(
+        "{}{ALL_SESSIONS_READ}{}",
+        &text[..start],
+        &text[stop..]
+    ))
 }

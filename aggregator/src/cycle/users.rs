@@ -2,7 +2,7 @@
 //! stored row and the touched sessions where the row allows it (`sql/advance_users.sql`),
 //! recomputed from all their events otherwise (`sql/recompute_users.sql`).
 
-use super::{bind_touched_sessions, sql, Aggregator};
+use super::{bind_touched_sessions, sql, Aggregator, UserRange};
 use crate::error::{at, Result};
 
 /// What the users statements of one cycle share.
@@ -10,7 +10,8 @@ pub(super) struct UsersWindow {
     pub(super) from_s: u32,
     pub(super) to_s: u32,
     pub(super) now: i64,
-    pub(super) shards: u64,
+    /// The statements' ranges of users (one: all of them).
+    pub(super) ranges: Vec<UserRange>,
     /// The touched users (`touched_count.sql`).
     pub(super) touched: u64,
     /// On one server with the view there, the version the cycle's sessions step wrote
@@ -32,7 +33,7 @@ impl UsersWindow {
 }
 
 impl Aggregator {
-    /// Writes the touched users' rows, shard by shard: advanced with `advanced_version`
+    /// Writes the touched users' rows, range by range: advanced with `advanced_version`
     /// first (when `Some`), then the others recomputed with `version` (higher: should both
     /// be written for a user, the recomputed row wins). Returns the users advanced.
     pub(super) async fn write_users(
@@ -42,16 +43,16 @@ impl Aggregator {
         version: u64,
     ) -> Result<u64> {
         let mut counted = None;
-        for shard in 0..w.shards {
+        for range in &w.ranges {
             if let Some(advanced_version) = advanced_version {
-                self.advance_users(w, shard, advanced_version)
+                self.advance_users(w, range, advanced_version)
                     .execute()
                     .await
                     .map_err(at("advance_users"))?;
-                // In one shard, when every touched user was advanced, the recomputation
-                // (which leaves them out) has nobody left: it is not sent (about 0.1 s of
-                // evaluating the touched set for nothing).
-                if w.shards == 1 {
+                // In one statement, when every touched user was advanced, the
+                // recomputation (which leaves them out) has nobody left: it is not sent
+                // (about 0.1 s of evaluating the touched set for nothing).
+                if w.ranges.len() == 1 {
                     let advanced = self.advanced_count(advanced_version).await?;
                     if advanced >= w.touched {
                         return Ok(advanced);
@@ -60,7 +61,7 @@ impl Aggregator {
                 }
             }
             // 0 (nothing advanced): every touched user
-            self.recompute_users(w, shard, version, advanced_version.unwrap_or(0))
+            self.recompute_users(w, range, version, advanced_version.unwrap_or(0))
                 .execute()
                 .await
                 .map_err(at("recompute_users"))?;
@@ -70,6 +71,30 @@ impl Aggregator {
             (Some(_), Some(advanced)) => Ok(advanced),
             (Some(advanced_version), None) => self.advanced_count(advanced_version).await,
         }
+    }
+
+    /// The ranges of users that split the touched users of a window into statements of
+    /// `max_users_per_statement` (`user_key_ranges.sql`).
+    pub(super) async fn user_ranges(
+        &self,
+        from_s: u32,
+        to_s: u32,
+        now: i64,
+    ) -> Result<Vec<UserRange>> {
+        let starts = self
+            .client
+            .query(&self.user_key_ranges)
+            .bind(self.config.cycle.max_users_per_statement)
+            .bind(from_s)
+            .bind(to_s)
+            .bind(from_s)
+            .bind(to_s)
+            .bind(now)
+            .bind(now)
+            .fetch_all::<(String, String)>()
+            .await
+            .map_err(at("user_key_ranges"))?;
+        Ok(UserRange::split_at(starts))
     }
 
     /// The users written with `advanced_version` (`advanced_count.sql`).
@@ -107,28 +132,29 @@ impl Aggregator {
             .bind(version)
     }
 
-    /// `recompute_users.sql` for one shard, leaving out the users written with
+    /// `recompute_users.sql` for one range, leaving out the users written with
     /// `advanced_version`.
     fn recompute_users(
         &self,
         w: &UsersWindow,
-        shard: u64,
+        range: &UserRange,
         version: u64,
         advanced_version: u64,
     ) -> clickhouse::query::Query {
         let mut q = self.users_statement(&self.recompute_users, w, version);
         for _ in 0..2 {
-            q = w
-                .bind_touched(q)
-                .bind(advanced_version)
-                .bind(w.shards)
-                .bind(shard);
+            q = range.bind(w.bind_touched(q).bind(advanced_version));
         }
         q
     }
 
-    /// `advance_users.sql` for one shard.
-    fn advance_users(&self, w: &UsersWindow, shard: u64, version: u64) -> clickhouse::query::Query {
+    /// `advance_users.sql` for one range.
+    fn advance_users(
+        &self,
+        w: &UsersWindow,
+        range: &UserRange,
+        version: u64,
+    ) -> clickhouse::query::Query {
         // S1: the sessions step's rows (one server, sql::advance_users_query), or the raw
         // events.
         let rows = w
@@ -136,17 +162,14 @@ impl Aggregator {
             .zip(self.advance_users.from_session_rows.as_deref());
         let text = rows.map_or(&*self.advance_users.raw, |(_, text)| text);
         let q = self.users_statement(text, w, version);
-        let q = w.bind_touched(q).bind(w.shards).bind(shard);
-        let q = w.bind_touched(q).bind(w.shards).bind(shard);
+        let q = range.bind(w.bind_touched(q));
+        let q = range.bind(w.bind_touched(q));
         let q = match rows {
-            Some((sessions_version, _)) => q
-                .bind(sessions_version)
-                .bind(w.from_s)
-                .bind(w.to_s)
-                .bind(w.shards)
-                .bind(shard),
-            None => bind_touched_sessions(q, (w.from_s, w.to_s), w.shards, shard),
+            Some((sessions_version, _)) => {
+                range.bind(q.bind(sessions_version).bind(w.from_s).bind(w.to_s))
+            }
+            None => bind_touched_sessions(q, (w.from_s, w.to_s), range),
         };
-        w.bind_touched(q).bind(w.shards).bind(shard)
+        range.bind(w.bind_touched(q))
     }
 }
