@@ -336,23 +336,7 @@ impl Aggregator {
         let session_shards = u64::try_from(touched_sessions.ranges.len()).unwrap_or(u64::MAX);
         let sessions_ms = elapsed_ms(sessions_started);
         let users_started = Instant::now();
-        let touched = self
-            .client
-            .query(&self.touched_count)
-            .bind(from_s)
-            .bind(to_s)
-            .bind(from_s)
-            .bind(to_s)
-            .bind(now)
-            .bind(now)
-            .fetch_one::<u64>()
-            .await
-            .map_err(at("touched"))?;
-        let ranges = if touched <= cycle.max_users_per_statement {
-            vec![UserRange::all()]
-        } else {
-            self.user_ranges(from_s, to_s, now).await?
-        };
+        let (touched, ranges) = self.touched_users((from_s, to_s), now).await?;
         let shards = u64::try_from(ranges.len()).unwrap_or(u64::MAX);
         // A first cycle (or one after the watermark was reset: a rebuild) recomputes every
         // touched user from all their events: advancing would read every session of the

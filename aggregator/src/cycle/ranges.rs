@@ -1,5 +1,7 @@
 //! Ranges of users in key order: how a cycle step too large for one statement is split.
 
+use crate::error::{at, Result};
+
 /// The users (tenant_id, user_id) one statement of a cycle's sessions or users step takes,
 /// in key order: from `from` (inclusive) to `until` (exclusive; `None`: every key after
 /// `from`). A step whose window holds more than one statement takes (a first cycle, a
@@ -47,6 +49,16 @@ impl UserRange {
             });
         }
         ranges
+    }
+
+    /// The ranges that start at the rows `q` returns (`session_key_ranges.sql` or
+    /// `user_key_ranges.sql`, its binds bound; `what` names it in an error).
+    pub(super) async fn fetch(
+        q: clickhouse::query::Query,
+        what: &'static str,
+    ) -> Result<Vec<Self>> {
+        let starts = q.fetch_all::<(String, String)>().await.map_err(at(what))?;
+        Ok(Self::split_at(starts))
     }
 
     /// Binds the range's predicate as the statements write it:

@@ -32,16 +32,9 @@ impl Aggregator {
         let ranges = if sessions <= per_statement {
             vec![UserRange::all()]
         } else {
-            let starts = self
-                .client
-                .query(sql::SESSION_KEY_RANGES)
-                .bind(per_statement)
-                .bind(from_s)
-                .bind(to_s)
-                .fetch_all::<(String, String)>()
-                .await
-                .map_err(at("session_key_ranges"))?;
-            UserRange::split_at(starts)
+            let q = self.client.query(sql::SESSION_KEY_RANGES);
+            let q = q.bind(per_statement).bind(from_s).bind(to_s);
+            UserRange::fetch(q, "session_key_ranges").await?
         };
         Ok(TouchedSessions { sessions, ranges })
     }

@@ -20,15 +20,24 @@ pub(super) struct UsersWindow {
     pub(super) session_rows: Option<u64>,
 }
 
+/// Binds the touched users' set of `[from_s, to_s)` at `now` (`touched_count.sql`'s).
+fn bind_touched_users(
+    q: clickhouse::query::Query,
+    (from_s, to_s): (u32, u32),
+    now: i64,
+) -> clickhouse::query::Query {
+    q.bind(from_s)
+        .bind(to_s)
+        .bind(from_s)
+        .bind(to_s)
+        .bind(now)
+        .bind(now)
+}
+
 impl UsersWindow {
     /// Binds the touched users' set (`touched_count.sql`'s).
     fn bind_touched(&self, q: clickhouse::query::Query) -> clickhouse::query::Query {
-        q.bind(self.from_s)
-            .bind(self.to_s)
-            .bind(self.from_s)
-            .bind(self.to_s)
-            .bind(self.now)
-            .bind(self.now)
+        bind_touched_users(q, (self.from_s, self.to_s), self.now)
     }
 }
 
@@ -73,28 +82,26 @@ impl Aggregator {
         }
     }
 
-    /// The ranges of users that split the touched users of a window into statements of
-    /// `max_users_per_statement` (`user_key_ranges.sql`).
-    pub(super) async fn user_ranges(
+    /// About how many users are touched in `[from_s, to_s)` at `now`
+    /// (`touched_count.sql`), and the ranges of users that split them into statements of
+    /// `max_users_per_statement` (`user_key_ranges.sql`; one range when they fit in one).
+    pub(super) async fn touched_users(
         &self,
-        from_s: u32,
-        to_s: u32,
+        window: (u32, u32),
         now: i64,
-    ) -> Result<Vec<UserRange>> {
-        let starts = self
-            .client
-            .query(&self.user_key_ranges)
-            .bind(self.config.cycle.max_users_per_statement)
-            .bind(from_s)
-            .bind(to_s)
-            .bind(from_s)
-            .bind(to_s)
-            .bind(now)
-            .bind(now)
-            .fetch_all::<(String, String)>()
+    ) -> Result<(u64, Vec<UserRange>)> {
+        let touched = bind_touched_users(self.client.query(&self.touched_count), window, now)
+            .fetch_one::<u64>()
             .await
-            .map_err(at("user_key_ranges"))?;
-        Ok(UserRange::split_at(starts))
+            .map_err(at("touched"))?;
+        let per_statement = self.config.cycle.max_users_per_statement;
+        let ranges = if touched <= per_statement {
+            vec![UserRange::all()]
+        } else {
+            let q = self.client.query(&self.user_key_ranges).bind(per_statement);
+            UserRange::fetch(bind_touched_users(q, window, now), "user_key_ranges").await?
+        };
+        Ok((touched, ranges))
     }
 
     /// The users written with `advanced_version` (`advanced_count.sql`).
