@@ -4,7 +4,9 @@
 -- same rows on both engines. $ANCHOR_MS is the run's start rounded down to the minute
 -- (check.py replaces it); every row sits well inside or well outside the examples' windows.
 -- Each INSERT is its own part, so duplicates across INSERTs are not merged: the views must
--- hide them.
+-- hide them. Every raw row is stamped `ingested_at` = the anchor, not the column's default
+-- now(): the two engines load the fixtures a moment apart, and the views that copy
+-- `ingested_at` (ingest_touches_*) must give both the same rows.
 --
 -- Tenants: acme (profiles acme-sales, acme-support), globex (globex-main).
 -- Users: alice, bob (acme-sales), carol (acme-support), dave and erin (deleted) (globex-main).
@@ -16,67 +18,67 @@ INSERT INTO session_events
      changes, total_changes, failures, issues, conflicts, objects_type, objects_synchronized,
      objects_mail_to_crm_created, objects_mail_to_crm_updated, objects_mail_to_crm_deleted,
      objects_crm_to_mail_created, objects_crm_to_mail_updated, objects_crm_to_mail_deleted,
-     error_category, error_source, message, exception)
+     error_category, error_source, message, exception, ingested_at)
 VALUES
     -- alice: a success two days ago
     ('acme', 'acme-sales', 'alice', 's-a1', 'session_ended', 'e-a1-end', $ANCHOR_MS - 180000000 + 61000,
      'engine-1', '4.2.0', '', $ANCHOR_MS - 180000000, $ANCHOR_MS - 180000000 + 61000, 'Success', 120,
      3, 3, 0, 0, 0, ['Email', 'Contact'], [2, 1], [2, 0], [0, 1], [0, 0], [0, 0], [0, 0], [0, 0],
-     '', '', 'Synchronization completed', ''),
+     '', '', 'Synchronization completed', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-sales', 'alice', 's-a1', 'session_queued', 'e-a1-queued', $ANCHOR_MS - 180000000 - 2000,
-     'engine-1', '4.2.0', '', 0, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', ''),
+     'engine-1', '4.2.0', '', 0, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-sales', 'alice', 's-a1', 'session_started', 'e-a1-start', $ANCHOR_MS - 180000000,
-     'engine-1', '4.2.0', 'Schedule', $ANCHOR_MS - 180000000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', ''),
+     'engine-1', '4.2.0', 'Schedule', $ANCHOR_MS - 180000000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     -- alice: failed 3 hours ago (its end is delivered twice, see below)
     ('acme', 'acme-sales', 'alice', 's-a2', 'session_started', 'e-a2-start', $ANCHOR_MS - 10800000,
-     'engine-1', '4.2.0', 'ForcedByUser', $ANCHOR_MS - 10800000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', ''),
+     'engine-1', '4.2.0', 'ForcedByUser', $ANCHOR_MS - 10800000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-sales', 'alice', 's-a2', 'session_ended', 'e-a2-end', $ANCHOR_MS - 10800000 + 45000,
      'engine-1', '4.2.0', '', $ANCHOR_MS - 10800000, $ANCHOR_MS - 10800000 + 45000, 'Error', 118,
      0, 3, 2, 2, 0, ['Email'], [0], [0], [0], [0], [0], [0], [0],
-     'Authorization', 'Crm', 'Salesforce session expired', 'INVALID_SESSION_ID: Session expired or invalid'),
+     'Authorization', 'Crm', 'Salesforce session expired', 'INVALID_SESSION_ID: Session expired or invalid', toDateTime(intDiv($ANCHOR_MS, 1000))),
     -- alice: started 30 minutes ago, not ended
     ('acme', 'acme-sales', 'alice', 's-a3', 'session_started', 'e-a3-start', $ANCHOR_MS - 1800000,
-     'engine-2', '4.3.0', 'Adaptive', $ANCHOR_MS - 1800000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', ''),
+     'engine-2', '4.3.0', 'Adaptive', $ANCHOR_MS - 1800000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     -- bob: a success 5 hours ago, then a skipped session (which does not change his outcome)
     ('acme', 'acme-sales', 'bob', 's-b1', 'session_started', 'e-b1-start', $ANCHOR_MS - 18000000,
-     'engine-1', '4.2.0', 'Schedule', $ANCHOR_MS - 18000000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', ''),
+     'engine-1', '4.2.0', 'Schedule', $ANCHOR_MS - 18000000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-sales', 'bob', 's-b1', 'session_ended', 'e-b1-end', $ANCHOR_MS - 18000000 + 90000,
      'engine-1', '4.2.0', '', $ANCHOR_MS - 18000000, $ANCHOR_MS - 18000000 + 90000, 'Success', 400,
      7, 12, 0, 0, 1, ['Email', 'Contact', 'Event'], [4, 2, 1], [3, 0, 0], [0, 1, 0], [0, 0, 0], [0, 1, 1], [0, 1, 0], [0, 0, 0],
-     '', '', 'Synchronization completed', ''),
+     '', '', 'Synchronization completed', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-sales', 'bob', 's-b2', 'session_ended', 'e-b2-end', $ANCHOR_MS - 7200000 + 1000,
      'engine-1', '4.2.0', '', $ANCHOR_MS - 7200000, $ANCHOR_MS - 7200000 + 1000, 'Skipped', 400,
      0, 12, 0, 0, 0, [], [], [], [], [], [], [], [],
-     '', '', 'Nothing to synchronize', ''),
+     '', '', 'Nothing to synchronize', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-sales', 'bob', 's-b2', 'session_started', 'e-b2-start', $ANCHOR_MS - 7200000,
-     'engine-1', '4.2.0', 'Schedule', $ANCHOR_MS - 7200000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', ''),
+     'engine-1', '4.2.0', 'Schedule', $ANCHOR_MS - 7200000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     -- bob: started 8 hours ago and never ended (a stalled session)
     ('acme', 'acme-sales', 'bob', 's-b0', 'session_started', 'e-b0-start', $ANCHOR_MS - 28800000,
-     'engine-2', '4.3.0', 'Schedule', $ANCHOR_MS - 28800000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', ''),
+     'engine-2', '4.3.0', 'Schedule', $ANCHOR_MS - 28800000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     -- carol: throttled yesterday, then an end without its start 4 hours ago
     ('acme', 'acme-support', 'carol', 's-c1', 'session_started', 'e-c1-start', $ANCHOR_MS - 93600000,
-     'engine-2', '4.3.0', 'Schedule', $ANCHOR_MS - 93600000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', ''),
+     'engine-2', '4.3.0', 'Schedule', $ANCHOR_MS - 93600000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-support', 'carol', 's-c1', 'session_ended', 'e-c1-end', $ANCHOR_MS - 93600000 + 20000,
      'engine-2', '4.3.0', '', $ANCHOR_MS - 93600000, $ANCHOR_MS - 93600000 + 20000, 'Error', 50,
      0, 9, 1, 0, 0, [], [], [], [], [], [], [], [],
-     'Throttling', 'MailServer', 'Exchange throttled the request', ''),
+     'Throttling', 'MailServer', 'Exchange throttled the request', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-support', 'carol', 's-c2', 'session_ended', 'e-c2-end', $ANCHOR_MS - 14400000 + 30000,
      'engine-2', '4.3.0', '', $ANCHOR_MS - 14400000, $ANCHOR_MS - 14400000 + 30000, 'Error', 50,
      1, 10, 1, 1, 0, ['Contact'], [1], [0], [0], [0], [1], [0], [0],
-     'Connectivity', 'MailServer', 'Mail server unreachable', 'System.Net.WebException: timeout'),
+     'Connectivity', 'MailServer', 'Mail server unreachable', 'System.Net.WebException: timeout', toDateTime(intDiv($ANCHOR_MS, 1000))),
     -- dave (globex): a success 10 days ago, a configuration error 6 hours ago
     ('globex', 'globex-main', 'dave', 's-d1', 'session_started', 'e-d1-start', $ANCHOR_MS - 864000000,
-     'engine-3', '4.1.7', 'Schedule', $ANCHOR_MS - 864000000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', ''),
+     'engine-3', '4.1.7', 'Schedule', $ANCHOR_MS - 864000000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('globex', 'globex-main', 'dave', 's-d1', 'session_ended', 'e-d1-end', $ANCHOR_MS - 864000000 + 75000,
      'engine-3', '4.1.7', '', $ANCHOR_MS - 864000000, $ANCHOR_MS - 864000000 + 75000, 'Success', 10,
      2, 2, 0, 0, 0, ['Task'], [2], [1], [1], [0], [0], [0], [0],
-     '', '', 'Synchronization completed', ''),
+     '', '', 'Synchronization completed', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('globex', 'globex-main', 'dave', 's-d2', 'session_started', 'e-d2-start', $ANCHOR_MS - 21600000,
-     'engine-3', '4.1.7', 'ForcedByAdmin', $ANCHOR_MS - 21600000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', ''),
+     'engine-3', '4.1.7', 'ForcedByAdmin', $ANCHOR_MS - 21600000, 0, '', 0, 0, 0, 0, 0, 0, [], [], [], [], [], [], [], [], '', '', '', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('globex', 'globex-main', 'dave', 's-d2', 'session_ended', 'e-d2-end', $ANCHOR_MS - 21600000 + 5000,
      'engine-3', '4.1.7', '', $ANCHOR_MS - 21600000, $ANCHOR_MS - 21600000 + 5000, 'Error', 0,
      0, 2, 1, 0, 0, [], [], [], [], [], [], [], [],
-     'Configuration', 'SyncApplication', 'No saved search selected', '');
+     'Configuration', 'SyncApplication', 'No saved search selected', '', toDateTime(intDiv($ANCHOR_MS, 1000)));
 
 -- A redelivery: alice's failed end again, same event id, in another part.
 INSERT INTO session_events
@@ -85,105 +87,105 @@ INSERT INTO session_events
      changes, total_changes, failures, issues, conflicts, objects_type, objects_synchronized,
      objects_mail_to_crm_created, objects_mail_to_crm_updated, objects_mail_to_crm_deleted,
      objects_crm_to_mail_created, objects_crm_to_mail_updated, objects_crm_to_mail_deleted,
-     error_category, error_source, message, exception)
+     error_category, error_source, message, exception, ingested_at)
 VALUES
     ('acme', 'acme-sales', 'alice', 's-a2', 'session_ended', 'e-a2-end', $ANCHOR_MS - 10800000 + 45000,
      'engine-1', '4.2.0', '', $ANCHOR_MS - 10800000, $ANCHOR_MS - 10800000 + 45000, 'Error', 118,
      0, 3, 2, 2, 0, ['Email'], [0], [0], [0], [0], [0], [0], [0],
-     'Authorization', 'Crm', 'Salesforce session expired', 'INVALID_SESSION_ID: Session expired or invalid');
+     'Authorization', 'Crm', 'Salesforce session expired', 'INVALID_SESSION_ID: Session expired or invalid', toDateTime(intDiv($ANCHOR_MS, 1000)));
 
 INSERT INTO issue_events
     (tenant_id, profile_id, user_id, session_id, issue_id, event_id, occurred_at_ms, engine_id,
      engine_version, object_type, direction, mail_system, crm_system, object_name, operation,
-     error_code, description, error_source, target_object_id)
+     error_code, description, error_source, target_object_id, ingested_at)
 VALUES
     ('acme', 'acme-sales', 'alice', 's-a2', 'i-1', 'e-i-1', $ANCHOR_MS - 10800000 + 20000, 'engine-1',
      '4.2.0', 'Email', 'MailToCrm', 'Office365', 'Salesforce', 'Re: renewal quote', 'Create',
-     1, 'ENTITY_IS_LOCKED: the record is locked for editing', 'Crm', ''),
+     1, 'ENTITY_IS_LOCKED: the record is locked for editing', 'Crm', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-sales', 'alice', 's-a2', 'i-2', 'e-i-2', $ANCHOR_MS - 10800000 + 21000, 'engine-1',
      '4.2.0', 'Email', 'MailToCrm', 'Office365', 'Salesforce', 'Meeting notes', 'Create',
-     1, 'ENTITY_IS_LOCKED: the record is locked for editing', 'Crm', ''),
+     1, 'ENTITY_IS_LOCKED: the record is locked for editing', 'Crm', '', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-support', 'carol', 's-c2', 'i-3', 'e-i-3', $ANCHOR_MS - 14400000 + 10000, 'engine-2',
      '4.3.0', 'Contact', 'CrmToMail', 'Exchange', 'Salesforce', 'Jane Roe', 'Update',
-     3, 'The item was changed on the server before the update', 'MailServer', 'AAMkAGI2TG93AAA='),
+     3, 'The item was changed on the server before the update', 'MailServer', 'AAMkAGI2TG93AAA=', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-support', 'carol', 's-c1', 'i-4', 'e-i-4', $ANCHOR_MS - 93600000 + 5000, 'engine-2',
      '4.3.0', 'Event', 'CrmToMail', 'Exchange', 'Salesforce', 'Quarterly review', 'Delete',
-     2, 'The specified object was not found in the store', 'MailServer', 'AAMkAGI2TG94AAA='),
+     2, 'The specified object was not found in the store', 'MailServer', 'AAMkAGI2TG94AAA=', toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('globex', 'globex-main', 'dave', 's-d2', 'i-5', 'e-i-5', $ANCHOR_MS - 21600000 + 1000, 'engine-3',
      '4.1.7', 'Task', 'MailToCrm', 'Gmail', 'Dynamics365', 'Call back Initech', 'Create',
-     1, 'Principal user is missing prvCreateTask privilege', 'Crm', '');
+     1, 'Principal user is missing prvCreateTask privilege', 'Crm', '', toDateTime(intDiv($ANCHOR_MS, 1000)));
 
 -- A redelivery of issue i-1.
 INSERT INTO issue_events
     (tenant_id, profile_id, user_id, session_id, issue_id, event_id, occurred_at_ms, engine_id,
      engine_version, object_type, direction, mail_system, crm_system, object_name, operation,
-     error_code, description, error_source, target_object_id)
+     error_code, description, error_source, target_object_id, ingested_at)
 VALUES
     ('acme', 'acme-sales', 'alice', 's-a2', 'i-1', 'e-i-1', $ANCHOR_MS - 10800000 + 20000, 'engine-1',
      '4.2.0', 'Email', 'MailToCrm', 'Office365', 'Salesforce', 'Re: renewal quote', 'Create',
-     1, 'ENTITY_IS_LOCKED: the record is locked for editing', 'Crm', '');
+     1, 'ENTITY_IS_LOCKED: the record is locked for editing', 'Crm', '', toDateTime(intDiv($ANCHOR_MS, 1000)));
 
 -- Alice's failed session log: chunk 1 arrives first, and twice.
 INSERT INTO log_lines
     (tenant_id, profile_id, user_id, session_id, sequence, line_no, event_id, chunk_at_ms, at_ms,
-     level, text)
+     level, text, ingested_at)
 VALUES
-    ('acme', 'acme-sales', 'alice', 's-a2', 1, 0, 'e-log-a2-1', $ANCHOR_MS - 10800000 + 45000, $ANCHOR_MS - 10800000 + 40000, 'Error', 'Salesforce login failed: INVALID_SESSION_ID'),
-    ('acme', 'acme-sales', 'alice', 's-a2', 1, 1, 'e-log-a2-1', $ANCHOR_MS - 10800000 + 45000, $ANCHOR_MS - 10800000 + 45000, 'Info', 'Session ended with status Error');
+    ('acme', 'acme-sales', 'alice', 's-a2', 1, 0, 'e-log-a2-1', $ANCHOR_MS - 10800000 + 45000, $ANCHOR_MS - 10800000 + 40000, 'Error', 'Salesforce login failed: INVALID_SESSION_ID', toDateTime(intDiv($ANCHOR_MS, 1000))),
+    ('acme', 'acme-sales', 'alice', 's-a2', 1, 1, 'e-log-a2-1', $ANCHOR_MS - 10800000 + 45000, $ANCHOR_MS - 10800000 + 45000, 'Info', 'Session ended with status Error', toDateTime(intDiv($ANCHOR_MS, 1000)));
 INSERT INTO log_lines
     (tenant_id, profile_id, user_id, session_id, sequence, line_no, event_id, chunk_at_ms, at_ms,
-     level, text)
+     level, text, ingested_at)
 VALUES
-    ('acme', 'acme-sales', 'alice', 's-a2', 0, 0, 'e-log-a2-0', $ANCHOR_MS - 10800000 + 30000, $ANCHOR_MS - 10800000, 'Info', 'Session started (ForcedByUser)'),
-    ('acme', 'acme-sales', 'alice', 's-a2', 0, 1, 'e-log-a2-0', $ANCHOR_MS - 10800000 + 30000, $ANCHOR_MS - 10800000 + 12000, 'Debug', 'Scope: 118 items in 2 saved searches'),
-    ('acme', 'acme-sales', 'alice', 's-a2', 0, 2, 'e-log-a2-0', $ANCHOR_MS - 10800000 + 30000, $ANCHOR_MS - 10800000 + 20000, 'Warn', 'Email "Re: renewal quote": ENTITY_IS_LOCKED');
+    ('acme', 'acme-sales', 'alice', 's-a2', 0, 0, 'e-log-a2-0', $ANCHOR_MS - 10800000 + 30000, $ANCHOR_MS - 10800000, 'Info', 'Session started (ForcedByUser)', toDateTime(intDiv($ANCHOR_MS, 1000))),
+    ('acme', 'acme-sales', 'alice', 's-a2', 0, 1, 'e-log-a2-0', $ANCHOR_MS - 10800000 + 30000, $ANCHOR_MS - 10800000 + 12000, 'Debug', 'Scope: 118 items in 2 saved searches', toDateTime(intDiv($ANCHOR_MS, 1000))),
+    ('acme', 'acme-sales', 'alice', 's-a2', 0, 2, 'e-log-a2-0', $ANCHOR_MS - 10800000 + 30000, $ANCHOR_MS - 10800000 + 20000, 'Warn', 'Email "Re: renewal quote": ENTITY_IS_LOCKED', toDateTime(intDiv($ANCHOR_MS, 1000)));
 INSERT INTO log_lines
     (tenant_id, profile_id, user_id, session_id, sequence, line_no, event_id, chunk_at_ms, at_ms,
-     level, text)
+     level, text, ingested_at)
 VALUES
-    ('acme', 'acme-sales', 'alice', 's-a2', 1, 0, 'e-log-a2-1', $ANCHOR_MS - 10800000 + 45000, $ANCHOR_MS - 10800000 + 40000, 'Error', 'Salesforce login failed: INVALID_SESSION_ID'),
-    ('acme', 'acme-sales', 'alice', 's-a2', 1, 1, 'e-log-a2-1', $ANCHOR_MS - 10800000 + 45000, $ANCHOR_MS - 10800000 + 45000, 'Info', 'Session ended with status Error');
+    ('acme', 'acme-sales', 'alice', 's-a2', 1, 0, 'e-log-a2-1', $ANCHOR_MS - 10800000 + 45000, $ANCHOR_MS - 10800000 + 40000, 'Error', 'Salesforce login failed: INVALID_SESSION_ID', toDateTime(intDiv($ANCHOR_MS, 1000))),
+    ('acme', 'acme-sales', 'alice', 's-a2', 1, 1, 'e-log-a2-1', $ANCHOR_MS - 10800000 + 45000, $ANCHOR_MS - 10800000 + 45000, 'Info', 'Session ended with status Error', toDateTime(intDiv($ANCHOR_MS, 1000)));
 
 INSERT INTO user_state_events
     (tenant_id, profile_id, user_id, event_id, occurred_at_ms, engine_id, engine_version, change,
      display_name, mail_account, crm_user_name, mail_system, crm_system, sync_setting,
      crm_token_active, mail_token_authorized, last_token_error, saved_searches_name,
-     saved_searches_object_type, saved_searches_conflict_resolution)
+     saved_searches_object_type, saved_searches_conflict_resolution, ingested_at)
 VALUES
     ('acme', 'acme-sales', 'alice', 'e-us-1', $ANCHOR_MS - 2592000000, 'engine-1', '4.2.0', 'Created',
      'Alice Example', 'alice@acme.example', 'alice@acme.example.crm', 'Office365', 'Salesforce', 'Enabled',
-     1, 1, '', ['My contacts', 'Open tasks'], ['Contact', 'Task'], ['CrmWins', 'LatestWins']),
+     1, 1, '', ['My contacts', 'Open tasks'], ['Contact', 'Task'], ['CrmWins', 'LatestWins'], toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-sales', 'alice', 'e-us-2', $ANCHOR_MS - 10800000 + 46000, 'engine-1', '4.2.0', 'Updated',
      'Alice Example', 'alice@acme.example', 'alice@acme.example.crm', 'Office365', 'Salesforce', 'Enabled',
-     0, 1, 'INVALID_SESSION_ID: Session expired or invalid', ['My contacts', 'Open tasks'], ['Contact', 'Task'], ['CrmWins', 'LatestWins']),
+     0, 1, 'INVALID_SESSION_ID: Session expired or invalid', ['My contacts', 'Open tasks'], ['Contact', 'Task'], ['CrmWins', 'LatestWins'], toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-sales', 'bob', 'e-us-3', $ANCHOR_MS - 2592000000 + 60000, 'engine-1', '4.2.0', 'Created',
      'Bob Example', 'bob@acme.example', 'bob@acme.example.crm', 'Office365', 'Salesforce', 'Enabled',
-     1, 1, '', ['My contacts'], ['Contact'], ['MailWins']),
+     1, 1, '', ['My contacts'], ['Contact'], ['MailWins'], toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-support', 'carol', 'e-us-4', $ANCHOR_MS - 2592000000 + 120000, 'engine-2', '4.3.0', 'Created',
      'Carol Example', 'carol@acme.example', 'carol@acme.example.crm', 'Exchange', 'Salesforce', 'Enabled',
-     1, 1, '', [], [], []),
+     1, 1, '', [], [], [], toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('acme', 'acme-support', 'carol', 'e-us-5', $ANCHOR_MS - 14400000 + 31000, 'engine-2', '4.3.0', 'Updated',
      'Carol Example', 'carol@acme.example', 'carol@acme.example.crm', 'Exchange', 'Salesforce', 'DisabledDueToError',
-     1, 0, '', [], [], []),
+     1, 0, '', [], [], [], toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('globex', 'globex-main', 'dave', 'e-us-6', $ANCHOR_MS - 2592000000, 'engine-3', '4.1.7', 'Created',
      'Dave Example', 'dave@globex.example', 'dave@globex.example.crm', 'Gmail', 'Dynamics365', 'Enabled',
-     1, 1, '', ['All tasks'], ['Task'], ['LatestWins']),
+     1, 1, '', ['All tasks'], ['Task'], ['LatestWins'], toDateTime(intDiv($ANCHOR_MS, 1000))),
     -- erin (globex): created a month ago, deleted two days ago, never synced
     ('globex', 'globex-main', 'erin', 'e-us-7', $ANCHOR_MS - 2592000000 + 60000, 'engine-3', '4.1.7', 'Created',
      'Erin Example', 'erin@globex.example', 'erin@globex.example.crm', 'Gmail', 'Dynamics365', 'Enabled',
-     1, 1, '', [], [], []),
+     1, 1, '', [], [], [], toDateTime(intDiv($ANCHOR_MS, 1000))),
     ('globex', 'globex-main', 'erin', 'e-us-8', $ANCHOR_MS - 172800000, 'engine-3', '4.1.7', 'Deleted',
      'Erin Example', 'erin@globex.example', 'erin@globex.example.crm', 'Gmail', 'Dynamics365', 'Enabled',
-     1, 1, '', [], [], []);
+     1, 1, '', [], [], [], toDateTime(intDiv($ANCHOR_MS, 1000)));
 
 INSERT INTO profile_state_events
     (tenant_id, profile_id, event_id, occurred_at_ms, engine_id, engine_version, change, name,
-     sync_enabled)
+     sync_enabled, ingested_at)
 VALUES
-    ('acme', 'acme-sales', 'e-ps-1', $ANCHOR_MS - 3456000000, 'provisioning', '1.0.0', 'Created', 'Sales', 1),
-    ('acme', 'acme-support', 'e-ps-2', $ANCHOR_MS - 3456000000, 'provisioning', '1.0.0', 'Created', 'Support', 1),
-    ('acme', 'acme-support', 'e-ps-3', $ANCHOR_MS - 86400000, 'provisioning', '1.0.0', 'Updated', 'Support desk', 0),
-    ('globex', 'globex-main', 'e-ps-4', $ANCHOR_MS - 3456000000, 'provisioning', '1.0.0', 'Created', 'Globex', 1);
+    ('acme', 'acme-sales', 'e-ps-1', $ANCHOR_MS - 3456000000, 'provisioning', '1.0.0', 'Created', 'Sales', 1, toDateTime(intDiv($ANCHOR_MS, 1000))),
+    ('acme', 'acme-support', 'e-ps-2', $ANCHOR_MS - 3456000000, 'provisioning', '1.0.0', 'Created', 'Support', 1, toDateTime(intDiv($ANCHOR_MS, 1000))),
+    ('acme', 'acme-support', 'e-ps-3', $ANCHOR_MS - 86400000, 'provisioning', '1.0.0', 'Updated', 'Support desk', 0, toDateTime(intDiv($ANCHOR_MS, 1000))),
+    ('globex', 'globex-main', 'e-ps-4', $ANCHOR_MS - 3456000000, 'provisioning', '1.0.0', 'Created', 'Globex', 1, toDateTime(intDiv($ANCHOR_MS, 1000)));
 
 -- Two versions of request r-1 (accepted, then published), one failed request.
 INSERT INTO admin_actions
