@@ -6,7 +6,9 @@
 -- view merges it, and a tombstone under every other (profile, start) pair of its events —
 -- the keys it may have had in an earlier cycle. Sessions not started yet get no row. The
 -- live rows are copied by a view into session_state_by_cycle (migration 0019), where the
--- same cycle's users step finds them by the version.
+-- same cycle's users step finds them by the version. Their events are read from
+-- `occurred_from_s` on (cycle.session_lookback_days before the earliest time the window's
+-- touches carry; 0: all of them).
 -- params: computed_at_ms Int64 = 1767225600000, version UInt64 = 1
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000
 -- params: from_tenant String = '', from_tenant String = '', from_user String = ''
@@ -14,6 +16,7 @@
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000
 -- params: from_tenant String = '', from_tenant String = '', from_user String = ''
 -- params: to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
+-- params: occurred_from_s UInt32 = 0
 INSERT INTO session_state
 (
     tenant_id, profile_id, started_at_ms, first_started_at_ms, user_id, session_id, deleted,
@@ -116,6 +119,9 @@ FROM
                 AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
                 AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
         )
+            -- the touched sessions' events occurred after this (cycle::occurred_from): the
+            -- parts and partitions whose `occurred_at` all falls before it are not read
+            AND occurred_at >= toDateTime(?)
         GROUP BY tenant_id, user_id, session_id
     )
 );

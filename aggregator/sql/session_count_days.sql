@@ -4,13 +4,15 @@
 -- of them spans few days. Run once per range of users of the sessions step
 -- (session_key_ranges.sql): a first cycle's window holds every session, and their ids in one
 -- IN set outgrew ClickHouse's memory limit (8 GiB at 44 M sessions); the cycle merges the
--- ranges' days.
+-- ranges' days. The ends are read from `occurred_from_s` on, as recompute_sessions.sql reads
+-- the sessions.
+-- params: occurred_from_s UInt32 = 0
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000
 -- params: from_tenant String = '', from_tenant String = '', from_user String = ''
 -- params: to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 SELECT tenant_id, toString(toDate(occurred_at)) AS day
 FROM session_events
-WHERE event_kind = 'session_ended'
+WHERE occurred_at >= toDateTime(?) AND event_kind = 'session_ended'
     AND (tenant_id, user_id, session_id) IN
     (
         SELECT tenant_id, user_id, session_id

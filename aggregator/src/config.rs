@@ -74,6 +74,9 @@ impl Default for LeaseConfig {
     }
 }
 
+/// The longest `cycle.session_lookback_days` (100 years; 0 turns it off).
+pub const MAX_SESSION_LOOKBACK_DAYS: u32 = 36_500;
+
 /// The recompute loop.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -86,12 +89,20 @@ pub struct CycleConfig {
     /// Each cycle looks this far back before the watermark again, s; re-reading is harmless
     /// (recomputation is idempotent). Default 10.
     pub overlap_secs: u32,
-    /// Users per recompute statement; more touched users are split into hash shards.
+    /// Users per recompute statement; more touched users are split into ranges of users.
     /// Default 20000.
     pub max_users_per_statement: u64,
     /// Sessions per statement when recomputing `session_state` (the first cycle recomputes
-    /// every stored session); more are split into hash shards of users. Default 1000000.
+    /// every stored session); more are split into ranges of users. Default 1000000.
     pub max_sessions_per_statement: u64,
+    /// A touched session's events are read from this many days before the earliest time
+    /// the cycle's new session events carry (their `occurred_at` and the starts they
+    /// report), so that the parts and months of `session_events` that cannot hold them are
+    /// not read (docs/status-rules.md, "Sessions"). An event of a session that occurred
+    /// longer before than that (a session queued more than this long before it started)
+    /// is not read again when the session is recomputed. 0: every event, however old.
+    /// Default 7.
+    pub session_lookback_days: u32,
     /// How often the users-per-status snapshot of the trend series is taken, ms. Default 60000.
     pub snapshot_interval_ms: u64,
     /// Advance a touched user from their stored row and the sessions touched since
@@ -110,6 +121,7 @@ impl Default for CycleConfig {
             overlap_secs: 10,
             max_users_per_statement: 20_000,
             max_sessions_per_statement: 1_000_000,
+            session_lookback_days: 7,
             snapshot_interval_ms: 60_000,
             advance_users: true,
         }
@@ -260,6 +272,14 @@ impl AggregatorConfig {
                 });
             }
         }
+        if self.cycle.session_lookback_days > MAX_SESSION_LOOKBACK_DAYS {
+            return Err(ConfigError::Invalid {
+                field: "cycle.session_lookback_days",
+                message: format!(
+                    "must be at most {MAX_SESSION_LOOKBACK_DAYS} (0 turns the lookback off)"
+                ),
+            });
+        }
         if self.lease.enabled {
             let text = [
                 ("lease.brokers", &self.lease.brokers),
@@ -333,6 +353,18 @@ mod tests {
             [("SYNCTEL_AGGREGATOR_LISTEN".to_owned(), "nope".to_owned())].into();
         let err = AggregatorConfig::load(None, &env).unwrap_err();
         assert!(err.to_string().contains("SYNCTEL_AGGREGATOR_LISTEN"));
+    }
+
+    #[test]
+    fn the_session_lookback_is_a_week_zero_turns_it_off_and_a_century_is_the_most() {
+        assert_eq!(AggregatorConfig::default().cycle.session_lookback_days, 7);
+        let mut config = AggregatorConfig::parse("[cycle]\nsession_lookback_days = 0").unwrap();
+        config.validate().unwrap();
+        config.cycle.session_lookback_days = MAX_SESSION_LOOKBACK_DAYS;
+        config.validate().unwrap();
+        config.cycle.session_lookback_days = MAX_SESSION_LOOKBACK_DAYS + 1;
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains("cycle.session_lookback_days"));
     }
 
     #[test]

@@ -365,13 +365,13 @@ impl Aggregator {
         let counts_from_s = counts_watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
         // The series' window is the sessions' one but after an upgrade or a reset of one of
         // the two watermarks: count again only then.
-        let count_ranges = if counts_from_s == sessions_from_s {
-            touched_sessions.ranges
+        let counted = if counts_from_s == sessions_from_s {
+            touched_sessions
         } else {
-            self.touched_sessions(counts_from_s, to_s).await?.ranges
+            self.touched_sessions(counts_from_s, to_s).await?
         };
         let count_days = self
-            .session_counts((counts_from_s, to_s), version, &count_ranges)
+            .session_counts((counts_from_s, to_s), version, &counted)
             .await?;
         let c = &self.client;
         c.query(&self.issue_counts)
@@ -513,7 +513,9 @@ mod tests {
         assert!(all.contains("        GROUP BY tenant_id, user_id, session_id\n"));
         assert_eq!(all.matches('?').count(), 2 + 7);
         let touched = sql::RECOMPUTE_SESSIONS;
-        assert_eq!(touched.matches('?').count(), 2 + 2 * (2 + 7));
+        // The window and range twice (PREWHERE and WHERE), then the lookback's time.
+        assert_eq!(touched.matches('?').count(), 2 + 2 * (2 + 7) + 1);
+        assert!(touched.contains("AND occurred_at >= toDateTime(?)"));
     }
 
     #[test]

@@ -135,3 +135,74 @@ async fn the_cycle_reads_the_touches_not_the_raw_tables() {
     assert_eq!(db.users().await["t/u"].sync_setting, "Enabled");
     db.drop().await;
 }
+
+/// A touched session's events are read from `cycle.session_lookback_days` (7) before the
+/// earliest time its new events carry, so that months of `session_events` that cannot hold
+/// them are skipped. Every end reports its start: an end arriving long after its start
+/// (400 days, far past the lookback) still finds the start event, whose trigger only it
+/// carries; a replay of a session from 40 days ago finds its own events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_end_arriving_long_after_its_start_reads_the_start_event() {
+    let db = Db::new("agg_history_lookback").await;
+    let mut agg = aggregator(&db).await;
+    let now = aggregator::cycle::now_ms();
+    let start = now - 400 * DAY_MS;
+    db.insert(&[
+        created(),
+        queued("long", start - 1_000),
+        started("long", start),
+    ])
+    .await;
+    let first = cycle(&mut agg).await;
+    assert_eq!((first.touched, first.sessions), (1, 1), "{first:?}");
+
+    // The end alone, now: the window's earliest time is the start it reports.
+    db.insert(&[ended("long", start, now - 1_000, SessionStatus::Success)])
+        .await;
+    // One 'session_time' row per insert of the session (migration 0020): the day of the
+    // earliest time its events carry, the queued event's and then the start the end reports.
+    let days: Vec<u32> = db
+        .client()
+        .query(
+            "SELECT toUInt32(toDateTime(day)) FROM ingest_touches \
+             WHERE source = 'session_time' ORDER BY ingested_at",
+        )
+        .fetch_all()
+        .await
+        .unwrap();
+    assert_eq!(days.len(), 2, "{days:?}");
+    for (day, at) in days.iter().zip([start - 1_000, start]) {
+        let at_s = u32::try_from(at / 1_000).unwrap();
+        assert!(*day <= at_s && at_s - day < 86_400, "{day} for {at_s}");
+    }
+    let end = cycle(&mut agg).await;
+    assert_eq!((end.touched, end.sessions), (1, 1), "{end:?}");
+    let (state, view) = db.session_state_and_view().await;
+    assert_eq!(state, view);
+    assert_eq!(state.len(), 1, "{state:#?}");
+    // The start event's trigger and the queued time: read from 400 days back.
+    assert!(state[0].contains(r#""trigger":"Schedule""#), "{}", state[0]);
+    assert!(
+        state[0].contains(&format!(r#""queued_at_ms":"{}""#, start - 1_000))
+            || state[0].contains(&format!(r#""queued_at_ms":{}"#, start - 1_000)),
+        "{}",
+        state[0]
+    );
+    let u = &db.users().await["t/u"];
+    assert_eq!(
+        (u.sync_state.as_str(), u.ever_succeeded),
+        ("LastSyncSucceeded", 1)
+    );
+
+    // A session of 40 days ago replayed now, its end first and its start in a later insert.
+    let old = now - 40 * DAY_MS;
+    db.insert(&[ended("replayed", old, old + 60_000, SessionStatus::Error)])
+        .await;
+    cycle(&mut agg).await;
+    db.insert(&[started("replayed", old)]).await;
+    cycle(&mut agg).await;
+    let (state, view) = db.session_state_and_view().await;
+    assert_eq!(state, view);
+    assert_eq!(state.len(), 2, "{state:#?}");
+    db.drop().await;
+}

@@ -120,6 +120,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../deploy/clickhouse/migrations/0019_session_state_by_cycle.sql"),
         rewrite: false,
     },
+    Migration {
+        version: 20,
+        name: "session_touch_earliest",
+        sql: include_str!("../../deploy/clickhouse/migrations/0020_session_touch_earliest.sql"),
+        rewrite: false,
+    },
 ];
 
 impl Migration {

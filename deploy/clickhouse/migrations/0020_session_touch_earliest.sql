@@ -1,0 +1,34 @@
+-- The earliest day a touched session's new events carry, so that a cycle reads a touched
+-- session's events from the partitions and parts that can hold them, not from every part of
+-- `session_events` (issue 17).
+--
+-- A cycle looks each touched session up by key in `session_events`, and ClickHouse reads a
+-- granule of every column it needs in every part whose key range holds the session, parts
+-- of months long past included: the cost grew with the months kept. Each part knows the
+-- least and greatest `occurred_at` of its rows (the partition key's min-max index) and is
+-- skipped when a condition on `occurred_at` rules it out. The aggregator reads the touched
+-- sessions' events from `cycle.session_lookback_days` (default 7) before the earliest of
+-- these days over the window (aggregator/sql/touched_sessions.sql, docs/status-rules.md
+-- "Sessions"): a session's events occur around its start, which every started and ended
+-- event reports.
+--
+-- A second row per (insert, session) beside the view's 'session' row, with source
+-- 'session_time' and in `day` the day of the least, over the insert's events of the
+-- session, of `occurred_at` and the start the event reports (`started_at_ms`, when set).
+-- Every reader of `ingest_touches` names the sources it reads, so the new rows change
+-- nothing for them. A window whose 'session' rows outnumber its 'session_time' rows
+-- (touches written before this view, or by a rewrite's step 5) is read without the bound.
+-- A new column would have needed every view writing `ingest_touches` created again: 18.16
+-- refuses an insert through a view whose rows lack a column of its target table.
+CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_touches_session_times TO ingest_touches AS
+SELECT
+    ingested_at,
+    'session_time' AS source,
+    tenant_id,
+    user_id,
+    session_id,
+    toUInt8(0) AS ended,
+    toDate(toDateTime(intDiv(min(if(started_at_ms > 0 AND started_at_ms < occurred_at_ms,
+        started_at_ms, occurred_at_ms)), 1000))) AS day
+FROM session_events
+GROUP BY ingested_at, tenant_id, user_id, session_id;
