@@ -10,6 +10,10 @@
 //!   session, and one cycle runs (its users and sessions steps timed apart) advancing them
 //!   from their stored rows (`advance_users.sql`); the history loaded before is behind the
 //!   watermark, as if aggregated;
+//! - a baseline for the sessions step: the same again with `cycle.session_lookback_days = 0`,
+//!   the touched sessions read from every part of `session_events` (the cycle before
+//!   migration 0020), where the default reads only the parts and months whose events
+//!   occurred from a week before the new events on;
 //! - its baseline: the same users get another new session and one cycle recomputes them
 //!   from all their events (`cycle.advance_users` off: the cycle before issue 17's last
 //!   step);
@@ -27,6 +31,9 @@
 //!
 //! Run: `eval "$(deploy/stack.sh env)"; cargo bench -p benches --bench aggregator_history`
 //! (`SYNCTEL_BENCH_USERS`, `SYNCTEL_BENCH_RAW_ROWS_M`, `SYNCTEL_BENCH_FULL_AT_M`;
+//! `SYNCTEL_BENCH_SESSION_INTERVAL_MIN`, default 5: a session per user about this often, so
+//! that the history spans hours (the default) or a year (10,000 users at 116 minutes reach
+//! 100 M rows over about 365 days, in 13 monthly partitions);
 //! `SYNCTEL_BENCH_ROUNDS`, default 3: rounds of steady cycles whose median is reported;
 //! `SYNCTEL_BENCH_KEEP=1` keeps the database, `SYNCTEL_BENCH_DATABASE=<kept name>` runs
 //! on it again: nothing is loaded while it holds the rows asked for).
@@ -90,10 +97,24 @@ async fn aggregator(ch: &store::ClickHouseConfig) -> Aggregator {
 }
 
 async fn aggregator_advancing(ch: &store::ClickHouseConfig, advance: bool) -> Aggregator {
+    aggregator_with(
+        ch,
+        advance,
+        AggregatorConfig::default().cycle.session_lookback_days,
+    )
+    .await
+}
+
+async fn aggregator_with(
+    ch: &store::ClickHouseConfig,
+    advance: bool,
+    session_lookback_days: u32,
+) -> Aggregator {
     let registry = &mut prometheus_client::registry::Registry::default();
     let metrics = Arc::new(aggregator::metrics::Metrics::new(registry));
     let mut config = config(ch);
     config.cycle.advance_users = advance;
+    config.cycle.session_lookback_days = session_lookback_days;
     Aggregator::new(config, metrics).await.unwrap()
 }
 
@@ -223,6 +244,9 @@ impl Steady {
 /// cycle before this round), and the old cycle's raw scans of the advanced cycle's window.
 struct SteadyPair {
     advanced: Steady,
+    /// Advanced too, with `cycle.session_lookback_days = 0`: the touched sessions read
+    /// from every part of `session_events` (the cycle before migration 0020).
+    unbounded: Steady,
     recomputed: Steady,
     /// The old cycle's two raw scans of the same window, s.
     old_s: f64,
@@ -306,6 +330,7 @@ async fn steady_cycle(
     watermarks_to_now(client).await;
     let users = pick_users(client, seed).await;
     let mut advancing = aggregator_advancing(ch, true).await;
+    let mut unbounded = aggregator_with(ch, true, 0).await;
     let mut recomputing = aggregator_advancing(ch, false).await;
     prime(client, &users).await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
@@ -321,9 +346,11 @@ async fn steady_cycle(
     // median of each is reported (one cycle alone varies by 20-35% on this machine).
     let rounds = fleet::env_u64("SYNCTEL_BENCH_ROUNDS", 3).max(1);
     let (mut advanced, mut recomputed, mut windows) = (Vec::new(), Vec::new(), Vec::new());
+    let mut all_parts = Vec::new();
     for round in 0..rounds {
         for (agg, kind, cycles) in [
             (&mut advancing, "a", &mut advanced),
+            (&mut unbounded, "u", &mut all_parts),
             (&mut recomputing, "r", &mut recomputed),
         ] {
             let tag = format!("{run}-{seed}-{round}-{kind}");
@@ -335,6 +362,7 @@ async fn steady_cycle(
     // The old scans are timed over the first advanced cycle's window.
     let (from, to) = windows[0];
     let (advanced, recomputed) = (Steady::median(advanced), Steady::median(recomputed));
+    let unbounded = Steady::median(all_parts);
     let (old_users, old_users_s) = timed(
         client
             .query(OLD_TOUCHED_USERS)
@@ -360,6 +388,7 @@ async fn steady_cycle(
     );
     SteadyPair {
         advanced,
+        unbounded,
         recomputed,
         old_s: old_users_s + old_sessions_s,
     }
@@ -368,6 +397,8 @@ async fn steady_cycle(
 #[tokio::main]
 async fn main() {
     let users = fleet::env_u64("SYNCTEL_BENCH_USERS", 100_000);
+    let interval_ms =
+        i64::try_from(fleet::env_u64("SYNCTEL_BENCH_SESSION_INTERVAL_MIN", 5) * 60_000).unwrap();
     let sizes = list_env("SYNCTEL_BENCH_RAW_ROWS_M", "10,50,100");
     let full_at = list_env(
         "SYNCTEL_BENCH_FULL_AT_M",
@@ -393,12 +424,13 @@ async fn main() {
         if want > raw {
             let per_user =
                 (((want - raw) as f64 / RAW_ROWS_PER_SESSION) / users as f64).ceil() as u64;
-            let (mut cfg, span_ms) = fleet::history(100 + step as u64, users, per_user.max(1));
+            let (mut cfg, span_ms) =
+                fleet::history_every(100 + step as u64, users, per_user.max(1), interval_ms);
             cfg.start_ms = history_start_ms - span_ms;
             history_start_ms = cfg.start_ms;
             eprintln!(
-                "step {size_m} M: adding ~{per_user} sessions per user ({:.1} h of older history)",
-                span_ms as f64 / 3.6e6
+                "step {size_m} M: adding ~{per_user} sessions per user ({:.1} days of older history)",
+                span_ms as f64 / 8.64e7
             );
             let (filled, load_s) = timed(fleet::fill(&client, cfg)).await;
             eprintln!(
@@ -454,6 +486,15 @@ async fn main() {
         // partition of the raw tables into one part (what a store that grew over months
         // looks like: background merges have caught up with its history).
         let parts_loaded = raw_parts(&client).await;
+        let months: u64 = client
+            .query(
+                "SELECT uniqExact(partition) FROM system.parts WHERE active \
+                 AND database = currentDatabase() AND table = 'session_events'",
+            )
+            .fetch_one()
+            .await
+            .unwrap();
+        eprintln!("  session_events: {months} monthly partitions; raw parts {parts_loaded}");
         let loaded = steady_cycle(&ch, &client, step * 2).await;
         let (_, optimize_s) = timed(optimize_raw(&client)).await;
         let parts_merged = raw_parts(&client).await;
@@ -473,9 +514,9 @@ async fn main() {
         });
     }
     println!(
-        "| raw rows | touches rows | full recompute (users / sessions) | raw parts | steady cycle, 1,000 users advanced, as loaded (users / sessions step) | same users recomputed from all events (baseline) | raw parts merged | advanced, after merges | recomputed, after merges (baseline) | the old cycle's raw scans of the same window, as loaded / merged |"
+        "| raw rows | touches rows | full recompute (users / sessions) | raw parts | steady cycle, 1,000 users advanced, as loaded (users / sessions step) | the same, every part read (lookback off: baseline) | same users recomputed from all events (baseline) | raw parts merged | advanced, after merges | every part read, after merges (baseline) | recomputed, after merges (baseline) | the old cycle's raw scans of the same window, as loaded / merged |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &results {
         let full = r.full.map_or("not run".to_owned(), |(s, u, se)| {
             format!(
@@ -485,15 +526,17 @@ async fn main() {
             )
         });
         println!(
-            "| {:.1} M ({} M asked) | {:.1} M | {full} | {} | {} | {} | {} | {} | {} | {:.2} s / {:.2} s |",
+            "| {:.1} M ({} M asked) | {:.1} M | {full} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} s / {:.2} s |",
             r.raw as f64 / 1e6,
             r.size_m,
             r.touches as f64 / 1e6,
             r.parts_loaded,
             r.loaded.advanced.cell(),
+            r.loaded.unbounded.cell(),
             r.loaded.recomputed.cell(),
             r.parts_merged,
             r.merged.advanced.cell(),
+            r.merged.unbounded.cell(),
             r.merged.recomputed.cell(),
             r.loaded.old_s,
             r.merged.old_s,
@@ -510,11 +553,13 @@ async fn main() {
     if let (Some(first), Some(last)) = (results.first(), results.last()) {
         let ratio = |f: fn(&StepResult) -> f64| f(last) / f(first);
         println!(
-            "steady cycle at {} M raw rows / at {} M, advanced: {:.2}x as loaded, {:.2}x after merges (target <= 1.5x); recomputed (baseline): {:.2}x, {:.2}x",
+            "steady cycle at {} M raw rows / at {} M, advanced: {:.2}x as loaded, {:.2}x after merges (target <= 1.5x); every part read (baseline): {:.2}x, {:.2}x; recomputed (baseline): {:.2}x, {:.2}x",
             last.size_m,
             first.size_m,
             ratio(|r| r.loaded.advanced.cycle_s),
             ratio(|r| r.merged.advanced.cycle_s),
+            ratio(|r| r.loaded.unbounded.cycle_s),
+            ratio(|r| r.merged.unbounded.cycle_s),
             ratio(|r| r.loaded.recomputed.cycle_s),
             ratio(|r| r.merged.recomputed.cycle_s),
         );

@@ -21,8 +21,12 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
 /// One tenant, 10 profiles, `users` users with about `per_user` sessions each, the
 /// history ending now. Returns the config and its span in ms.
 pub fn history(seed: u64, users: u64, per_user: u64) -> (SimConfig, i64) {
+    history_every(seed, users, per_user, 300_000)
+}
+
+/// [`history`] with a session every `interval_ms` (jittered) per user.
+pub fn history_every(seed: u64, users: u64, per_user: u64, interval_ms: i64) -> (SimConfig, i64) {
     let profiles = 10u32;
-    let interval_ms = 300_000i64;
     // Mean gap between two sessions of a user: the interval (jittered +-50%) plus the
     // session (~1 min on average).
     let span_ms = (per_user as i64) * (interval_ms + 62_000);
