@@ -264,6 +264,15 @@ struct StepResult {
     merged: SteadyPair,
 }
 
+/// Rows of the raw tables the history sizes count (session and issue events).
+async fn raw_rows(client: &clickhouse::Client) -> u64 {
+    client
+        .query("SELECT (SELECT count() FROM session_events) + (SELECT count() FROM issue_events)")
+        .fetch_one()
+        .await
+        .unwrap()
+}
+
 /// Active parts of the raw tables a touched user is read from.
 async fn raw_parts(client: &clickhouse::Client) -> u64 {
     client
@@ -413,19 +422,19 @@ async fn main() {
     let mut history_start_ms = now_ms();
     let mut results: Vec<StepResult> = Vec::new();
     for (step, &size_m) in sizes.iter().enumerate() {
-        let raw: u64 = client
-            .query(
-                "SELECT (SELECT count() FROM session_events) + (SELECT count() FROM issue_events)",
-            )
-            .fetch_one()
-            .await
-            .unwrap();
         let want = size_m * 1_000_000;
-        if want > raw {
+        // Older history until the size asked is reached (within 3%): the raw rows per
+        // session depend on the layout, so each round measures them for the next.
+        let mut rows_per_session = RAW_ROWS_PER_SESSION;
+        loop {
+            let raw = raw_rows(&client).await;
+            if raw as f64 >= want as f64 * 0.97 {
+                break;
+            }
             let per_user =
-                (((want - raw) as f64 / RAW_ROWS_PER_SESSION) / users as f64).ceil() as u64;
+                ((((want - raw) as f64 / rows_per_session) / users as f64).ceil() as u64).max(1);
             let (mut cfg, span_ms) =
-                fleet::history_every(100 + step as u64, users, per_user.max(1), interval_ms);
+                fleet::history_every(100 + step as u64, users, per_user, interval_ms);
             cfg.start_ms = history_start_ms - span_ms;
             history_start_ms = cfg.start_ms;
             eprintln!(
@@ -437,14 +446,10 @@ async fn main() {
                 "  loaded {} session rows, {} issues in {load_s:.0} s",
                 filled.session_rows, filled.issue_rows
             );
+            let added = (filled.session_rows + filled.issue_rows) as f64;
+            rows_per_session = (added / (per_user * users) as f64).max(0.5);
         }
-        let raw: u64 = client
-            .query(
-                "SELECT (SELECT count() FROM session_events) + (SELECT count() FROM issue_events)",
-            )
-            .fetch_one()
-            .await
-            .unwrap();
+        let raw = raw_rows(&client).await;
         let touches: u64 = client
             .query("SELECT count() FROM ingest_touches")
             .fetch_one()
