@@ -28,6 +28,7 @@
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
+-- params: occurred_from_s UInt32 = 0
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 INSERT INTO user_state
 (
@@ -333,6 +334,8 @@ FROM
                             AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
                             AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
                     )
+                        -- from the sessions step's lookback (cycle::occurred_from)
+                        AND occurred_at >= toDateTime(?)
                     GROUP BY tenant_id, user_id, session_id
                 ) AS touched
                 ANY INNER JOIN

@@ -157,9 +157,10 @@ fn bind_touched_sessions(
     q: clickhouse::query::Query,
     (from_s, to_s): (u32, u32),
     range: &UserRange,
+    occurred_from_s: u32,
 ) -> clickhouse::query::Query {
     let q = range.bind(q.bind(from_s).bind(to_s));
-    range.bind(q.bind(from_s).bind(to_s))
+    range.bind(q.bind(from_s).bind(to_s)).bind(occurred_from_s)
 }
 
 fn elapsed_ms(since: Instant) -> u64 {
@@ -348,6 +349,7 @@ impl Aggregator {
             now,
             ranges,
             touched,
+            occurred_from_s: touched_sessions.occurred_from_s,
             // Checked only for a cycle that advances someone.
             session_rows: if advance && touched > 0 {
                 self.session_rows_view().await?.then_some(version)
