@@ -117,12 +117,16 @@ impl Aggregator {
     ) -> Result<Vec<(String, String)>> {
         let mut days = BTreeSet::new();
         for range in &touched.ranges {
-            let q = self
-                .client
-                .query(sql::SESSION_COUNT_DAYS)
-                .bind(touched.occurred_from_s)
-                .bind(from_s)
-                .bind(to_s);
+            // From 0 (a first cycle, a rebuild): every end of the range, by its key.
+            let q = if from_s == 0 {
+                self.client.query(sql::SESSION_COUNT_DAYS_ALL)
+            } else {
+                self.client
+                    .query(sql::SESSION_COUNT_DAYS)
+                    .bind(touched.occurred_from_s)
+                    .bind(from_s)
+                    .bind(to_s)
+            };
             let found: Vec<(String, String)> = range
                 .bind(q)
                 .fetch_all()

@@ -34,6 +34,8 @@ pub const SESSION_KEY_RANGES: &str = include_str!("../../sql/session_key_ranges.
 pub const RECOMPUTE_SESSIONS: &str = include_str!("../../sql/recompute_sessions.sql");
 /// The (tenant, day)s of the session series to recompute.
 pub const SESSION_COUNT_DAYS: &str = include_str!("../../sql/session_count_days.sql");
+/// The same for a window from 0: every end of a range of users, by the key.
+pub const SESSION_COUNT_DAYS_ALL: &str = include_str!("../../sql/session_count_days_all.sql");
 /// Session series of given (tenant, day)s.
 pub const SESSION_COUNTS: &str = include_str!("../../sql/session_counts.sql");
 /// Issue series.
