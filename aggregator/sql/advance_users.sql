@@ -28,7 +28,9 @@
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
--- params: occurred_from_s UInt32 = 0
+-- params: lookback_s UInt32 = 604800, lookback_s UInt32 = 604800, from_s UInt32 = 0, to_s UInt32 = 4000000000
+-- params: from_tenant String = '', from_tenant String = '', from_user String = ''
+-- params: to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000, from_s UInt32 = 0, to_s UInt32 = 4000000000, now_ms Int64 = 4102444800000, now_ms Int64 = 4102444800000, from_tenant String = '', from_tenant String = '', from_user String = '', to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 INSERT INTO user_state
 (
@@ -334,8 +336,20 @@ FROM
                             AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
                             AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
                     )
-                        -- from the sessions step's lookback (cycle::occurred_from)
-                        AND occurred_at >= toDateTime(?)
+                        AND occurred_at >= toDateTime((
+                            -- the lookback (cycle::lookback_bind): from `lookback_s` before the earliest day the
+                            -- window's touches of the range carry (migration 0020), when every one has its day;
+                            -- else from the beginning. Read here, from the same replica as the sets above.
+                            SELECT if(countIf(source = 'session_time') > 0
+                                    AND countIf(source = 'session') = countIf(source = 'session_time')
+                                    AND toUInt32(toDateTime(minIf(day, source = 'session_time'))) > ?,
+                                toUInt32(toDateTime(minIf(day, source = 'session_time'))) - ?, toUInt32(0))
+                            FROM ingest_touches
+                            WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+                                AND source IN ('session', 'session_time')
+                                AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+                                AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
+                        ))
                     GROUP BY tenant_id, user_id, session_id
                 ) AS touched
                 ANY INNER JOIN

@@ -7,8 +7,8 @@
 -- the keys it may have had in an earlier cycle. Sessions not started yet get no row. The
 -- live rows are copied by a view into session_state_by_cycle (migration 0019), where the
 -- same cycle's users step finds them by the version. Their events are read from
--- `occurred_from_s` on (cycle.session_lookback_days before the earliest time the window's
--- touches carry; 0: all of them).
+-- cycle.session_lookback_days before the earliest day the window's touches carry (all of
+-- them when a touch lacks its day or the lookback is off).
 -- params: computed_at_ms Int64 = 1767225600000, version UInt64 = 1
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000
 -- params: from_tenant String = '', from_tenant String = '', from_user String = ''
@@ -16,7 +16,9 @@
 -- params: from_s UInt32 = 0, to_s UInt32 = 4000000000
 -- params: from_tenant String = '', from_tenant String = '', from_user String = ''
 -- params: to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
--- params: occurred_from_s UInt32 = 0
+-- params: lookback_s UInt32 = 604800, lookback_s UInt32 = 604800, from_s UInt32 = 0, to_s UInt32 = 4000000000
+-- params: from_tenant String = '', from_tenant String = '', from_user String = ''
+-- params: to_end UInt8 = 1, until_tenant String = '', until_tenant String = '', until_user String = ''
 INSERT INTO session_state
 (
     tenant_id, profile_id, started_at_ms, first_started_at_ms, user_id, session_id, deleted,
@@ -119,9 +121,22 @@ FROM
                 AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
                 AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
         )
-            -- the touched sessions' events occurred after this (cycle::occurred_from): the
-            -- parts and partitions whose `occurred_at` all falls before it are not read
-            AND occurred_at >= toDateTime(?)
+            -- the touched sessions' events occurred after this: the parts and partitions
+            -- whose `occurred_at` all falls before it are not read
+            AND occurred_at >= toDateTime((
+                -- the lookback (cycle::lookback_bind): from `lookback_s` before the earliest day the
+                -- window's touches of the range carry (migration 0020), when every one has its day;
+                -- else from the beginning. Read here, from the same replica as the sets above.
+                SELECT if(countIf(source = 'session_time') > 0
+                        AND countIf(source = 'session') = countIf(source = 'session_time')
+                        AND toUInt32(toDateTime(minIf(day, source = 'session_time'))) > ?,
+                    toUInt32(toDateTime(minIf(day, source = 'session_time'))) - ?, toUInt32(0))
+                FROM ingest_touches
+                WHERE ingested_at >= toDateTime(?) AND ingested_at < toDateTime(?)
+                    AND source IN ('session', 'session_time')
+                    AND (tenant_id > ? OR (tenant_id = ? AND user_id >= ?))
+                    AND (? OR tenant_id < ? OR (tenant_id = ? AND user_id < ?))
+            ))
         GROUP BY tenant_id, user_id, session_id
     )
 );

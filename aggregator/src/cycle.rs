@@ -157,10 +157,9 @@ fn bind_touched_sessions(
     q: clickhouse::query::Query,
     (from_s, to_s): (u32, u32),
     range: &UserRange,
-    occurred_from_s: u32,
 ) -> clickhouse::query::Query {
     let q = range.bind(q.bind(from_s).bind(to_s));
-    range.bind(q.bind(from_s).bind(to_s)).bind(occurred_from_s)
+    range.bind(q.bind(from_s).bind(to_s))
 }
 
 fn elapsed_ms(since: Instant) -> u64 {
@@ -349,7 +348,6 @@ impl Aggregator {
             now,
             ranges,
             touched,
-            occurred_from_s: touched_sessions.occurred_from_s,
             // Checked only for a cycle that advances someone.
             session_rows: if advance && touched > 0 {
                 self.session_rows_view().await?.then_some(version)
@@ -516,8 +514,8 @@ mod tests {
         assert_eq!(all.matches('?').count(), 2 + 7);
         let touched = sql::RECOMPUTE_SESSIONS;
         // The window and range twice (PREWHERE and WHERE), then the lookback's time.
-        assert_eq!(touched.matches('?').count(), 2 + 2 * (2 + 7) + 1);
-        assert!(touched.contains("AND occurred_at >= toDateTime(?)"));
+        assert_eq!(touched.matches('?').count(), 2 + 2 * (2 + 7) + (2 + 2 + 7));
+        assert!(touched.contains("AND occurred_at >= toDateTime(("));
     }
 
     #[test]

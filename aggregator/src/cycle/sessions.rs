@@ -13,50 +13,45 @@ pub(super) struct TouchedSessions {
     /// About how many (ClickHouse's `uniq`).
     pub(super) sessions: u64,
     pub(super) ranges: Vec<UserRange>,
-    /// Their events are read from this time on, s ([`occurred_from`]; 0: all of them).
-    pub(super) occurred_from_s: u32,
 }
 
-/// From when a cycle reads its touched sessions' events: `lookback_s` before `earliest_s`,
-/// the earliest time the window's touches carry (the day of their events' `occurred_at`
-/// and of the starts they report), or from the beginning (0) when a touch does not know it
-/// (`earliest_s` 0: written before migration 0020, or by a rewrite) or the lookback is off
-/// (`lookback_s` 0). The parts of `session_events` whose events all occurred before it are
-/// not read: a touched session is no longer looked up in every month kept.
-pub(super) fn occurred_from(earliest_s: u32, lookback_s: u32) -> u32 {
-    if earliest_s == 0 || lookback_s == 0 {
-        0
-    } else {
-        earliest_s.saturating_sub(lookback_s)
+/// The `lookback_s` bind of the statements that read touched sessions' events
+/// (`recompute_sessions.sql`, `session_count_days.sql`, `advance_users.sql`): they read
+/// from this long before the earliest day the window's touches of their range carry
+/// (migration 0020), so that the parts and months of `session_events` that cannot hold
+/// the sessions are skipped. `session_lookback_days` 0 turns it off: a lookback longer than
+/// any time since the epoch reads every event.
+pub(super) fn lookback_bind(session_lookback_days: u32) -> u32 {
+    match session_lookback_days {
+        0 => u32::MAX,
+        days => days.saturating_mul(86_400),
     }
 }
 
 impl Aggregator {
+    /// Binds the lookback's subquery over the window's touches of `range`.
+    pub(super) fn bind_lookback(
+        &self,
+        q: clickhouse::query::Query,
+        (from_s, to_s): (u32, u32),
+        range: &UserRange,
+    ) -> clickhouse::query::Query {
+        let lookback_s = lookback_bind(self.config.cycle.session_lookback_days);
+        range.bind(q.bind(lookback_s).bind(lookback_s).bind(from_s).bind(to_s))
+    }
+
     /// About how many sessions have events ingested in `[from_s, to_s)`, the ranges of
     /// users that split them into statements of about `max_sessions_per_statement`
-    /// sessions (`session_key_ranges.sql`; one range when they fit in one), and from when
-    /// their events are read.
+    /// sessions (`session_key_ranges.sql`; one range when they fit in one).
     pub(super) async fn touched_sessions(&self, from_s: u32, to_s: u32) -> Result<TouchedSessions> {
-        let (sessions, session_rows, time_rows, earliest_s) = self
+        let sessions = self
             .client
             .query(sql::TOUCHED_SESSIONS)
             .bind(from_s)
             .bind(to_s)
-            .fetch_one::<(u64, u64, u64, u32)>()
+            .fetch_one::<u64>()
             .await
             .map_err(at("touched_sessions"))?;
-        // Every touch of the window knows its time, or none is used.
-        let earliest_s = if time_rows == session_rows {
-            earliest_s
-        } else {
-            0
-        };
-        let lookback_s = self
-            .config
-            .cycle
-            .session_lookback_days
-            .saturating_mul(86_400);
-        let occurred_from_s = occurred_from(earliest_s, lookback_s);
         let per_statement = self.config.cycle.max_sessions_per_statement;
         let ranges = if sessions <= per_statement {
             vec![UserRange::all()]
@@ -65,11 +60,7 @@ impl Aggregator {
             let q = q.bind(per_statement).bind(from_s).bind(to_s);
             UserRange::fetch(q, "session_key_ranges").await?
         };
-        Ok(TouchedSessions {
-            sessions,
-            ranges,
-            occurred_from_s,
-        })
+        Ok(TouchedSessions { sessions, ranges })
     }
 
     /// Recomputes into `session_state` the sessions with events ingested in
@@ -93,14 +84,16 @@ impl Aggregator {
             let q = self.client.query(text).bind(now_ms()).bind(version);
             let q = match all {
                 Some(_) => range.bind(q),
-                None => range
-                    .bind(
+                None => self.bind_lookback(
+                    range.bind(
                         range
                             .bind(q.bind(from_s).bind(to_s))
                             .bind(from_s)
                             .bind(to_s),
-                    )
-                    .bind(touched.occurred_from_s),
+                    ),
+                    (from_s, to_s),
+                    range,
+                ),
             };
             q.execute().await.map_err(at("recompute_sessions"))?;
         }
@@ -119,19 +112,14 @@ impl Aggregator {
         for range in &touched.ranges {
             // From 0 (a first cycle, a rebuild): every end of the range, by its key.
             let q = if from_s == 0 {
-                self.client.query(sql::SESSION_COUNT_DAYS_ALL)
+                range.bind(self.client.query(sql::SESSION_COUNT_DAYS_ALL))
             } else {
-                self.client
-                    .query(sql::SESSION_COUNT_DAYS)
-                    .bind(touched.occurred_from_s)
-                    .bind(from_s)
-                    .bind(to_s)
+                let q = self.client.query(sql::SESSION_COUNT_DAYS);
+                let q = range.bind(q.bind(from_s).bind(to_s));
+                self.bind_lookback(q, (from_s, to_s), range)
             };
-            let found: Vec<(String, String)> = range
-                .bind(q)
-                .fetch_all()
-                .await
-                .map_err(at("session_count_days"))?;
+            let found: Vec<(String, String)> =
+                q.fetch_all().await.map_err(at("session_count_days"))?;
             days.extend(found.into_iter().map(|(tenant, day)| (day, tenant)));
         }
         Ok(days
@@ -175,26 +163,17 @@ impl Aggregator {
 
 #[cfg(test)]
 mod tests {
-    use super::occurred_from;
-
-    const DAY: u32 = 86_400;
+    use super::lookback_bind;
 
     #[test]
-    fn the_sessions_are_read_from_the_lookback_before_the_earliest_time_their_touches_carry() {
-        let earliest = 1_800_000_000;
-        assert_eq!(occurred_from(earliest, 7 * DAY), earliest - 7 * DAY);
+    fn the_lookback_is_days_in_seconds() {
+        assert_eq!(lookback_bind(7), 7 * 86_400);
     }
 
     #[test]
-    fn an_unknown_earliest_time_or_no_lookback_reads_every_event() {
-        // A touch written before migration 0020 or by a rewrite carries 0.
-        assert_eq!(occurred_from(0, 7 * DAY), 0);
-        assert_eq!(occurred_from(1_800_000_000, 0), 0);
-    }
-
-    #[test]
-    fn a_lookback_past_the_epoch_reads_from_the_beginning() {
-        assert_eq!(occurred_from(3 * DAY, 7 * DAY), 0);
-        assert_eq!(occurred_from(u32::MAX, u32::MAX), 0);
+    fn no_lookback_reads_every_event() {
+        // The statements read from 0 when the earliest day is not past the lookback.
+        assert_eq!(lookback_bind(0), u32::MAX);
+        assert_eq!(lookback_bind(u32::MAX), u32::MAX);
     }
 }

@@ -93,7 +93,7 @@ const RAW_TOUCHED_SESSIONS: (&str, &str) = (
 );
 
 /// The binds of that read ([`super::bind_touched_sessions`]).
-pub const RAW_TOUCHED_SESSIONS_BINDS: usize = 19;
+pub const RAW_TOUCHED_SESSIONS_BINDS: usize = 18 + 11;
 
 /// `advance_users.sql` as a cycle sends it.
 pub struct AdvanceUsers {

@@ -18,10 +18,6 @@ pub(super) struct UsersWindow {
     /// its rows with: `advance_users.sql` reads the touched sessions from them. `None`:
     /// from the raw events.
     pub(super) session_rows: Option<u64>,
-    /// The raw events are read from this time on: the sessions step's bound
-    /// (`TouchedSessions::occurred_from_s`; its window holds this one, so its earliest
-    /// time is no later than this window's).
-    pub(super) occurred_from_s: u32,
 }
 
 /// Binds the touched users' set of `[from_s, to_s)` at `now` (`touched_count.sql`'s).
@@ -179,7 +175,11 @@ impl Aggregator {
             Some((sessions_version, _)) => {
                 range.bind(q.bind(sessions_version).bind(w.from_s).bind(w.to_s))
             }
-            None => bind_touched_sessions(q, (w.from_s, w.to_s), range, w.occurred_from_s),
+            None => self.bind_lookback(
+                bind_touched_sessions(q, (w.from_s, w.to_s), range),
+                (w.from_s, w.to_s),
+                range,
+            ),
         };
         range.bind(w.bind_touched(q))
     }

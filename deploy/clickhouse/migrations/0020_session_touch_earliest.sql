@@ -8,9 +8,9 @@
 -- least and greatest `occurred_at` of its rows (the partition key's min-max index) and is
 -- skipped when a condition on `occurred_at` rules it out. The aggregator reads the touched
 -- sessions' events from `cycle.session_lookback_days` (default 7) before the earliest of
--- these days over the window (aggregator/sql/touched_sessions.sql, docs/status-rules.md
--- "Sessions"): a session's events occur around its start, which every started and ended
--- event reports.
+-- these days over the statement's touches (aggregator/sql/recompute_sessions.sql,
+-- docs/status-rules.md): a session's events occur around its start, which every started
+-- and ended event reports.
 --
 -- A second row per (insert, session) beside the view's 'session' row, with source
 -- 'session_time' and in `day` the day of the least, over the insert's events of the
