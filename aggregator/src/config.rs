@@ -98,7 +98,7 @@ pub struct CycleConfig {
     /// A touched session's events are read from this many days before the earliest time
     /// the cycle's new session events carry (their `occurred_at` and the starts they
     /// report), so that the parts and months of `session_events` that cannot hold them are
-    /// not read (docs/status-rules.md, "Sessions"). An event of a session that occurred
+    /// not read (docs/status-rules.md, "How far back a session's events are read"). An event of a session that occurred
     /// longer before than that (a session queued more than this long before it started)
     /// is not read again when the session is recomputed. 0: every event, however old.
     /// Default 7.

@@ -365,13 +365,13 @@ impl Aggregator {
         let counts_from_s = counts_watermark.map_or(0, |w| w.saturating_sub(cycle.overlap_secs));
         // The series' window is the sessions' one but after an upgrade or a reset of one of
         // the two watermarks: count again only then.
-        let counted = if counts_from_s == sessions_from_s {
-            touched_sessions
+        let count_ranges = if counts_from_s == sessions_from_s {
+            touched_sessions.ranges
         } else {
-            self.touched_sessions(counts_from_s, to_s).await?
+            self.touched_sessions(counts_from_s, to_s).await?.ranges
         };
         let count_days = self
-            .session_counts((counts_from_s, to_s), version, &counted)
+            .session_counts((counts_from_s, to_s), version, &count_ranges)
             .await?;
         let c = &self.client;
         c.query(&self.issue_counts)

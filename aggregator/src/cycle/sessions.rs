@@ -101,15 +101,15 @@ impl Aggregator {
     }
 
     /// The (tenant, day)s holding an end of a session with a new end in `[from_s, to_s)`,
-    /// sorted by day then tenant. Found per range of `touched` (the sessions step's for the
+    /// sorted by day then tenant. Found per range of `ranges` (the sessions step's for the
     /// window): a first cycle's window holds every session, too many ids for one set.
     async fn session_count_days(
         &self,
         (from_s, to_s): (u32, u32),
-        touched: &TouchedSessions,
+        ranges: &[UserRange],
     ) -> Result<Vec<(String, String)>> {
         let mut days = BTreeSet::new();
-        for range in &touched.ranges {
+        for range in ranges {
             // From 0 (a first cycle, a rebuild): every end of the range, by its key.
             let q = if from_s == 0 {
                 range.bind(self.client.query(sql::SESSION_COUNT_DAYS_ALL))
@@ -135,9 +135,9 @@ impl Aggregator {
         &self,
         window: (u32, u32),
         version: u64,
-        touched: &TouchedSessions,
+        ranges: &[UserRange],
     ) -> Result<u64> {
-        let days = self.session_count_days(window, touched).await?;
+        let days = self.session_count_days(window, ranges).await?;
         // Sorted by day: each chunk reads the ends from its first day on.
         for chunk in days.chunks(SESSION_COUNT_DAYS_PER_STATEMENT) {
             let (tenants, ds): (Vec<String>, Vec<String>) = chunk.iter().cloned().unzip();
