@@ -64,9 +64,23 @@ export async function shot(page, name) {
 export async function signIn(page, token) {
   await page.goto("/");
   await page.getByLabel("API token").waitFor();
+  // The field has focus on its own (no click): typing then goes into it.
+  await page.waitForFunction(() => document.activeElement?.getAttribute("type") === "password");
   await page.keyboard.type(token);
   await page.keyboard.press("Enter");
-  await page.getByRole("button", { name: "Sign out" }).waitFor();
+  try {
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+  } catch (e) {
+    // Say what the page shows instead, for a failure seen only in CI.
+    const shown = await page
+      .locator("body")
+      .innerText()
+      .catch(() => "(unreadable)");
+    throw new Error(
+      `not signed in: the page shows ${JSON.stringify(shown.slice(0, 500))}; ${page.problems.join("; ")}`,
+      { cause: e },
+    );
+  }
 }
 
 /** Clicks `locator` and saves the download it starts; answers its path and bytes. */

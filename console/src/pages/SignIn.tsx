@@ -1,12 +1,16 @@
 // Sign-in with an API token (`query-api token create`). The server keeps it in an
 // HttpOnly cookie; this page never stores it.
-import { useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { signIn, type ApiFailure, type Principal } from "../api";
 
 export function SignIn({ onSignedIn }: { onSignedIn: (p: Principal) => void }) {
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Focus the field in the same task that mounts it: the `autofocus` attribute alone is
+  // applied at the browser's next rendering update, so keys typed before it went nowhere.
+  const field = useRef<HTMLInputElement>(null);
+  useLayoutEffect(() => field.current?.focus(), []);
   const submit = async (e: Event) => {
     e.preventDefault();
     const t = token.trim();
@@ -31,6 +35,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (p: Principal) => void }) {
         <label class="stacked">
           API token
           <input
+            ref={field}
             type="password"
             autoComplete="off"
             autoFocus
