@@ -56,7 +56,11 @@ zk_4lw() {
     _ "$SYNCTEL_HOST" "$SYNCTEL_ZOOKEEPER_PORT" "$1" 2>/dev/null
 }
 
-zk_ping() { [ "$(zk_4lw ruok)" = imok ]; }
+# True when ZooKeeper serves sessions. "ruok" answers imok as soon as the port is open,
+# while the server still loads its data and refuses sessions; a ClickHouse node started
+# then exits ("All connection tries failed while connecting to ZooKeeper"). "srvr" names
+# the mode only once the server runs.
+zk_ping() { zk_4lw srvr | grep -q '^Mode: '; }
 
 zk_start() {
   if svc_running zookeeper; then
@@ -186,7 +190,8 @@ node_launch() {
   require_free_port "$name" "$(node_interserver_port "$n")"
   node_render_config "$n"
   dir=$(node_dir "$n")
-  mkdir -p "$dir/data/tmp" "$dir/data/user_files" "$dir/data/format_schemas"
+  mkdir -p "$dir/data/tmp" "$dir/data/user_files" "$dir/data/format_schemas" "$dir/log"
+  node_err_size "$n" >"$(node_launch_mark "$n")"
   log "$name: starting shard $(node_shard "$n") replica $name on $SYNCTEL_HOST:$(node_http_port "$n") (http), :$(node_tcp_port "$n") (native), :$(node_interserver_port "$n") (interserver), data in $dir/data"
   (cd "$dir/etc" && svc_launch "$name" "$(ch_server_bin)" --config-file="$dir/etc/config.xml")
 }
@@ -225,6 +230,25 @@ node_err_size() {
   stat -c %s "$(node_dir "$1")/log/clickhouse-server.err.log" 2>/dev/null || echo 0
 }
 
+# The file holding node N's error log size when it was last launched.
+node_launch_mark() { echo "$(node_dir "$1")/log/launch.mark"; }
+
+# What node N's error log gained after MARK bytes.
+node_err_since() {
+  tail -c +"$(($2 + 1))" "$(node_dir "$1")/log/clickhouse-server.err.log" 2>/dev/null
+}
+
+# True when node N's DDLWorker stopped since the node was launched. ClickHouse 18.16 ends
+# the thread on a ZooKeeper error it does not expect ("Unexpected ZooKeeper error: ...
+# Terminating."; seen as "Node exists .../shards/.../executed" when a restarted replica
+# and its peer both take a shard's task): the node then runs no ON CLUSTER DDL at all, and
+# every one waits for it until its timeout. Only a restart brings the thread back.
+node_ddl_worker_stopped() {
+  local mark
+  mark=$(cat "$(node_launch_mark "$1")" 2>/dev/null) || return 1
+  node_err_since "$1" "$mark" | grep -q "DDLWorker: Unexpected ZooKeeper error"
+}
+
 # A node killed while it wrote a part may keep a part that ZooKeeper never recorded: the
 # insert was not acknowledged, and its sender retries it. ClickHouse then refuses to load
 # the table ("doesn't look like the set of parts in ZooKeeper") and exits. The documented
@@ -241,12 +265,31 @@ node_restore_if_refused() {
     sleep 0.2
   done
   svc_running "$name" && return 0
-  tail -c +"$((mark + 1))" "$dir/log/clickhouse-server.err.log" 2>/dev/null \
-    | grep -q "doesn't look like the set of parts in ZooKeeper" || return 0
+  local added
+  added=$(node_err_since "$n" "$mark")
+  if grep -q "connecting to ZooKeeper" <<<"$added"; then
+    # Its replicated tables could not load: ZooKeeper was not serving yet, or restarting.
+    log "$name: warning: it exited, ZooKeeper did not take its session while it loaded its tables; starting it once more when ZooKeeper serves"
+    wait_until zookeeper "$SYNCTEL_START_TIMEOUT" zk_ping -- "$(zk_dir)/log/zookeeper.log"
+    node_launch "$n"
+    return 0
+  fi
+  grep -q "doesn't look like the set of parts in ZooKeeper" <<<"$added" || return 0
   log "$name: warning: it holds parts that ZooKeeper never recorded (a write cut short by a kill); starting it once more with flags/force_restore_data, which moves them to the detached/ directory of their table"
   mkdir -p "$dir/data/flags"
   touch "$dir/data/flags/force_restore_data"
   node_launch "$n"
+}
+
+# Restarts every running node whose DDLWorker stopped (node_ddl_worker_stopped).
+cluster_restart_stopped_ddl_workers() {
+  local n
+  for n in $CLUSTER_NODES; do
+    svc_running "ch$n" && node_ddl_worker_stopped "$n" || continue
+    log "ch$n: warning: its DDLWorker stopped on an unexpected ZooKeeper error (ON CLUSTER DDL would wait for it): restarting it"
+    svc_stop "ch$n" TERM
+    node_start "$n"
+  done
 }
 
 # Usage: node_stop N [SIGNAL]
@@ -265,6 +308,7 @@ node_status() {
   version=$(node_query "$n" 'SELECT version()' 3 2>/dev/null) || version="not answering"
   zk=ok
   node_zk_ok "$n" || zk=unavailable
+  node_ddl_worker_stopped "$n" && zk="$zk (DDLWorker stopped: restart the node)"
   printf '%-11s running  pid %s  %s native %s  shard %s replica %s  version %s  zookeeper %s  data %s\n' \
     "$name" "$pid" "$(node_url "$n")" "$(node_native "$n")" "$(node_shard "$n")" "$name" \
     "$version" "$zk" "$(node_dir "$n")/data"
@@ -281,6 +325,7 @@ cluster_start() {
   for n in $CLUSTER_NODES; do marks[n]=$(node_err_size "$n"); node_launch "$n"; done
   for n in $CLUSTER_NODES; do node_restore_if_refused "$n" "${marks[n]}"; done
   for n in $CLUSTER_NODES; do node_wait "$n"; done
+  cluster_restart_stopped_ddl_workers
   log "cluster: $SYNCTEL_CLUSTER_NAME (2 shards x 2 replicas), $SYNCTEL_CLUSTER_NODES_NAME (4 x 1), $SYNCTEL_CLUSTER_REPLICATED_NAME (1 x 4) ready: $(cluster_node_urls)"
 }
 
