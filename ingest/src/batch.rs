@@ -101,8 +101,8 @@ impl Batch {
         Ok(())
     }
 
-    /// Sets `ingested_at` of every row, once, before the first attempt to store the batch:
-    /// every retry then sends the same bytes, which replicated tables deduplicate.
+    /// Sets `ingested_at` of every row: the writer stamps the batch before each attempt to
+    /// store it, with that attempt's time (see `writer::store_with_retries` for why).
     pub fn stamp(&mut self, ingested_at: u32) {
         self.sessions.stamp(ingested_at);
         self.issues.stamp(ingested_at);

@@ -38,8 +38,8 @@ pub async fn run(
 ) {
     while let Some(mut batch) = batches.recv().await {
         let started = Instant::now();
-        batch.stamp(sink.server_time_s().await);
-        let outcome = store_with_retries(&sink, &batch, &retry, &metrics, &facts, &shutdown).await;
+        let outcome =
+            store_with_retries(&sink, &mut batch, &retry, &metrics, &facts, &shutdown).await;
         let report = match outcome {
             Ok(()) => {
                 metrics
@@ -59,9 +59,22 @@ pub async fn run(
 }
 
 /// `Err(None)`: gave up because of shutdown.
+///
+/// Every attempt stamps the rows it sends with ClickHouse's time of that attempt
+/// ([`Batch::stamp`]), not of the first one:
+/// - The aggregator reads each window of `ingested_at` once, `settle + overlap` seconds
+///   (12 s by default) behind its clock. A batch that waited out a longer outage with its
+///   first stamp would land behind the window and be aggregated only when its users and
+///   sessions were touched again.
+/// - On a replicated table, a retry of the same bytes after a failure that stored the
+///   block anyway (a quorum that timed out, a materialized view's target missing during a
+///   rewrite) is deduplicated, and ClickHouse then skips the table's materialized views:
+///   the batch's `ingest_touches` rows would be lost. A new stamp makes new bytes; the
+///   copy it may store is one more duplicate of the kind every raw table absorbs
+///   (`ReplacingMergeTree`, the views and `FINAL`).
 async fn store_with_retries(
     sink: &Sink,
-    batch: &Batch,
+    batch: &mut Batch,
     retry: &RetryConfig,
     metrics: &Metrics,
     facts: &SharedFacts,
@@ -74,6 +87,7 @@ async fn store_with_retries(
     );
     let mut shutdown_deadline: Option<Instant> = None;
     loop {
+        batch.stamp(sink.server_time_s().await);
         match sink.write(batch, &mut progress, metrics).await {
             Ok(()) => return Ok(()),
             Err(e @ (SinkError::Fatal { .. } | SinkError::DeadLetterTopicRefused { .. })) => {

@@ -10,8 +10,8 @@
 //! prefix byte. Anything else (maps, enums, `char`, units) is refused with an error.
 //!
 //! [`EncodedRows`] also knows where each row ends, so that `ingested_at`, the last column
-//! of every raw-table row, is set once per batch in place ([`EncodedRows::stamp`]): a
-//! retried insert sends the same bytes, as replicated deduplication needs.
+//! of every raw-table row, is set in place ([`EncodedRows::stamp`]): ingest stamps a batch
+//! before each attempt to store it, without encoding its rows again.
 
 use std::fmt::Display;
 use std::marker::PhantomData;

@@ -1,7 +1,8 @@
 //! One row type per raw table, and how an event becomes rows.
 //!
 //! Columns with a DEFAULT computed from the row (`occurred_at`, ...) are left to ClickHouse;
-//! `ingested_at` is set by ingest once per batch (see [`SessionEventRow::ingested_at`]).
+//! `ingested_at` is set by ingest per batch, at each attempt to store it (see
+//! [`SessionEventRow::ingested_at`]).
 //! Optional values are stored as empty strings; enums by their variant name.
 
 use schemas::{AvroEnum, Event};
@@ -42,8 +43,8 @@ pub struct SessionEventRow {
     pub error_source: &'static str,
     pub message: String,
     pub exception: String,
-    /// When ingest stored the row, s (ClickHouse's clock): set once per batch, so that a
-    /// retried insert is byte-identical and replicated deduplication drops it.
+    /// When ingest stored the row, s (ClickHouse's clock): set per batch, at each attempt
+    /// to store it.
     pub ingested_at: u32,
 }
 
@@ -70,8 +71,8 @@ pub struct IssueEventRow {
     pub description: String,
     pub error_source: &'static str,
     pub target_object_id: String,
-    /// When ingest stored the row, s (ClickHouse's clock): set once per batch, so that a
-    /// retried insert is byte-identical and replicated deduplication drops it.
+    /// When ingest stored the row, s (ClickHouse's clock): set per batch, at each attempt
+    /// to store it.
     pub ingested_at: u32,
 }
 
@@ -90,8 +91,8 @@ pub struct LogLineRow {
     pub at_ms: i64,
     pub level: &'static str,
     pub text: String,
-    /// When ingest stored the row, s (ClickHouse's clock): set once per batch, so that a
-    /// retried insert is byte-identical and replicated deduplication drops it.
+    /// When ingest stored the row, s (ClickHouse's clock): set per batch, at each attempt
+    /// to store it.
     pub ingested_at: u32,
 }
 
@@ -218,8 +219,8 @@ pub struct UserStateRow {
     pub saved_searches_name: Vec<String>,
     pub saved_searches_object_type: Vec<&'static str>,
     pub saved_searches_conflict_resolution: Vec<&'static str>,
-    /// When ingest stored the row, s (ClickHouse's clock): set once per batch, so that a
-    /// retried insert is byte-identical and replicated deduplication drops it.
+    /// When ingest stored the row, s (ClickHouse's clock): set per batch, at each attempt
+    /// to store it.
     pub ingested_at: u32,
 }
 
@@ -236,8 +237,8 @@ pub struct ProfileStateRow {
     pub change: &'static str,
     pub name: String,
     pub sync_enabled: u8,
-    /// When ingest stored the row, s (ClickHouse's clock): set once per batch, so that a
-    /// retried insert is byte-identical and replicated deduplication drops it.
+    /// When ingest stored the row, s (ClickHouse's clock): set per batch, at each attempt
+    /// to store it.
     pub ingested_at: u32,
 }
 

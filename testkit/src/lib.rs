@@ -6,6 +6,9 @@
 
 use std::time::Duration;
 
+mod gate;
+pub use gate::TcpGate;
+
 use anyhow::{bail, Context, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
