@@ -10,13 +10,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+use common::pipeline::{ingest_config, publish_records};
 use common::{manifest_counts, manifest_mismatches, Db};
-use simulator::publish::{publish, Pace, PublishConfig};
 use simulator::SimConfig;
-use testkit::{kafka_brokers, unique_name, TestTopics};
+use testkit::TestTopics;
 use tokio_util::sync::CancellationToken;
 
 /// Limits that never trigger: the manifest's reference model has no stall limit.
@@ -30,18 +29,8 @@ async fn aggregator_output_matches_the_manifest_for_every_user() {
     let db = Db::new("agg_e2e").await;
     let shutdown = CancellationToken::new();
 
-    let mut ingest_cfg = ingest::IngestConfig::default();
-    ingest_cfg.kafka.brokers = kafka_brokers();
-    ingest_cfg.kafka.group_id = unique_name("agg-e2e-ingest");
-    ingest_cfg.kafka.topics = vec![
-        topics.name("events").to_owned(),
-        topics.name("logs").to_owned(),
-    ];
-    ingest_cfg.kafka.dead_letter_topic = topics.name("deadletter").to_owned();
+    let mut ingest_cfg = ingest_config(&topics, db.clickhouse(), "agg-e2e-ingest");
     ingest_cfg.kafka.session_timeout_ms = 10_000;
-    ingest_cfg.clickhouse = db.clickhouse();
-    ingest_cfg.batch.max_age_ms = 200;
-    ingest_cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     let ingest = ingest::start(ingest_cfg, shutdown.clone()).await.unwrap();
     let aggregator = aggregator::start(db.config(NEVER_SECS, NEVER_SECS), shutdown.clone())
         .await
@@ -61,26 +50,7 @@ async fn aggregator_output_matches_the_manifest_for_every_user() {
         ..SimConfig::default()
     };
     let (records, manifest) = simulator::simulate(&cfg);
-    let publish_cfg = PublishConfig {
-        brokers: kafka_brokers(),
-        events_topic: topics.name("events").to_owned(),
-        logs_topic: topics.name("logs").to_owned(),
-        pace: Pace::Unlimited,
-        progress_every: Duration::from_secs(3600),
-        max_batch_messages: 1,
-    };
-    let sent = tokio::task::spawn_blocking(move || {
-        publish(
-            records.into_iter(),
-            &publish_cfg,
-            &AtomicBool::new(false),
-            |_| {},
-        )
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert_eq!(sent.delivered, sent.sent);
+    publish_records(&topics, records).await;
 
     // Converged: every user as the manifest says.
     let deadline = Instant::now() + Duration::from_secs(360);

@@ -12,13 +12,12 @@
 
 mod common;
 
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+use common::pipeline::{ingest_config, publish_records};
 use common::{manifest_mismatches, Db};
-use simulator::publish::{publish, Pace, PublishConfig};
-use simulator::{Record, SimConfig};
-use testkit::{kafka_brokers, unique_name, TcpGate, TestTopics};
+use simulator::SimConfig;
+use testkit::{TcpGate, TestTopics};
 use tokio_util::sync::CancellationToken;
 
 /// Limits that never trigger: the manifest's reference model has no stall limit.
@@ -45,20 +44,11 @@ async fn a_batch_retried_through_an_outage_is_aggregated() {
     let gate = TcpGate::open(&server).await.unwrap();
     let shutdown = CancellationToken::new();
 
-    let mut ingest_cfg = ingest::IngestConfig::default();
-    ingest_cfg.kafka.brokers = kafka_brokers();
-    ingest_cfg.kafka.group_id = unique_name("ingest-outage");
-    ingest_cfg.kafka.topics = vec![
-        topics.name("events").to_owned(),
-        topics.name("logs").to_owned(),
-    ];
-    ingest_cfg.kafka.dead_letter_topic = topics.name("deadletter").to_owned();
-    ingest_cfg.clickhouse = db.clickhouse();
+    let mut ingest_cfg = ingest_config(&topics, db.clickhouse(), "ingest-outage");
     ingest_cfg.clickhouse.url = format!("http://{}", gate.addr());
     // The second part of the traffic fits in one batch, formed while the gate is closed.
     ingest_cfg.batch.max_age_ms = 1_000;
     ingest_cfg.retry.max_backoff_ms = 1_000;
-    ingest_cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     let ingest = ingest::start(ingest_cfg, shutdown.clone()).await.unwrap();
     let aggregator = aggregator::start(db.config(NEVER_SECS, NEVER_SECS), shutdown.clone())
         .await
@@ -78,14 +68,14 @@ async fn a_batch_retried_through_an_outage_is_aggregated() {
     let cut = records.len() * 4 / 5;
     let (before, during) = (records[..cut].to_vec(), records[cut..].to_vec());
 
-    publish_all(&topics, before).await;
+    publish_records(&topics, before).await;
     let stored = wait_stored(&db).await;
     db.wait_watermark(db.server_now().await + 1, Duration::from_secs(120))
         .await;
 
     gate.close();
     let closed_at = db.server_now().await;
-    publish_all(&topics, during).await;
+    publish_records(&topics, during).await;
     tokio::time::sleep(OUTAGE).await;
     // Meanwhile the aggregator went on: its window passed the outage's start.
     let watermark = db.watermark().await;
@@ -136,29 +126,6 @@ async fn a_batch_retried_through_an_outage_is_aggregated() {
     drop(gate);
     db.drop().await;
     topics.delete().await.unwrap();
-}
-
-async fn publish_all(topics: &TestTopics, records: Vec<Record>) {
-    let publish_cfg = PublishConfig {
-        brokers: kafka_brokers(),
-        events_topic: topics.name("events").to_owned(),
-        logs_topic: topics.name("logs").to_owned(),
-        pace: Pace::Unlimited,
-        progress_every: Duration::from_secs(3600),
-        max_batch_messages: 1,
-    };
-    let sent = tokio::task::spawn_blocking(move || {
-        publish(
-            records.into_iter(),
-            &publish_cfg,
-            &AtomicBool::new(false),
-            |_| {},
-        )
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert_eq!(sent.delivered, sent.sent);
 }
 
 /// Rows of the raw tables (copies included).

@@ -9,6 +9,7 @@
 )]
 
 pub mod fixtures;
+pub mod pipeline;
 pub mod random_users;
 
 use std::collections::BTreeMap;
