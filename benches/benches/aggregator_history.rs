@@ -3,7 +3,7 @@
 //! `SYNCTEL_BENCH_RAW_ROWS_M` (millions of raw rows, session plus issue events; default
 //! "10,50,100"), written straight into the raw tables as ingest writes them (see
 //! `aggregator_scale` for why). Each step adds older history for the same users (the
-//! simulator with another seed, ending where the previous step began).
+//! simulator with another seed, ending where the previous load began).
 //!
 //! At each size, in the same run:
 //! - the steady cycle: 1,000 users get a stored row (a cycle recomputes them), then a new
@@ -433,8 +433,11 @@ async fn main() {
             }
             let per_user =
                 ((((want - raw) as f64 / rows_per_session) / users as f64).ceil() as u64).max(1);
-            let (mut cfg, span_ms) =
-                fleet::history_every(100 + step as u64, users, per_user, interval_ms);
+            // Seeded by where this load ends, so that every load (two in one step, or one
+            // added to a kept database) has ids of its own: loads of one seed repeat the
+            // same session and event ids, and their copies collapse or join across months.
+            let seed = u64::try_from(history_start_ms).unwrap();
+            let (mut cfg, span_ms) = fleet::history_every(seed, users, per_user, interval_ms);
             cfg.start_ms = history_start_ms - span_ms;
             history_start_ms = cfg.start_ms;
             eprintln!(
